@@ -1,0 +1,5 @@
+"""Example and demo project for django-satismeter."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,81 @@
+"""The app's settings: one ``SATISMETER`` dict in the host's settings, read through
+:data:`app_settings`.
+
+    SATISMETER = {"PUBLIC_BASE_URL": "https://nps.example.com"}
+
+Every name has a default in :data:`DEFAULTS`; an unknown name raises, so a typo never passes
+silently. Values are cached and reloaded when a test changes ``SATISMETER``.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from .exceptions import SatismeterConfigurationError
+
+DEFAULTS: dict[str, Any] = {
+    # Absolute base URL of this server, for links in emails, Slack messages and webhooks.
+    "PUBLIC_BASE_URL": "",
+    # Language used when neither the user nor the project names one.
+    "DEFAULT_LANGUAGE": "en",
+    # Cache alias and lifetime (seconds) of the cached project and survey configuration.
+    "CACHE_ALIAS": "default",
+    "CONFIG_CACHE_TIMEOUT": 300,
+    # Rate limits of the public widget routes, per write key and per client address.
+    "WIDGET_RATE_PER_KEY": "6000/min",
+    "WIDGET_RATE_PER_CLIENT": "120/min",
+    # Size caps on what clients send.
+    "MAX_TRAITS_BYTES": 32 * 1024,
+    "MAX_FEEDBACK_LENGTH": 5000,
+    "MAX_MESSAGE_BYTES": 32 * 1024,
+    "MAX_BATCH_BYTES": 500 * 1024,
+    # Staff preview (forceSurvey, previewCampaign) without a staff login when DEBUG is on.
+    "ALLOW_PREVIEW_IN_DEBUG": True,
+    # How long (seconds) a failing delivery is retried before it is marked dead.
+    "DELIVERY_RETRY_WINDOW": 4 * 60 * 60,
+    # Timeout (seconds) of every outbound HTTP request.
+    "REQUESTS_TIMEOUT": 10,
+}
+
+
+class AppSettings:
+    """Attribute access to ``settings.SATISMETER`` with :data:`DEFAULTS` filled in."""
+
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, "SATISMETER", {})
+        if not isinstance(value, dict):
+            raise SatismeterConfigurationError("The SATISMETER setting must be a dict.")
+        unknown = sorted(set(value) - set(self.defaults))
+        if unknown:
+            raise SatismeterConfigurationError(
+                f"Unknown name(s) in the SATISMETER setting: {', '.join(unknown)}. "
+                f"Known names: {', '.join(sorted(self.defaults))}."
+            )
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.defaults:
+            raise AttributeError(f"Unknown satismeter setting: {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self.user_settings.get(name, self.defaults[name])
+        return self._cache[name]
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+app_settings = AppSettings(DEFAULTS)
+
+
+def _reload_app_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SATISMETER":
+        app_settings.reload()
+
+
+setting_changed.connect(_reload_app_settings)

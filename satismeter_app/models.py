@@ -1,0 +1,580 @@
+"""The data model. Every invariant the database can hold is a constraint here, and every lookup
+the widget, the API and the dashboard make has an index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import keys, nps
+from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
+from .rules import validate_trait_conditions, validate_url_rules
+
+
+class Project(models.Model):
+    """One product whose users are surveyed; the unit of tenancy."""
+
+    name = models.CharField(_("name"), max_length=200)
+    write_key = models.CharField(
+        _("write key"),
+        max_length=64,
+        unique=True,
+        default=keys.new_write_key,
+        editable=False,
+        help_text=_("Public key for the widget snippet and the widget API."),
+    )
+    default_language = models.CharField(
+        _("default language"),
+        max_length=35,
+        default="en",
+        help_text=_("Language tag used when a user's own language is unknown, e.g. en, pt-BR."),
+    )
+    identity_verification = models.BooleanField(
+        _("identity verification"),
+        default=False,
+        help_text=_(
+            "Require userHash (HMAC-SHA256 of the userId with the verification secret) "
+            "on every widget call that names a userId."
+        ),
+    )
+    verification_secret = models.CharField(
+        _("verification secret"),
+        max_length=128,
+        default=keys.new_verification_secret,
+        editable=False,
+    )
+    survey_gap_days = models.PositiveIntegerField(
+        _("days between surveys"),
+        default=14,
+        help_text=_("After a user saw any survey of this project, wait this long before another."),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A secret key of one project for the REST API; only its hash is stored."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("project")
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @classmethod
+    def issue(cls, project: Project, name: str = "") -> tuple[ApiKey, str]:
+        """Create a key; the clear-text key is returned once and never stored."""
+        new = keys.new_api_key()
+        api_key = cls.objects.create(
+            project=project, name=name, prefix=new.prefix, hashed_key=new.hashed
+        )
+        return api_key, new.key
+
+    @classmethod
+    def authenticate(cls, key: str) -> ApiKey | None:
+        prefix = keys.api_key_prefix(key)
+        if prefix is None:
+            return None
+        api_key = cls.objects.select_related("project").filter(prefix=prefix).first()
+        if api_key is None or api_key.revoked or not keys.api_key_matches(key, api_key.hashed_key):
+            return None
+        return api_key
+
+
+class Membership(models.Model):
+    """A staff user's access to a project; non-superusers see only their projects."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        MEMBER = "member", _("Member")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="satismeter_memberships",
+        verbose_name=_("user"),
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("project")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="sm_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.project}"
+
+
+class EndUser(models.Model):
+    """A user of the host product, identified by its userId or, anonymous, by anonymousId."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="users", verbose_name=_("project")
+    )
+    # NULL, not "", marks the missing id: the partial unique constraints below rely on it.
+    user_id = models.CharField(_("user id"), max_length=255, null=True, blank=True)  # noqa: DJ001
+    anonymous_id = models.CharField(  # noqa: DJ001
+        _("anonymous id"), max_length=255, null=True, blank=True
+    )
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    created_at = models.DateTimeField(
+        _("signed up"), null=True, blank=True, help_text=_("From the createdAt trait.")
+    )
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    traits = models.JSONField(_("traits"), default=dict, blank=True)
+    unsubscribed = models.BooleanField(_("unsubscribed from email"), default=False)
+    survey_date = models.DateTimeField(
+        _("survey date"),
+        null=True,
+        blank=True,
+        help_text=_("Overrides when this user is next due for a survey (surveyDate)."),
+    )
+    erased = models.DateTimeField(_("erased"), null=True, blank=True)
+
+    objects = EndUserQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["-last_seen", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user_id"],
+                condition=Q(user_id__isnull=False),
+                name="sm_enduser_unique_user_id",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "anonymous_id"],
+                condition=Q(user_id__isnull=True, anonymous_id__isnull=False),
+                name="sm_enduser_unique_anonymous_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(user_id__isnull=False) | Q(anonymous_id__isnull=False),
+                name="sm_enduser_has_identity",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_seen__gte=models.F("first_seen")),
+                name="sm_enduser_seen_order",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "last_seen"], name="sm_enduser_last_seen"),
+            models.Index(Lower("email"), "project", name="sm_enduser_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_id or f"anonymous {self.anonymous_id}"
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+
+class Survey(models.Model):
+    """A campaign: one question set, its texts, design, targeting and reminders."""
+
+    class Type(models.TextChoices):
+        NPS = "nps", _("Net Promoter Score")
+        CSAT = "csat", _("Customer satisfaction")
+        CES = "ces", _("Customer effort")
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ARCHIVED = "archived", _("Archived")
+
+    class Audience(models.TextChoices):
+        IDENTIFIED = "identified", _("Identified users only")
+        ANONYMOUS = "anonymous", _("Anonymous visitors only")
+        EVERYONE = "everyone", _("Everyone")
+
+    class TenureBasis(models.TextChoices):
+        FIRST_SEEN = "first_seen", _("First seen")
+        CREATED_AT = "created_at", _("Signed up (createdAt)")
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("project")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.NPS)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.DRAFT, db_index=True
+    )
+    priority = models.IntegerField(
+        _("priority"), default=0, help_text=_("When several surveys are due, the highest wins.")
+    )
+    starts_at = models.DateTimeField(_("starts"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+
+    texts = models.JSONField(
+        _("texts"),
+        default=dict,
+        blank=True,
+        help_text=_('Overrides per language, e.g. {"en": {"FOLLOWUP": "What could we improve?"}}.'),
+    )
+    design = models.JSONField(
+        _("design"),
+        default=dict,
+        blank=True,
+        help_text=_("Skin, position, colours and other display options."),
+    )
+
+    # Targeting: each field is one gate of targeting.decide().
+    audience = models.CharField(
+        _("audience"), max_length=12, choices=Audience.choices, default=Audience.IDENTIFIED
+    )
+    min_tenure_days = models.PositiveIntegerField(_("minimum tenure (days)"), default=30)
+    tenure_basis = models.CharField(
+        _("tenure counted from"),
+        max_length=12,
+        choices=TenureBasis.choices,
+        default=TenureBasis.CREATED_AT,
+        help_text=_("createdAt when the user has it, else first seen."),
+    )
+    trait_conditions = models.JSONField(
+        _("trait conditions"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'All must hold, e.g. [{"trait": "plan", "type": "text", "op": "equals", '
+            '"value": "pro"}].'
+        ),
+    )
+    trigger_event = models.CharField(
+        _("trigger event"),
+        max_length=200,
+        blank=True,
+        help_text=_("Show only after this event was tracked."),
+    )
+    event_window_days = models.PositiveIntegerField(
+        _("event delivery window (days)"),
+        default=0,
+        help_text=_("0: only right after the event (same day); N: for up to N days after it."),
+    )
+    url_rules = models.JSONField(
+        _("page rules"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'e.g. [{"op": "contains", "value": "/app"}]; one include rule must match, no exclude.'
+        ),
+    )
+    device_types = models.JSONField(
+        _("device types"),
+        default=list,
+        blank=True,
+        help_text=_('Subset of ["desktop", "tablet", "mobile"]; empty for all.'),
+    )
+    sample_percent = models.PositiveSmallIntegerField(
+        _("sample (%)"),
+        default=100,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Share of eligible users asked; the same users every time."),
+    )
+    resurvey_days = models.PositiveIntegerField(_("days after an answer"), default=90)
+    dismiss_wait_days = models.PositiveIntegerField(_("days after a dismissal"), default=30)
+    max_displays = models.PositiveSmallIntegerField(
+        _("displays before ignored"),
+        default=3,
+        help_text=_("After this many displays without an answer the user counts as ignoring it."),
+    )
+
+    # Email reminders.
+    reminders_enabled = models.BooleanField(_("email reminders"), default=False)
+    reminder_delay_days = models.PositiveIntegerField(_("reminder delay (days)"), default=7)
+    reminder_sender_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    reminder_sender_email = models.EmailField(_("sender email"), blank=True)
+
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SurveyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering = ["-priority", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_percent__gte=0, sample_percent__lte=100),
+                name="sm_survey_sample_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True)
+                | Q(ends_at__isnull=True)
+                | Q(ends_at__gt=models.F("starts_at")),
+                name="sm_survey_schedule_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=["nps", "csat", "ces"]), name="sm_survey_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["draft", "active", "paused", "archived"]),
+                name="sm_survey_state_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "state"], name="sm_survey_project_state")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        for field, validate in (
+            ("trait_conditions", validate_trait_conditions),
+            ("url_rules", validate_url_rules),
+        ):
+            try:
+                validate(getattr(self, field))
+            except ValueError as exc:
+                errors[field] = str(exc)
+        unknown_devices = set(self.device_types or []) - {"desktop", "tablet", "mobile"}
+        if not isinstance(self.device_types, list) or unknown_devices:
+            errors["device_types"] = _("Use a list of desktop, tablet and mobile.")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The end must come after the start.")
+        if self.reminders_enabled and not self.reminder_sender_email:
+            errors["reminder_sender_email"] = _("Reminders need a sender address.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class UserEvent(models.Model):
+    """An event tracked for a user (widget ``track``, ``POST /api/users`` type track, Segment)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="events")
+    name = models.CharField(_("event"), max_length=200)
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    timestamp = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("user event")
+        verbose_name_plural = _("user events")
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["user", "name", "-timestamp"], name="sm_event_user_name"),
+            models.Index(fields=["project", "-timestamp"], name="sm_event_project_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Display(models.Model):
+    """The survey was actually shown to a user."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="displays")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="displays")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="displays")
+    url = models.TextField(_("page"), blank=True)
+    created = models.DateTimeField(_("shown"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("display")
+        verbose_name_plural = _("displays")
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["user", "survey", "-created"], name="sm_display_user_survey"),
+            models.Index(fields=["survey", "created"], name="sm_display_survey_time"),
+            models.Index(fields=["project", "created"], name="sm_display_project_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.user}"
+
+
+class Response(models.Model):
+    """One user's answer to one survey, from first click to completion or dismissal."""
+
+    class Method(models.TextChoices):
+        IN_APP = "In-app", _("In-app")
+        MOBILE = "Mobile", _("Mobile")
+        EMAIL = "Email", _("Email")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="responses")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="responses")
+    rating = models.PositiveSmallIntegerField(
+        _("rating"), null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    feedback = models.TextField(_("feedback"), blank=True)
+    answers = models.JSONField(_("other answers"), default=list, blank=True)
+    method = models.CharField(
+        _("method"), max_length=10, choices=Method.choices, default=Method.IN_APP
+    )
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    referrer = models.TextField(_("page"), blank=True)
+    device = models.JSONField(_("device"), default=dict, blank=True)
+    traits = models.JSONField(_("traits when answered"), default=dict, blank=True)
+    dismissed = models.BooleanField(_("dismissed"), default=False)
+    pending = models.BooleanField(
+        _("pending"), default=False, help_text=_("Started, but no rating yet and not dismissed.")
+    )
+    completed = models.BooleanField(_("completed"), default=False)
+    edit_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=0, rating__lte=10),
+                name="sm_response_rating_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=["In-app", "Mobile", "Email"]),
+                name="sm_response_method_valid",
+            ),
+            # pending: started, no rating yet; dismissed: closed unanswered; completed: done.
+            models.CheckConstraint(
+                condition=Q(pending=False)
+                | Q(rating__isnull=True, dismissed=False, completed=False),
+                name="sm_response_pending_unrated",
+            ),
+            models.CheckConstraint(
+                condition=Q(dismissed=False) | Q(rating__isnull=True, completed=False),
+                name="sm_response_dismissed_unrated",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "created", "id"], name="sm_response_project_time"),
+            models.Index(fields=["survey", "created", "id"], name="sm_response_survey_time"),
+            models.Index(fields=["user", "survey", "-created"], name="sm_response_user_survey"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey}: {self.rating if self.rating is not None else '—'}"
+
+    @property
+    def category(self) -> str | None:
+        return nps.category(self.rating)
+
+    @property
+    def score(self) -> int | None:
+        return nps.score(self.rating)
+
+
+class Unsubscribe(models.Model):
+    """An email address that gets no survey email from the project."""
+
+    class Source(models.TextChoices):
+        LINK = "link", _("Unsubscribe link")
+        API = "api", _("API")
+        ADMIN = "admin", _("Admin")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="unsubscribes")
+    email = models.EmailField(_("email"), max_length=254)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unsubscribed address")
+        verbose_name_plural = _("unsubscribed addresses")
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint("project", Lower("email"), name="sm_unsubscribe_unique_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Delivery(models.Model):
+    """The outbox: one message for one destination, written with what caused it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        DEAD = "dead", _("Dead")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deliveries")
+    response = models.ForeignKey(
+        Response, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    destination = models.CharField(_("destination"), max_length=30)
+    event = models.CharField(_("event"), max_length=50)
+    payload = models.JSONField(_("payload"), default=dict)
+    message_id = models.CharField(_("message id"), max_length=100, unique=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "sending", "delivered", "dead"]),
+                name="sm_delivery_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="delivered") | Q(delivered_at__isnull=False),
+                name="sm_delivery_delivered_has_time",
+            ),
+        ]
+        indexes = [
+            # The sender's hot path: due rows in state order.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "sending"]),
+                name="sm_delivery_due",
+            ),
+            models.Index(fields=["project", "state", "-created"], name="sm_delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.destination} {self.event} ({self.state})"

@@ -1,0 +1,82 @@
+"""NPS maths. Pure functions for one rating, and aggregates computed in SQL.
+
+Promoters rate 9–10, passives 7–8, detractors 0–6. NPS is the share of promoters minus the
+share of detractors, in points (−100…100), over answered responses only: dismissed and pending
+responses are counted and reported, never part of the denominator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+PROMOTER = "promoter"
+PASSIVE = "passive"
+DETRACTOR = "detractor"
+SCORES = range(11)
+
+
+def category(rating: int | None) -> str | None:
+    if rating is None:
+        return None
+    if not 0 <= rating <= 10:
+        raise ValueError(f"An NPS rating is 0–10, not {rating}.")
+    if rating >= 9:
+        return PROMOTER
+    return PASSIVE if rating >= 7 else DETRACTOR
+
+
+def score(rating: int | None) -> int | None:
+    """A response's contribution: +100, 0 or −100, so that their mean is the NPS."""
+    return {PROMOTER: 100, PASSIVE: 0, DETRACTOR: -100, None: None}[category(rating)]
+
+
+def nps_value(promoters: int, detractors: int, answered: int) -> float | None:
+    if answered == 0:
+        return None
+    return (promoters - detractors) * 100 / answered
+
+
+@dataclass(frozen=True)
+class Summary:
+    answered: int = 0
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    dismissed: int = 0
+    pending: int = 0
+    completed: int = 0
+    commented: int = 0
+    frequency: list[int] = field(default_factory=lambda: [0] * 11)
+
+    @property
+    def nps(self) -> float | None:
+        return nps_value(self.promoters, self.detractors, self.answered)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "nps": self.nps}
+
+
+def _aggregates() -> dict[str, Count]:
+    rated = Q(rating__isnull=False)
+    counts = {
+        "answered": Count("pk", filter=rated),
+        "promoters": Count("pk", filter=Q(rating__gte=9)),
+        "passives": Count("pk", filter=Q(rating__gte=7, rating__lte=8)),
+        "detractors": Count("pk", filter=Q(rating__lte=6)),
+        "dismissed": Count("pk", filter=Q(dismissed=True)),
+        "pending": Count("pk", filter=Q(pending=True)),
+        "completed": Count("pk", filter=Q(completed=True)),
+        "commented": Count("pk", filter=~Q(feedback="")),
+    }
+    counts.update({f"score_{n}": Count("pk", filter=Q(rating=n)) for n in SCORES})
+    return counts
+
+
+def summarize(responses: QuerySet[Any]) -> Summary:
+    """Aggregate a queryset of responses in one SQL query."""
+    row = responses.order_by().aggregate(**_aggregates())
+    frequency = [row.pop(f"score_{n}") for n in SCORES]
+    return Summary(frequency=frequency, **row)

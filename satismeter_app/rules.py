@@ -1,0 +1,114 @@
+"""The shape of targeting rules stored as JSON on a survey, and their validation.
+
+A trait condition is ``{"trait": NAME, "type": TYPE, "op": OP, "value": VALUE}``:
+
+=========  ==========================================  ==========================
+type       op                                          value
+=========  ==========================================  ==========================
+text       equals, not_equals, contains, in            string (a list for ``in``)
+number     eq, lt, gt, between                         number ([low, high] for between)
+date       before, after                               ISO-8601 date or date-time
+date       within_days                                 whole number of days
+boolean    is                                          true or false
+any        exists, missing                             (none)
+=========  ==========================================  ==========================
+
+A page rule is ``{"op": "equals"|"contains"|"starts_with"|"regex", "value": STR,
+"exclude": BOOL}``; the page must match at least one include rule (if any) and no exclude rule.
+"""
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+OPERATORS: dict[str, set[str]] = {
+    "text": {"equals", "not_equals", "contains", "in"},
+    "number": {"eq", "lt", "gt", "between"},
+    "date": {"before", "after", "within_days"},
+    "boolean": {"is"},
+}
+PRESENCE_OPERATORS = {"exists", "missing"}
+URL_OPERATORS = {"equals", "contains", "starts_with", "regex"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_date(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _value_error(kind: str, op: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for operator ``op`` of type ``kind``, or None."""
+    if op == "in":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return None if ok else "needs a list of strings"
+    if kind == "text":
+        return None if isinstance(value, str) else "needs a string"
+    if op == "between":
+        ok = isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
+        return None if ok and value[0] <= value[1] else "needs [low, high] with low ≤ high"
+    if kind == "number":
+        return None if _is_number(value) else "needs a number"
+    if op == "within_days":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return None if ok else "needs a whole number of days ≥ 0"
+    if kind == "date":
+        return None if _parse_date(value) else "needs an ISO-8601 date"
+    return None if isinstance(value, bool) else "needs true or false"
+
+
+def validate_trait_conditions(conditions: Any) -> None:
+    """Raise ValueError saying what is wrong with the first bad condition."""
+    if not isinstance(conditions, list):
+        raise ValueError("Trait conditions must be a list.")
+    for index, condition in enumerate(conditions, start=1):
+        where = f"Condition {index}"
+        if not isinstance(condition, dict):
+            raise ValueError(f"{where} must be an object.")
+        unknown = set(condition) - {"trait", "type", "op", "value"}
+        if unknown:
+            raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
+        trait, kind, op = condition.get("trait"), condition.get("type"), condition.get("op")
+        if not isinstance(trait, str) or not trait:
+            raise ValueError(f"{where} needs a trait name.")
+        if op in PRESENCE_OPERATORS:
+            continue
+        if kind not in OPERATORS:
+            raise ValueError(f"{where}: type must be one of {', '.join(sorted(OPERATORS))}.")
+        if op not in OPERATORS[kind]:
+            allowed = ", ".join(sorted(OPERATORS[kind] | PRESENCE_OPERATORS))
+            raise ValueError(f"{where}: operator {op!r} does not apply to {kind}; use {allowed}.")
+        problem = _value_error(kind, op, condition.get("value"))
+        if problem:
+            raise ValueError(f"{where}: {op} {problem}.")
+
+
+def validate_url_rules(rules: Any) -> None:
+    """Raise ValueError saying what is wrong with the first bad page rule."""
+    if not isinstance(rules, list):
+        raise ValueError("Page rules must be a list.")
+    for index, rule in enumerate(rules, start=1):
+        where = f"Page rule {index}"
+        if not isinstance(rule, dict):
+            raise ValueError(f"{where} must be an object.")
+        unknown = set(rule) - {"op", "value", "exclude"}
+        if unknown:
+            raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
+        if rule.get("op") not in URL_OPERATORS:
+            raise ValueError(f"{where}: op must be one of {', '.join(sorted(URL_OPERATORS))}.")
+        if not isinstance(rule.get("value"), str) or not rule["value"]:
+            raise ValueError(f"{where} needs a non-empty value.")
+        if not isinstance(rule.get("exclude", False), bool):
+            raise ValueError(f"{where}: exclude must be true or false.")
+        if rule["op"] == "regex":
+            try:
+                re.compile(rule["value"])
+            except re.error as exc:
+                raise ValueError(f"{where}: invalid regular expression ({exc}).") from exc
