@@ -10,6 +10,7 @@ production; ``manage.py check --deploy`` is clean in that mode.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SATISMETER_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -21,7 +22,9 @@ DEBUG = env.bool("DEBUG", default=True)
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-demo-key-only-for-debug-mode")
 else:
-    SECRET_KEY = env.str("SECRET_KEY")
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("Production mode (DEBUG=false) needs a SECRET_KEY of 32+ chars.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -47,9 +47,11 @@ POSITIVE_NUMBERS = [
 ]
 
 
-def _message(level: type[checks.CheckMessage], code: str, *args: Any) -> checks.CheckMessage:
+def _message(level: Any, code: str, *args: Any) -> checks.CheckMessage:
+    """A check message from the MESSAGES table; ``level`` is checks.Error or checks.Warning."""
     text, hint = MESSAGES[code]
-    return level(text.format(*args), hint=hint, id=f"satismeter.{code}")
+    message: checks.CheckMessage = level(text.format(*args), hint=hint, id=f"satismeter.{code}")
+    return message
 
 
 @checks.register()

@@ -1,0 +1,75 @@
+"""The example project's Celery app runs real worker processes on either broker:
+the file-system transport of the demo (no server) and Redis (production, CI)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start_worker(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update(env_overrides, SATISMETER_VAR_DIR=str(tmp_path / "var"))
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "project",
+        "worker",
+        "-I",
+        "tests.worker_tasks",
+    ]
+    command += ["--pool", "solo", "--without-gossip", "--without-mingle", "-l", "warning"]
+    log = (tmp_path / "worker.log").open("w")
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for(path: Path, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return path.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"the worker did not run the task within {timeout}s")
+
+
+def _send_and_wait(client: Celery, tmp_path: Path, worker: subprocess.Popen) -> str:
+    target = tmp_path / "done.txt"
+    try:
+        client.send_task("tests.worker_tasks.write_file", args=[str(target), "ran in worker"])
+        return _wait_for(target)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        print((tmp_path / "worker.log").read_text())
+
+
+@pytest.mark.celery_worker
+def test_demo_worker_runs_tasks_without_a_broker_server(tmp_path: Path) -> None:
+    worker = _start_worker({}, tmp_path)
+    queue = tmp_path / "var" / "celery" / "queue"
+    queue.mkdir(parents=True, exist_ok=True)
+    client = Celery(
+        broker="filesystem://",
+        broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue)},
+    )
+    assert _send_and_wait(client, tmp_path, worker) == "ran in worker"
+
+
+@pytest.mark.celery_worker
+def test_worker_runs_tasks_through_redis(tmp_path: Path) -> None:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis at {url}; CI runs this test against its own Redis")
+    worker = _start_worker({"REDIS_URL": url}, tmp_path)
+    assert _send_and_wait(Celery(broker=url), tmp_path, worker) == "ran in worker"

@@ -1,0 +1,69 @@
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from satismeter_app.conf import DEFAULTS, app_settings
+from satismeter_app.exceptions import SatismeterConfigurationError
+
+
+def test_defaults_fill_in_names_the_host_leaves_out() -> None:
+    with override_settings(SATISMETER={}):
+        assert app_settings.MAX_TRAITS_BYTES == DEFAULTS["MAX_TRAITS_BYTES"] == 32 * 1024
+
+
+def test_host_values_win_and_follow_setting_changes() -> None:
+    with override_settings(SATISMETER={"DEFAULT_LANGUAGE": "de"}):
+        assert app_settings.DEFAULT_LANGUAGE == "de"
+    with override_settings(SATISMETER={"DEFAULT_LANGUAGE": "fr"}):
+        assert app_settings.DEFAULT_LANGUAGE == "fr"
+
+
+def test_unknown_names_raise_and_say_which() -> None:
+    with override_settings(SATISMETER={"PUBLIC_BASE_ULR": "https://x"}):
+        with pytest.raises(SatismeterConfigurationError, match="PUBLIC_BASE_ULR"):
+            app_settings.PUBLIC_BASE_URL
+
+
+def _ids(**satismeter: object) -> list[str]:
+    with override_settings(SATISMETER=satismeter):
+        return [m.id for m in checks.run_checks() if m.id and m.id.startswith("satismeter.")]
+
+
+def test_checks_are_quiet_on_a_sound_configuration() -> None:
+    assert _ids(PUBLIC_BASE_URL="https://nps.example.com") == []
+
+
+@pytest.mark.parametrize(
+    ("satismeter", "expected"),
+    [
+        ({"NOPE": 1}, "satismeter.E001"),
+        ({"CONFIG_CACHE_TIMEOUT": -5}, "satismeter.E003"),
+        ({"MAX_TRAITS_BYTES": "big"}, "satismeter.E003"),
+        ({"PUBLIC_BASE_URL": "nps.example.com"}, "satismeter.E004"),
+    ],
+)
+def test_checks_name_each_mistake(satismeter: dict, expected: str) -> None:
+    assert expected in _ids(**satismeter)
+
+
+def test_missing_base_url_warns_only_in_production() -> None:
+    with override_settings(DEBUG=False):
+        assert "satismeter.W001" in _ids()
+    with override_settings(DEBUG=True):
+        assert "satismeter.W001" not in _ids()
+
+
+def test_rest_framework_is_required() -> None:
+    from django.conf import settings
+
+    apps_without_drf = [a for a in settings.INSTALLED_APPS if a != "rest_framework"]
+    with override_settings(INSTALLED_APPS=apps_without_drf):
+        assert "satismeter.E002" in _ids(PUBLIC_BASE_URL="https://nps.example.com")
+
+
+def test_local_memory_cache_warns_on_deploy() -> None:
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    ):
+        ids = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "satismeter.W002" in ids
