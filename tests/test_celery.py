@@ -59,7 +59,11 @@ def test_demo_worker_runs_tasks_without_a_broker_server(tmp_path: Path) -> None:
     queue.mkdir(parents=True, exist_ok=True)
     client = Celery(
         broker="filesystem://",
-        broker_transport_options={"data_folder_in": str(queue), "data_folder_out": str(queue)},
+        broker_transport_options={
+            "data_folder_in": str(queue),
+            "data_folder_out": str(queue),
+            "control_folder": str(tmp_path / "var" / "celery" / "control"),
+        },
     )
     assert _send_and_wait(client, tmp_path, worker) == "ran in worker"
 
