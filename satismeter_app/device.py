@@ -1,0 +1,35 @@
+"""The device a request comes from, as the response object reports it: ``{"os", "type"}``."""
+
+from functools import lru_cache
+
+from ua_parser import parse
+
+DESKTOP, TABLET, MOBILE = "desktop", "tablet", "mobile"
+
+_TABLET_HINTS = ("ipad", "tablet", "kindle", "silk", "playbook")
+_MOBILE_HINTS = ("mobi", "iphone", "ipod", "windows phone", "opera mini")
+
+
+@lru_cache(maxsize=4096)
+def device_type(user_agent: str) -> str:
+    """desktop, tablet or mobile. Android without "Mobile" in its agent is a tablet."""
+    ua = user_agent.lower()
+    if any(hint in ua for hint in _TABLET_HINTS):
+        return TABLET
+    if "android" in ua:
+        return MOBILE if "mobile" in ua else TABLET
+    if any(hint in ua for hint in _MOBILE_HINTS):
+        return MOBILE
+    return DESKTOP
+
+
+@lru_cache(maxsize=4096)
+def operating_system(user_agent: str) -> str:
+    family = parse(user_agent).with_defaults().os.family
+    return {"Mac OS X": "macOS"}.get(family, family)
+
+
+def describe(user_agent: str) -> dict[str, str]:
+    if not user_agent:
+        return {}
+    return {"os": operating_system(user_agent), "type": device_type(user_agent)}
