@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,4 +9,7 @@ class SatismeterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, config  # noqa: F401  (registers checks and cache signals)
+
+        if apps.is_installed("drf_spectacular"):
+            from .api import schema  # noqa: F401  (OpenAPI extensions)

@@ -168,6 +168,15 @@ class EndUser(models.Model):
         blank=True,
         help_text=_("Overrides when this user is next due for a survey (surveyDate)."),
     )
+    groups = models.JSONField(
+        _("groups"), default=dict, blank=True, help_text=_("Group traits by group id.")
+    )
+    last_url = models.TextField(_("last page"), blank=True)
+    # What targeting needs of the user's past, kept on the row so that deciding takes one
+    # query; written in the same transaction as the displays, responses and events it sums up.
+    # {"surveys": {"<id>": {"answered", "dismissed", "last_display", "displays"}},
+    #  "events": {"<name>": "<iso time>"}}
+    history = models.JSONField(_("survey history"), default=dict, blank=True, editable=False)
     erased = models.DateTimeField(_("erased"), null=True, blank=True)
 
     objects = EndUserQuerySet.as_manager()
@@ -289,7 +298,7 @@ class Survey(models.Model):
     event_window_days = models.PositiveIntegerField(
         _("event delivery window (days)"),
         default=0,
-        help_text=_("0: only right after the event (same day); N: for up to N days after it."),
+        help_text=_("0: only right after the event (30 minutes); N: for up to N days after it."),
     )
     url_rules = models.JSONField(
         _("page rules"),
@@ -377,6 +386,75 @@ class Survey(models.Model):
             errors["reminder_sender_email"] = _("Reminders need a sender address.")
         if errors:
             raise ValidationError(errors)
+
+
+class Integration(models.Model):
+    """A destination that receives survey lifecycle events: Segment, Slack or a webhook."""
+
+    class Kind(models.TextChoices):
+        SEGMENT = "segment", _("Segment")
+        SLACK = "slack", _("Slack")
+        WEBHOOK = "webhook", _("Webhook")
+
+    EVENTS = ("viewed", "closed", "answered", "completed")
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("project")
+    )
+    survey = models.ForeignKey(
+        Survey,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="integrations",
+        help_text=_("Only this survey's feedback; empty for every survey of the project."),
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    events = models.JSONField(
+        _("events"),
+        default=list,
+        blank=True,
+        help_text=_("Subset of viewed, closed, answered, completed; empty for all."),
+    )
+    settings = models.JSONField(
+        _("settings"), default=dict, blank=True, help_text=_("URL, host, filters.")
+    )
+    secret = models.CharField(
+        _("secret"),
+        max_length=500,
+        blank=True,
+        help_text=_("Write key, signing secret or webhook URL token; never shown back in full."),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
+        ordering = ["project", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["segment", "slack", "webhook"]),
+                name="sm_integration_kind_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "enabled"], name="sm_integration_project")]
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()
+
+    def clean(self) -> None:
+        if not isinstance(self.events, list) or set(self.events) - set(self.EVENTS):
+            raise ValidationError(
+                {"events": _("Use a list of viewed, closed, answered, completed.")}
+            )
+        if self.survey_id and self.survey and self.survey.project_id != self.project_id:
+            raise ValidationError({"survey": _("The survey belongs to another project.")})
+
+    def wants(self, event: str) -> bool:
+        return self.enabled and (not self.events or event in self.events)
 
 
 class UserEvent(models.Model):
@@ -482,6 +560,10 @@ class Response(models.Model):
                 condition=Q(dismissed=False) | Q(rating__isnull=True, completed=False),
                 name="sm_response_dismissed_unrated",
             ),
+            models.CheckConstraint(
+                condition=Q(completed=False) | Q(completed_at__isnull=False),
+                name="sm_response_completed_has_time",
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "created", "id"], name="sm_response_project_time"),
@@ -538,6 +620,9 @@ class Delivery(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deliveries")
     response = models.ForeignKey(
         Response, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    integration = models.ForeignKey(
+        Integration, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )
     destination = models.CharField(_("destination"), max_length=30)
     event = models.CharField(_("event"), max_length=50)

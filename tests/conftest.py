@@ -77,6 +77,23 @@ def make_response(make_end_user: Callable[..., EndUser]) -> Callable[..., Respon
             fields["user"] = make_end_user(survey.project)
         if fields.get("rating") is not None and not fields.get("dismissed"):
             fields.setdefault("completed", True)
+        if fields.get("completed"):
+            fields.setdefault("completed_at", fields.get("created") or timezone.now())
         return Response.objects.create(project=survey.project, survey=survey, **fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters and cached configuration must not leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> Any:
+    from rest_framework.test import APIClient
+
+    return APIClient()

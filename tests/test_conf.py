@@ -19,9 +19,11 @@ def test_host_values_win_and_follow_setting_changes() -> None:
 
 
 def test_unknown_names_raise_and_say_which() -> None:
-    with override_settings(SATISMETER={"PUBLIC_BASE_ULR": "https://x"}):
-        with pytest.raises(SatismeterConfigurationError, match="PUBLIC_BASE_ULR"):
-            app_settings.PUBLIC_BASE_URL
+    with (
+        override_settings(SATISMETER={"PUBLIC_BASE_ULR": "https://x"}),
+        pytest.raises(SatismeterConfigurationError, match="PUBLIC_BASE_ULR"),
+    ):
+        _ = app_settings.PUBLIC_BASE_URL
 
 
 def _ids(**satismeter: object) -> list[str]:

@@ -1,0 +1,266 @@
+"""The public widget routes, authenticated by the project's write key, open to any origin.
+
+``POST /api/widget`` identifies the user and answers whether a survey is due;
+``POST /api/displays`` records that it was shown; ``POST /api/responses`` starts a response
+and ``PUT /api/responses/<id>`` (with the ``auth-token`` header) saves it further.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import device, i18n, keys, services, targeting
+from ..conf import app_settings
+from ..config import ProjectConfig, project_config
+from ..exceptions import SatismeterError
+from ..models import Membership
+from . import serializers
+from .throttling import ClientThrottle, WriteKeyThrottle
+
+
+class WidgetError(Exception):
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        self.status_code = status_code
+        self.body = body
+
+
+class StaffSessionAuthentication(BaseAuthentication):
+    """The staff login of the admin, if any, for previews. Without CSRF enforcement: the
+    only thing a session adds on these routes is showing a survey to its own browser."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        user = getattr(request._request, "user", None)
+        if user is None or not user.is_active or not user.is_staff:
+            return None
+        return (user, None)
+
+
+class PublicWidgetView(APIView):
+    """Shared by the widget routes: CORS for any origin, throttles, write key, errors."""
+
+    authentication_classes = [StaffSessionAuthentication]
+    permission_classes: list[Any] = []
+    throttle_classes = [ClientThrottle, WriteKeyThrottle]
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Access-Control-Allow-Methods"] = "POST, PUT, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Content-Type, auth-token"
+        response["Access-Control-Expose-Headers"] = "Location, auth-token"
+        response["Access-Control-Max-Age"] = "86400"
+        return response
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, WidgetError):
+            return Response(exc.body, status=exc.status_code)
+        if isinstance(exc, SatismeterError):
+            body = {"error": str(exc)}
+            body.update({k: getattr(exc, k) for k in ("field", "reason") if hasattr(exc, k)})
+            return Response(body, status=getattr(exc, "status_code", 400))
+        return super().handle_exception(exc)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before the throttles read the body: traits may take 32 KB, the rest is small.
+        limit = app_settings.MAX_MESSAGE_BYTES * 2
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            raise WidgetError(413, {"error": f"The request body is over {limit} bytes."})
+        super().initial(request, *args, **kwargs)
+
+    def parse(self, serializer_class: type[serializers.StrictSerializer]) -> dict[str, Any]:
+        if not isinstance(self.request.data, dict):
+            raise ParseError("Send a JSON object.")
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def project(self, data: dict[str, Any]) -> ProjectConfig:
+        config = project_config(data.get("writeKey") or "")
+        if config is None:
+            raise WidgetError(401, {"error": "Invalid write key."})
+        return config
+
+    def user(self, config: ProjectConfig, data: dict[str, Any], url: str = "") -> Any:
+        identity = services.Identity(data.get("userId"), data.get("anonymousId"))
+        self.verify_identity(config, identity, data.get("userHash"))
+        return services.identify(config, identity, data.get("traits"), url=url, now=timezone.now())
+
+    @staticmethod
+    def verify_identity(config: ProjectConfig, identity: services.Identity, given: Any) -> None:
+        if not config.identity_verification or identity.user_id is None:
+            return
+        expected = keys.user_hash(identity.user_id, config.verification_secret)
+        if not isinstance(given, str) or not hmac.compare_digest(expected, given.lower()):
+            raise WidgetError(
+                403,
+                {
+                    "error": "Identity verification is on: userHash must be the HMAC-SHA256 "
+                    "of the userId with the project's verification secret."
+                },
+            )
+
+
+def _page_url(data: dict[str, Any]) -> str:
+    properties = data.get("properties") or {}
+    url = data.get("url") or data.get("referrer") or properties.get("url") or ""
+    return str(url)[:4096]
+
+
+def _user_agent(request: Request) -> str:
+    return str(request.META.get("HTTP_USER_AGENT", ""))[:1000]
+
+
+class WidgetView(PublicWidgetView):
+    """Identify the user, record the page or event, and decide whether to show a survey."""
+
+    @extend_schema(
+        request=serializers.WidgetCallSerializer,
+        responses={200: serializers.WidgetAnswerSerializer},
+        summary="Identify the user and decide whether a survey is due",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parse(serializers.WidgetCallSerializer)
+        config = self.project(data)
+        url = _page_url(data)
+        user = self.user(config, data, url)
+        now = timezone.now()
+        if data.get("type") == "track":
+            services.track(user, data["event"], data.get("properties") or {}, now)
+        if data.get("type") == "group":
+            services.add_group(user, data["groupId"], data.get("traits") or {})
+        preview, force = self.preview(config, data)
+        context = targeting.Context(
+            url=url, device_type=device.device_type(_user_agent(request)), force=force
+        )
+        verdict = services.decide(config, user, context, now, preview=preview)
+        return Response({"widget": self.widget(config, user, verdict, data, force)})
+
+    def preview(self, config: ProjectConfig, data: dict[str, Any]) -> tuple[Any, bool]:
+        wanted = data.get("forceSurvey") or data.get("previewCampaign")
+        if not wanted:
+            return None, False
+        if not self.may_preview(config):
+            return None, False
+        if data.get("previewCampaign"):
+            survey = services.preview_survey(config, data["previewCampaign"])
+            if survey is None:
+                raise WidgetError(
+                    400, {"error": "previewCampaign names no survey of this project."}
+                )
+            return survey, True
+        return None, True
+
+    def may_preview(self, config: ProjectConfig) -> bool:
+        if settings.DEBUG and app_settings.ALLOW_PREVIEW_IN_DEBUG:
+            return True
+        staff = self.request.user
+        if not staff or not staff.is_authenticated:
+            return False
+        return bool(
+            staff.is_superuser
+            or Membership.objects.filter(user=staff, project_id=config.id).exists()
+        )
+
+    def widget(
+        self, config: ProjectConfig, user: Any, verdict: services.Verdict, data: dict, force: bool
+    ) -> dict[str, Any]:
+        if verdict.survey is None:
+            return {"visible": False}
+        languages = data.get("languages") or i18n.parse_accept_language(
+            self.request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+        )
+        survey = services.survey_for_widget(config, verdict.survey, user, languages)
+        return {"visible": True, "campaign": survey["id"], "survey": survey, "preview": force}
+
+
+class DisplaysView(PublicWidgetView):
+    @extend_schema(
+        request=serializers.DisplaySerializer,
+        responses={201: serializers.CreatedSerializer},
+        summary="Record that the survey was shown",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parse(serializers.DisplaySerializer)
+        config = self.project(data)
+        url = _page_url(data)
+        user = self.user(config, data, url)
+        display = services.record_display(
+            config, user, data["campaign"], url=url, now=timezone.now()
+        )
+        return Response({"id": str(display.pk)}, status=status.HTTP_201_CREATED)
+
+
+def _response_input(data: dict[str, Any], request: Request) -> services.ResponseInput:
+    method = data.get("method")
+    return services.ResponseInput(
+        rating=data.get("rating"),
+        feedback=data.get("feedback"),
+        answers=[dict(a) for a in data["answers"]] if "answers" in data else None,
+        dismissed=data.get("dismissed"),
+        completed=data.get("completed"),
+        method="In-app" if method == "In-App" else method,
+        language=data.get("language") or None,
+        referrer=_page_url(data) or None,
+        device=device.describe(_user_agent(request)) or None,
+    )
+
+
+class ResponsesView(PublicWidgetView):
+    @extend_schema(
+        request=serializers.NewResponseSerializer,
+        responses={201: serializers.CreatedSerializer},
+        summary="Start a response (answers with Location and auth-token headers)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parse(serializers.NewResponseSerializer)
+        config = self.project(data)
+        user = self.user(config, data, _page_url(data))
+        response, token = services.start_response(
+            config, user, data["campaign"], _response_input(data, request), now=timezone.now()
+        )
+        location = request.build_absolute_uri(f"/api/responses/{response.pk}")
+        return Response(
+            {"id": str(response.pk)},
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location, "auth-token": token},
+        )
+
+
+class ResponseDetailView(PublicWidgetView):
+    throttle_classes = [ClientThrottle]
+
+    @extend_schema(
+        request=serializers.ResponseUpdateSerializer,
+        responses={200: serializers.SavedSerializer},
+        parameters=[OpenApiParameter("auth-token", str, OpenApiParameter.HEADER, required=True)],
+        summary="Save more of a response: the rating, the comment, completion or dismissal",
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        data = self.parse(serializers.ResponseUpdateSerializer)
+        token = request.headers.get("auth-token", "")
+        if not token:
+            raise WidgetError(401, {"error": "Send the auth-token header from the POST."})
+        try:
+            response = services.update_response(
+                pk, token, _response_input(data, request), now=timezone.now()
+            )
+        except SatismeterError as exc:
+            if getattr(exc, "field", None) == "auth-token":
+                raise WidgetError(403, {"error": str(exc)}) from exc
+            raise
+        return Response({"id": str(response.pk), "completed": response.completed})

@@ -1,0 +1,72 @@
+"""A user's survey history as kept on ``EndUser.history``, and its targeting view.
+
+The row holds, per survey, the last answer, dismissal and display and the displays since the
+last answer or dismissal, and the latest time of each event. Services update it in the same
+transaction as the Display, Response or UserEvent rows it sums up.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import targeting
+
+MAX_EVENTS = 200  # distinct event names remembered per user; the oldest are forgotten
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _survey(data: dict[str, Any], survey_id: int) -> dict[str, Any]:
+    return data.setdefault("surveys", {}).setdefault(str(survey_id), {})
+
+
+def as_targeting(data: dict[str, Any]) -> targeting.History:
+    surveys = {
+        int(sid): targeting.SurveyHistory(
+            last_answered=_time(entry.get("answered")),
+            last_dismissed=_time(entry.get("dismissed")),
+            displays_since_last_answer=int(entry.get("displays", 0)),
+            last_display=_time(entry.get("last_display")),
+        )
+        for sid, entry in data.get("surveys", {}).items()
+    }
+    events = {name: t for name, iso in data.get("events", {}).items() if (t := _time(iso))}
+    return targeting.History(surveys=surveys, last_events=events)
+
+
+def add_display(
+    data: dict[str, Any], survey_id: int, when: datetime, *, ignored_wait: timedelta
+) -> None:
+    """Count a display; a display after an ignored survey's wait starts the count again."""
+    entry = _survey(data, survey_id)
+    last = _time(entry.get("last_display"))
+    if last is not None and when - last >= ignored_wait:
+        entry["displays"] = 0
+    entry["last_display"] = when.isoformat()
+    entry["displays"] = int(entry.get("displays", 0)) + 1
+
+
+def add_answer(data: dict[str, Any], survey_id: int, when: datetime) -> None:
+    entry = _survey(data, survey_id)
+    entry["answered"] = when.isoformat()
+    entry["displays"] = 0
+
+
+def add_dismissal(data: dict[str, Any], survey_id: int, when: datetime) -> None:
+    entry = _survey(data, survey_id)
+    entry["dismissed"] = when.isoformat()
+    entry["displays"] = 0
+
+
+def add_event(data: dict[str, Any], name: str, when: datetime) -> None:
+    events = data.setdefault("events", {})
+    previous = _time(events.get(name))
+    if previous is None or when > previous:
+        events[name] = when.isoformat()
+    if len(events) > MAX_EVENTS:
+        oldest = sorted(events, key=lambda n: events[n])[: len(events) - MAX_EVENTS]
+        for stale in oldest:
+            del events[stale]
