@@ -460,7 +460,9 @@ class Integration(models.Model):
 class UserEvent(models.Model):
     """An event tracked for a user (widget ``track``, ``POST /api/users`` type track, Segment)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="events", verbose_name=_("project")
+    )
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="events")
     name = models.CharField(_("event"), max_length=200)
     properties = models.JSONField(_("properties"), default=dict, blank=True)
@@ -482,7 +484,9 @@ class UserEvent(models.Model):
 class Display(models.Model):
     """The survey was actually shown to a user."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="displays")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="displays", verbose_name=_("project")
+    )
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="displays")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="displays")
     url = models.TextField(_("page"), blank=True)
@@ -510,7 +514,9 @@ class Response(models.Model):
         MOBILE = "Mobile", _("Mobile")
         EMAIL = "Email", _("Email")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="responses")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="responses", verbose_name=_("project")
+    )
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="responses")
     rating = models.PositiveSmallIntegerField(
@@ -591,7 +597,9 @@ class Unsubscribe(models.Model):
         API = "api", _("API")
         ADMIN = "admin", _("Admin")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="unsubscribes")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="unsubscribes", verbose_name=_("project")
+    )
     email = models.EmailField(_("email"), max_length=254)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     created = models.DateTimeField(_("created"), auto_now_add=True)
@@ -617,7 +625,9 @@ class Delivery(models.Model):
         DELIVERED = "delivered", _("Delivered")
         DEAD = "dead", _("Dead")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="deliveries")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("project")
+    )
     response = models.ForeignKey(
         Response, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )

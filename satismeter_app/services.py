@@ -88,22 +88,31 @@ def check_traits_size(traits: Mapping[str, Any]) -> None:
 
 
 def identify(
-    config: ProjectConfig,
+    project_id: int,
     identity: Identity,
     traits: Mapping[str, Any] | None = None,
     *,
     url: str = "",
     now: datetime,
+    seen: bool = True,
 ) -> EndUser:
-    """Find or create the user and merge what this call says about them."""
+    """Find or create the user and merge what this call says about them. ``seen`` is false
+    for calls from the customer's back end: they update the user without making them active."""
     traits = dict(traits or {})
     check_traits_size(traits)
     columns = user_columns(traits)
-    user = _find_user(config.id, identity)
+    user = _find_user(project_id, identity)
     if user is None:
-        return _create_user(config.id, identity, traits, columns, url, now)
-    _refresh_user(user, identity, traits, columns, url, now)
+        return _create_user(project_id, identity, traits, columns, url, now)
+    _refresh_user(user, identity, traits, columns, url, now, seen=seen)
     return user
+
+
+def set_survey_date(user: EndUser, when: datetime | None) -> None:
+    """Per-user override of when the next survey is due (``surveyDate``)."""
+    if user.survey_date != when:
+        user.survey_date = when
+        user.save(update_fields=["survey_date"])
 
 
 def _find_user(project_id: int, identity: Identity) -> EndUser | None:
@@ -154,6 +163,8 @@ def _refresh_user(
     columns: dict[str, Any],
     url: str,
     now: datetime,
+    *,
+    seen: bool = True,
 ) -> None:
     changed: set[str] = set()
     if identity.user_id is not None and user.user_id is None:
@@ -170,9 +181,10 @@ def _refresh_user(
     if url and url != user.last_url:
         user.last_url = url
         changed.add("last_url")
-    if changed or now - user.last_seen >= LAST_SEEN_RESOLUTION:
+    if seen and (changed or now - user.last_seen >= LAST_SEEN_RESOLUTION):
         user.last_seen = max(now, user.first_seen)
         changed.add("last_seen")
+    if changed:
         user.save(update_fields=sorted(changed))
 
 

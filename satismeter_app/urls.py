@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .api import widget
+from .api import users, widget
 
 app_name = "satismeter"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/displays", widget.DisplaysView.as_view(), name="displays"),
     path("api/responses", widget.ResponsesView.as_view(), name="responses"),
     path("api/responses/<int:pk>", widget.ResponseDetailView.as_view(), name="response"),
+    path("api/users", users.UsersView.as_view(), name="users"),
 ]

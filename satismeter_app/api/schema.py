@@ -16,3 +16,15 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "The admin login; only needed for survey previews.",
         }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "satismeter_app.api.authentication.ApiKeyAuthentication"
+    name = ["apiKeyBearer", "apiKeyBasic", "apiKeyHeader"]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        return [
+            {"type": "http", "scheme": "bearer", "description": "The project's secret API key."},
+            {"type": "http", "scheme": "basic", "description": "The API key as user name."},
+            {"type": "apiKey", "in": "header", "name": "AuthKey"},
+        ]

@@ -98,7 +98,9 @@ class PublicWidgetView(APIView):
     def user(self, config: ProjectConfig, data: dict[str, Any], url: str = "") -> Any:
         identity = services.Identity(data.get("userId"), data.get("anonymousId"))
         self.verify_identity(config, identity, data.get("userHash"))
-        return services.identify(config, identity, data.get("traits"), url=url, now=timezone.now())
+        return services.identify(
+            config.id, identity, data.get("traits"), url=url, now=timezone.now()
+        )
 
     @staticmethod
     def verify_identity(config: ProjectConfig, identity: services.Identity, given: Any) -> None:
