@@ -318,8 +318,9 @@ def explain(user: EndUser, now: datetime) -> list[tuple[Survey, targeting.Decisi
 # --- displays and responses ---------------------------------------------------------------------
 
 
-def _active_survey(config: ProjectConfig, survey_id: Any) -> SurveyConfig:
-    survey = config.survey(survey_id)
+def _active_survey(config: ProjectConfig, survey_id: Any, *, forced: bool = False) -> SurveyConfig:
+    """An active survey of the project; with ``forced`` (staff preview) drafts count too."""
+    survey = config.survey(survey_id) or (preview_survey(config, survey_id) if forced else None)
     if survey is None:
         raise InvalidInput("campaign", f"no active survey {survey_id!r} in this project")
     return survey
@@ -327,10 +328,16 @@ def _active_survey(config: ProjectConfig, survey_id: Any) -> SurveyConfig:
 
 @transaction.atomic
 def record_display(
-    config: ProjectConfig, user: EndUser, survey_id: Any, *, url: str, now: datetime
+    config: ProjectConfig,
+    user: EndUser,
+    survey_id: Any,
+    *,
+    url: str,
+    now: datetime,
+    forced: bool = False,
 ) -> Display:
     """The widget showed the survey: count it for targeting and tell the destinations."""
-    survey = _active_survey(config, survey_id)
+    survey = _active_survey(config, survey_id, forced=forced)
     locked = EndUser.objects.select_for_update().get(pk=user.pk)
     display = Display.objects.create(
         project_id=config.id, survey_id=survey.id, user=locked, url=url, created=now
@@ -367,8 +374,9 @@ def start_response(
     now: datetime,
     forced: bool = False,
 ) -> tuple[Response, str]:
-    """Create a response; returns it and the token that authorises later saves."""
-    survey = _active_survey(config, survey_id)
+    """Create a response; returns it and the token that authorises later saves. A ``forced``
+    response (staff preview) skips the duplicate check and may answer a draft survey."""
+    survey = _active_survey(config, survey_id, forced=forced)
     if not forced:
         _refuse_duplicate(config, survey, user, now)
     token = secrets.token_urlsafe(24)

@@ -536,3 +536,19 @@ def test_steady_state_widget_call_is_at_most_three_queries(
     with django_assert_max_num_queries(3):
         reply = widget(api_client, project, userId="steady", **body)
     assert reply.json() == {"widget": {"visible": False}}
+
+
+def test_staff_preview_can_answer_a_draft_survey(api_client, project, make_survey, make_staff):
+    draft = make_survey(project, state=Survey.State.DRAFT)
+    refused = start(api_client, project, draft, userId="u", rating=7, forceSurvey=True)
+    assert refused.status_code == 400  # not a staff member: forceSurvey is ignored
+    api_client.force_login(make_staff(project))
+    shown = api_client.post(
+        "/api/displays",
+        {"writeKey": project.write_key, "userId": "u", "campaign": str(draft.pk),
+         "forceSurvey": True},
+        format="json",
+    )
+    answered = start(api_client, project, draft, userId="u", rating=7, forceSurvey=True)
+    assert (shown.status_code, answered.status_code) == (201, 201), shown.content
+    assert Response.objects.get().survey == draft

@@ -89,6 +89,7 @@ class NewResponseSerializer(ResponseFields, IdentityFields):
     method = serializers.ChoiceField(choices=[*Response.Method.values, "In-App"], required=False)
     language = serializers.CharField(max_length=35, required=False, allow_blank=True)
     trackAnonymous = serializers.BooleanField(required=False)
+    forceSurvey = serializers.BooleanField(required=False)
 
 
 class ResponseUpdateSerializer(ResponseFields, StrictSerializer):
@@ -101,6 +102,7 @@ class DisplaySerializer(IdentityFields):
     """``POST /api/displays``: the survey was shown."""
 
     campaign = serializers.CharField(max_length=32)
+    forceSurvey = serializers.BooleanField(required=False)
 
 
 class CreatedSerializer(serializers.Serializer):

@@ -102,6 +102,21 @@ class PublicWidgetView(APIView):
             config.id, identity, data.get("traits"), url=url, now=timezone.now()
         )
 
+    def may_preview(self, config: ProjectConfig) -> bool:
+        """Staff previews: a logged-in member of the project, or DEBUG in the demo."""
+        if settings.DEBUG and app_settings.ALLOW_PREVIEW_IN_DEBUG:
+            return True
+        staff = self.request.user
+        if not staff or not staff.is_authenticated:
+            return False
+        return bool(
+            staff.is_superuser
+            or Membership.objects.filter(user=staff, project_id=config.id).exists()
+        )
+
+    def forced(self, config: ProjectConfig, data: dict[str, Any]) -> bool:
+        return bool(data.get("forceSurvey")) and self.may_preview(config)
+
     @staticmethod
     def verify_identity(config: ProjectConfig, identity: services.Identity, given: Any) -> None:
         if not config.identity_verification or identity.user_id is None:
@@ -167,17 +182,6 @@ class WidgetView(PublicWidgetView):
             return survey, True
         return None, True
 
-    def may_preview(self, config: ProjectConfig) -> bool:
-        if settings.DEBUG and app_settings.ALLOW_PREVIEW_IN_DEBUG:
-            return True
-        staff = self.request.user
-        if not staff or not staff.is_authenticated:
-            return False
-        return bool(
-            staff.is_superuser
-            or Membership.objects.filter(user=staff, project_id=config.id).exists()
-        )
-
     def widget(
         self, config: ProjectConfig, user: Any, verdict: services.Verdict, data: dict, force: bool
     ) -> dict[str, Any]:
@@ -202,7 +206,12 @@ class DisplaysView(PublicWidgetView):
         url = _page_url(data)
         user = self.user(config, data, url)
         display = services.record_display(
-            config, user, data["campaign"], url=url, now=timezone.now()
+            config,
+            user,
+            data["campaign"],
+            url=url,
+            now=timezone.now(),
+            forced=self.forced(config, data),
         )
         return Response({"id": str(display.pk)}, status=status.HTTP_201_CREATED)
 
@@ -233,7 +242,12 @@ class ResponsesView(PublicWidgetView):
         config = self.project(data)
         user = self.user(config, data, _page_url(data))
         response, token = services.start_response(
-            config, user, data["campaign"], _response_input(data, request), now=timezone.now()
+            config,
+            user,
+            data["campaign"],
+            _response_input(data, request),
+            now=timezone.now(),
+            forced=self.forced(config, data),
         )
         location = request.build_absolute_uri(f"/api/responses/{response.pk}")
         return Response(
