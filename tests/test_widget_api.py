@@ -243,7 +243,8 @@ def test_force_survey_works_in_debug(api_client, project, make_survey):
 
 @pytest.fixture
 def integration(project) -> Integration:
-    return Integration.objects.create(project=project, kind=Integration.Kind.WEBHOOK)
+    # Segment: the kind that sends all four lifecycle events (webhooks send two).
+    return Integration.objects.create(project=project, kind=Integration.Kind.SEGMENT)
 
 
 def test_display_is_recorded_with_a_viewed_delivery(api_client, project, survey, integration):
@@ -465,8 +466,9 @@ def test_traits_just_under_the_cap_are_kept(api_client, project, survey):
 
 @override_settings(SATISMETER={"WIDGET_RATE_PER_CLIENT": "3/min"})
 def test_clients_are_rate_limited(api_client, project, survey):
-    codes = [widget(api_client, project, userId="u").status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    replies = [widget(api_client, project, userId="u") for _ in range(4)]
+    assert [r.status_code for r in replies] == [200, 200, 200, 429]
+    assert 0 < int(replies[-1]["Retry-After"]) <= 60
 
 
 @override_settings(SATISMETER={"WIDGET_RATE_PER_KEY": "2/min"})
@@ -545,8 +547,12 @@ def test_staff_preview_can_answer_a_draft_survey(api_client, project, make_surve
     api_client.force_login(make_staff(project))
     shown = api_client.post(
         "/api/displays",
-        {"writeKey": project.write_key, "userId": "u", "campaign": str(draft.pk),
-         "forceSurvey": True},
+        {
+            "writeKey": project.write_key,
+            "userId": "u",
+            "campaign": str(draft.pk),
+            "forceSurvey": True,
+        },
         format="json",
     )
     answered = start(api_client, project, draft, userId="u", rating=7, forceSurvey=True)
