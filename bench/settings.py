@@ -7,6 +7,7 @@ project's URLs plus the ``/bench/ping`` baseline).
 """
 
 import os
+import warnings
 
 from project.settings import *  # noqa: F403
 from project.settings import SATISMETER
@@ -21,3 +22,6 @@ SATISMETER = {
 
 # Plain HTTP on 127.0.0.1: no redirect to HTTPS (the production settings turn it on).
 SECURE_SSL_REDIRECT = False
+
+# WhiteNoise notes that collectstatic has not run; the bench serves no static files.
+warnings.filterwarnings("ignore", "No directory at", UserWarning)
