@@ -1,0 +1,303 @@
+"""Messages per second one Celery worker delivers to Segment through the outbox, next to the
+official Segment client sending the same messages directly.
+
+    .venv/bin/python bench/deliveries.py [--responses 2000] [--json]
+
+One run, all on loopback:
+
+1. creates a PostgreSQL database of its own (``satismeter_bench_deliveries_<pid>``), migrates
+   it, starts a redis-server of its own on a spare port and a Segment stand-in (the tests'
+   ``SegmentSink``: it checks the batch format and counts every messageId);
+2. makes ``--responses`` completed responses through the service (rating and comment: the
+   rows ``answered`` and ``completed``, three Segment messages: two tracks and an identify);
+3. **outbox**: starts one worker (``--pool solo``), enqueues one send task and times until every
+   row is marked delivered: claims with SKIP LOCKED, messages built by the official client,
+   batches of up to 100 messages, a POST per batch, rows and attempt log written back;
+4. **client, sync mode**: the same messages through ``segment.analytics.Client(sync_mode=True)``,
+   one blocking POST per message (how the client is used inside a Celery task);
+5. **client, async mode**: the same messages through the client's default mode (a consumer
+   thread batching up to 100 messages), timed until ``flush()`` returns;
+6. prints messages, requests, seconds and messages/s per phase and the ratios; stops the worker,
+   redis-server and sink and drops the database, also on errors and Ctrl-C.
+
+Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.delivery_harness import (  # noqa: E402  (needs ROOT on sys.path)
+    CeleryHarness,
+    RedisServer,
+    SegmentSink,
+    wait_until,
+)
+
+WRITE_KEY = "bench_write_key_0123456789abcdef"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--responses", type=int, default=2000, help="completed responses")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.responses < 1:
+        parser.error("--responses must be positive")
+    if "127.0.0.1" not in args.postgres and "localhost" not in args.postgres:
+        parser.error("the bench only talks to loopback addresses")
+    return args
+
+
+# --- the environment ---------------------------------------------------------------------------
+
+
+def run_sql(args: argparse.Namespace, statement: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{args.postgres.rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
+@contextmanager
+def environment(args: argparse.Namespace, directory: Path) -> Iterator[dict[str, Any]]:
+    """Database, redis-server and sink of this run; all gone afterwards."""
+    database = f"satismeter_bench_deliveries_{os.getpid()}"
+    database_url = f"{args.postgres.rstrip('/')}/{database}"
+    redis_server = RedisServer(directory / "redis")
+    sink = SegmentSink(WRITE_KEY)
+    run_sql(args, "CREATE DATABASE {}", database)
+    try:
+        redis_server.start()
+        sink.start()
+        os.environ.update(
+            DJANGO_SETTINGS_MODULE="project.settings",
+            DEBUG="false",
+            SECRET_KEY=secrets.token_urlsafe(48),
+            ALLOWED_HOSTS="127.0.0.1",
+            DATABASE_URL=database_url,
+            CELERY_BROKER_URL=redis_server.url,
+            SATISMETER_VAR_DIR=str(directory / "var"),
+            LOG_LEVEL="WARNING",
+        )
+        os.environ.pop("REDIS_URL", None)
+        yield {"database_url": database_url, "redis": redis_server, "sink": sink}
+    finally:
+        sink.stop()
+        redis_server.stop()
+        close_django_connections()
+        run_sql(args, "DROP DATABASE IF EXISTS {} WITH (FORCE)", database)
+
+
+def close_django_connections() -> None:
+    with suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+
+
+def setup_django() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+# --- seeding -------------------------------------------------------------------------------------
+
+
+def seed(responses: int, sink: SegmentSink) -> int:
+    """Completed responses made by the service; returns the integration's id."""
+    from django.utils import timezone
+
+    from satismeter_app import services
+    from satismeter_app.config import project_config
+    from satismeter_app.models import EndUser, Integration, Project, Survey
+
+    project = Project.objects.create(name="Bench")
+    survey = Survey.objects.create(
+        project=project, name="Quarterly NPS", state="active", min_tenure_days=0
+    )
+    integration = Integration.objects.create(
+        project=project, kind="segment", secret=WRITE_KEY, settings={"host": sink.url}
+    )
+    long_ago = timezone.now() - timezone.timedelta(days=400)
+    users = EndUser.objects.bulk_create(
+        EndUser(project=project, user_id=f"customer-{n}", first_seen=long_ago, last_seen=long_ago)
+        for n in range(responses)
+    )
+    config = project_config(project.write_key)
+    assert config is not None
+    for n, user in enumerate(users):
+        data = services.ResponseInput(rating=n % 11, feedback=f"Comment number {n}: fine.")
+        services.start_response(config, user, survey.pk, data, now=timezone.now())
+    return integration.pk
+
+
+def segment_calls() -> list[Any]:
+    """The client calls the outbox rows make, for the direct phases."""
+    from satismeter_app.destinations.segment import ALL_TRAITS, calls_for
+    from satismeter_app.models import Delivery
+
+    rows = Delivery.objects.order_by("pk").values_list("event", "payload", "message_id")
+    return [call for e, p, m in rows for call in calls_for(e, p, m, ALL_TRAITS)]
+
+
+# --- the phases ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    name: str
+    messages: int
+    requests: int
+    seconds: float
+    duplicates: int
+
+    @property
+    def per_second(self) -> float:
+        return self.messages / self.seconds
+
+
+def reset(sink: SegmentSink) -> None:
+    sink.received.clear()
+    sink.messages.clear()
+    sink.message_ids.clear()
+    sink.answered.clear()
+
+
+def outbox_phase(directory: Path, env: dict[str, Any], integration_id: int, expected: int) -> Phase:
+    import redis
+
+    from project.celery import app
+    from satismeter_app import tasks
+    from satismeter_app.models import Delivery
+
+    sink: SegmentSink = env["sink"]
+    redis.Redis.from_url(env["redis"].url).flushdb()  # the seeding's on-commit tasks
+    reset(sink)
+    harness = CeleryHarness(directory, env["database_url"], env["redis"].url)
+    try:
+        harness.start(
+            "worker",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+        )
+        wait_until(lambda: app.control.ping(timeout=0.5), 60, "the worker to answer a ping")
+        log("worker ready; sending through the outbox")
+        started = time.perf_counter()
+        tasks.send_deliveries.apply_async((integration_id,))
+        rows = Delivery.objects.exclude(state=Delivery.State.DELIVERED)
+        wait_until(lambda: not rows.exists(), 600, "every row to be delivered", every=0.01)
+        seconds = time.perf_counter() - started
+    finally:
+        harness.stop()
+    check(sink, expected, "outbox")
+    return Phase("outbox (1 worker)", expected, len(sink.received), seconds, sink.duplicates)
+
+
+def client_phase(name: str, sink: SegmentSink, calls: list[Any], *, sync_mode: bool) -> Phase:
+    from segment.analytics import Client
+
+    reset(sink)
+    client = Client(WRITE_KEY, host=sink.url, sync_mode=sync_mode, upload_size=100)
+    started = time.perf_counter()
+    for call in calls:
+        getattr(client, call.method)(**call.kwargs)
+    client.flush()
+    seconds = time.perf_counter() - started
+    if not sync_mode:
+        client.join()
+    check(sink, len(calls), name)
+    return Phase(name, len(calls), len(sink.received), seconds, sink.duplicates)
+
+
+def check(sink: SegmentSink, expected: int, name: str) -> None:
+    if sink.problems or len(sink.message_ids) != expected:
+        raise SystemExit(
+            f"{name}: the sink got {len(sink.message_ids)} of {expected} messages; "
+            f"problems: {sink.problems[:3]}"
+        )
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def report(phases: list[Phase], responses: int) -> dict[str, Any]:
+    outbox, sync, batched = phases
+    return {
+        "responses": responses,
+        "phases": [asdict(p) | {"messages_per_second": round(p.per_second, 1)} for p in phases],
+        "ratio_outbox_to_sync_client": round(outbox.per_second / sync.per_second, 2),
+        "ratio_outbox_to_async_client": round(outbox.per_second / batched.per_second, 2),
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"Segment deliveries of {result['responses']} completed responses (loopback sink)")
+    print(f"{'phase':<28}{'messages':>10}{'requests':>10}{'seconds':>10}{'msg/s':>10}{'dups':>6}")
+    for p in result["phases"]:
+        print(
+            f"{p['name']:<28}{p['messages']:>10}{p['requests']:>10}{p['seconds']:>10.2f}"
+            f"{p['messages_per_second']:>10.0f}{p['duplicates']:>6}"
+        )
+    print(f"outbox / client sync mode:  {result['ratio_outbox_to_sync_client']:.2f}×")
+    print(f"outbox / client async mode: {result['ratio_outbox_to_async_client']:.2f}×")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with TemporaryDirectory(prefix="satismeter-bench-") as tmp, environment(args, Path(tmp)) as env:
+        setup_django()
+        log(f"making {args.responses} completed responses")
+        integration_id = seed(args.responses, env["sink"])
+        calls = segment_calls()
+        log(f"{len(calls)} Segment messages to send in each phase")
+        outbox = outbox_phase(Path(tmp), env, integration_id, len(calls))
+        log("sending the same messages with the client, sync mode")
+        sync = client_phase("client, sync mode", env["sink"], calls, sync_mode=True)
+        log("sending the same messages with the client, async mode")
+        batched = client_phase("client, async (batching)", env["sink"], calls, sync_mode=False)
+        close_django_connections()
+        return report([outbox, sync, batched], args.responses)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

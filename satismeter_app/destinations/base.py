@@ -1,0 +1,211 @@
+"""The base of every destination: one HTTP session, our User-Agent, the timeout setting, and
+one way of turning a failure into a :class:`DeliveryError` that says what happened.
+
+A destination gets the claimed Delivery rows of one integration and answers with an
+:class:`Outcome` per row. Subclasses only build the requests (:meth:`Destination.build`): the
+outbox decides what an outcome means for the row (delivered, retry later, dead).
+
+This module and its subclasses import no models at run time, so that
+``satismeter_app.destinations.webhook.verify_signature`` can be imported by a receiver that
+has the package installed but not configured as a Django app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+
+from .. import __version__
+from ..conf import app_settings
+from ..exceptions import DeliveryError, MessageRejected, SatismeterConfigurationError
+
+if TYPE_CHECKING:
+    from ..models import Delivery, Integration
+
+USER_AGENT = f"django-satismeter/{__version__}"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Request:
+    """One HTTP POST carrying one or more deliveries (Segment batches, others one each)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    deliveries: list[Delivery]
+
+    @property
+    def where(self) -> str:
+        """The URL without path or query: a Slack webhook URL is itself a secret."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Built:
+    """What :meth:`Destination.build` made: requests to send and rows that cannot go at all."""
+
+    requests: list[Request] = field(default_factory=list)
+    rejected: list[tuple[Delivery, DeliveryError]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery in one attempt."""
+
+    delivery_id: int
+    delivered: bool
+    status_code: int | None = None
+    error: str = ""
+    retryable: bool = False
+    retry_after: float | None = None
+
+    @classmethod
+    def success(cls, delivery: Delivery, status_code: int) -> Outcome:
+        return cls(delivery.pk, delivered=True, status_code=status_code)
+
+    @classmethod
+    def failure(cls, delivery: Delivery, error: DeliveryError) -> Outcome:
+        return cls(
+            delivery.pk,
+            delivered=False,
+            status_code=error.status_code,
+            error=str(error),
+            retryable=error.retryable,
+            retry_after=error.retry_after,
+        )
+
+
+class Destination:
+    """Sends the deliveries of one integration; one instance per integration and task run."""
+
+    kind: str = ""
+    # How many rows one claim takes: one Segment batch, a few one-by-one posts for the others.
+    claim_size: int = 10
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+        self.timeout = app_settings.REQUESTS_TIMEOUT
+
+    # The hooks -------------------------------------------------------------------------------
+
+    def build(self, deliveries: Sequence[Delivery]) -> Built:
+        """Turn claimed rows into requests; subclasses implement it."""
+        raise NotImplementedError
+
+    def post(self, request: Request) -> int:
+        """Send one request and return its 2xx status, or raise DeliveryError."""
+        try:
+            response = self.session.post(
+                request.url, data=request.body, headers=request.headers, timeout=self.timeout
+            )
+        except requests.RequestException as err:
+            raise DeliveryError(f"No answer from {request.where}: {err}") from err
+        raise_for_status(request, response.status_code, response.headers, response.text)
+        return response.status_code
+
+    # The template ----------------------------------------------------------------------------
+
+    def deliver(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """An outcome for every row: built, sent, and what the destination said."""
+        built = self._build(deliveries)
+        outcomes = [Outcome.failure(delivery, error) for delivery, error in built.rejected]
+        for request in built.requests:
+            outcomes.extend(self._send(request))
+        return outcomes
+
+    def _build(self, deliveries: Sequence[Delivery]) -> Built:
+        """build(); when it breaks unexpectedly, row by row, so that a row whose message
+        cannot be made dies alone instead of holding back the queue."""
+        try:
+            return self.build(deliveries)
+        except SatismeterConfigurationError:
+            raise  # the integration's fault, not a row's: the outbox retries them all
+        except Exception:
+            if len(deliveries) == 1:
+                logger.exception("Cannot build delivery %s", deliveries[0].pk)
+                return Built(rejected=[(deliveries[0], _unbuildable())])
+        built = Built()
+        for delivery in deliveries:
+            one = self._build([delivery])
+            built.requests += one.requests
+            built.rejected += one.rejected
+        return built
+
+    def _send(self, request: Request) -> list[Outcome]:
+        try:
+            status = self.post(request)
+        except DeliveryError as error:
+            return [Outcome.failure(delivery, error) for delivery in request.deliveries]
+        except Exception as exc:  # a bug must not leave rows claimed until the sweep
+            logger.exception("Unexpected error posting to %s", request.where)
+            bug = DeliveryError(f"Unexpected error posting to {request.where}: {exc!r}")
+            return [Outcome.failure(delivery, bug) for delivery in request.deliveries]
+        return [Outcome.success(delivery, status) for delivery in request.deliveries]
+
+    @cached_property
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        return session
+
+    def close(self) -> None:
+        if "session" in self.__dict__:
+            self.session.close()
+
+
+def _unbuildable() -> MessageRejected:
+    return MessageRejected("The message cannot be built from this delivery; see the worker log.")
+
+
+def raise_for_status(request: Request, status: int, headers: Mapping[str, str], text: str) -> None:
+    """Any 2xx is success; anything else becomes a DeliveryError with the answer in it."""
+    if 200 <= status < 300:
+        return
+    raise DeliveryError(
+        f"{request.where} answered {status}",
+        status_code=status,
+        response_text=text,
+        retry_after=parse_retry_after(headers.get("Retry-After")),
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date (RFC 9110); None when absent or bad."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def compact_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def user_of(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The user object of a snapshot: a response's user, or the user a survey was shown to."""
+    response = payload.get("response") or {}
+    return response.get("user") or payload.get("user") or {}

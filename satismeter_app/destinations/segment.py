@@ -1,0 +1,280 @@
+"""Segment, outbound: survey lifecycle events into the customer's own Segment workspace.
+
+Every message is made by the official client (``segment-analytics-python``) in sync mode with
+``send=False``: it validates the call, formats the timestamp, sets ``messageId`` and
+``context.library``, and refuses a message over 32 KB — and, in sync mode, starts no thread,
+which is what Segment recommends under Celery. The messages of a claim then go out in
+batches to ``<host>/v1/batch`` over this destination's own session: the client's sync mode
+posts one message per request, and its ``post()`` shares one module-level session among every
+client of the process and cannot carry our User-Agent.
+
+The messages, per lifecycle event of a response (``traits`` picks the identify traits):
+
+- viewed → track ``Viewed NPS Survey``; closed → track ``Closed NPS Survey``;
+- answered → track ``Answered NPS Survey``;
+- completed → identify with ``NPS_rating``, ``NPS_comment``, ``NPS_date``, then track
+  ``Completed NPS Survey``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..conf import app_settings
+from ..exceptions import MessageRejected, MissingExtraError, SatismeterConfigurationError
+from .base import Built, Destination, Request, user_of
+
+if TYPE_CHECKING:
+    from ..models import Delivery
+
+EVENT_NAMES = {
+    "viewed": "Viewed NPS Survey",
+    "closed": "Closed NPS Survey",
+    "answered": "Answered NPS Survey",
+    "completed": "Completed NPS Survey",
+    "test": "Tested NPS Integration",
+}
+ALL_TRAITS = ("NPS_rating", "NPS_comment", "NPS_date")
+# Segment's partner convention: who sent the message, in context.integration.
+INTEGRATION_CONTEXT = {"name": "satismeter", "version": __version__}
+# Segment's limits: 32 KB a message; 500 KB a batch, of which the official client fills
+# 475,000 bytes "to leave space for extra data that will be added later, eg. sentAt".
+MAX_MESSAGE_BYTES = 32 << 10
+MAX_BATCH_BYTES = 475_000
+MAX_BATCH_MESSAGES = 100
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of the official client: ``identify`` or ``track`` and its arguments."""
+
+    method: str
+    kwargs: dict[str, Any]
+    comment_field: tuple[str, str] | None = None  # where the comment sits, for trimming
+
+    @property
+    def comment(self) -> str:
+        if self.comment_field is None:
+            return ""
+        group, key = self.comment_field
+        return str(self.kwargs[group].get(key) or "")
+
+    def with_comment(self, comment: str) -> Call:
+        assert self.comment_field is not None
+        group, key = self.comment_field
+        kwargs = {**self.kwargs, group: {**self.kwargs[group], key: comment}}
+        return replace(self, kwargs=kwargs)
+
+
+def calls_for(
+    event: str, payload: Mapping[str, Any], message_id: str, traits: Sequence[str] = ALL_TRAITS
+) -> list[Call]:
+    """The client calls one outbox row makes; pure, so that the mapping is tested directly."""
+    common = _identity(payload) | {
+        "timestamp": _timestamp(payload),
+        "context": {"integration": dict(INTEGRATION_CONTEXT)},
+    }
+    calls = []
+    wanted = [name for name in ALL_TRAITS if name in traits]
+    if event == "completed" and wanted:
+        calls.append(_identify(payload, common, f"{message_id}-identify", wanted))
+    properties = _properties(event, payload)
+    track = {**common, "event": EVENT_NAMES[event], "properties": properties}
+    comment_field = ("properties", "comment") if "comment" in properties else None
+    calls.append(Call("track", track | {"message_id": message_id}, comment_field))
+    return calls
+
+
+def _identity(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The customer's own userId; an anonymous visitor goes by its anonymousId."""
+    user = user_of(payload)
+    if user.get("userId"):
+        return {"user_id": str(user["userId"])}
+    if user.get("anonymousId"):
+        return {"anonymous_id": str(user["anonymousId"])}
+    raise MessageRejected("The user has neither a userId nor an anonymousId.")
+
+
+def _timestamp(payload: Mapping[str, Any]) -> datetime:
+    """When the event happened, which the client needs as an aware datetime."""
+    when = datetime.fromisoformat(payload["timestamp"])
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _identify(
+    payload: Mapping[str, Any], common: dict[str, Any], message_id: str, wanted: list[str]
+) -> Call:
+    response = payload.get("response") or {}
+    values = {
+        "NPS_rating": response.get("rating"),
+        "NPS_comment": response.get("feedback") or "",
+        "NPS_date": payload["timestamp"],
+    }
+    traits = {name: values[name] for name in wanted}
+    comment_field = ("traits", "NPS_comment") if "NPS_comment" in traits else None
+    kwargs = common | {"traits": traits, "message_id": message_id}
+    return Call("identify", kwargs, comment_field)
+
+
+def _properties(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    campaign = payload.get("campaign") or {}
+    properties: dict[str, Any] = {
+        "campaign_id": campaign.get("id"),
+        "campaign_name": campaign.get("name"),
+    }
+    response = payload.get("response")
+    if not response:
+        return properties  # viewed: the survey was shown, nothing answered yet
+    properties |= {
+        "response_id": response.get("id"),
+        "method": response.get("method"),
+        "language": response.get("language"),
+    }
+    if event in {"answered", "completed", "test"}:
+        properties |= {
+            "rating": response.get("rating"),
+            "category": response.get("category"),
+            "score": response.get("score"),
+        }
+    if event in {"completed", "test"}:
+        properties["comment"] = response.get("feedback") or ""
+    return properties
+
+
+def message_size(message: Mapping[str, Any]) -> int:
+    """Bytes of JSON, measured as the official client measures them."""
+    from segment.analytics.request import DatetimeSerializer
+
+    return len(json.dumps(message, cls=DatetimeSerializer).encode())
+
+
+def truncate_for_json(text: str, budget: int) -> str:
+    """The longest start of ``text`` (with an ellipsis) whose JSON string fits ``budget``."""
+
+    def cost(chars: int) -> int:
+        return len(json.dumps(text[:chars] + "…")) - 2
+
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if cost(middle) <= budget else (low, middle - 1)
+    return text[:low] + "…" if low else ""
+
+
+class SegmentDestination(Destination):
+    kind = "segment"
+    claim_size = MAX_BATCH_MESSAGES
+
+    @property
+    def host(self) -> str:
+        settings = self.integration.settings
+        if settings.get("host"):
+            return str(settings["host"]).rstrip("/")
+        region = settings.get("region", "us")
+        return str(app_settings.SEGMENT_HOSTS[region]).rstrip("/")
+
+    @property
+    def write_key(self) -> str:
+        if not self.integration.secret:
+            raise SatismeterConfigurationError(
+                f"The Segment integration {self.integration.pk} has no write key."
+            )
+        return self.integration.secret
+
+    @cached_property
+    def client(self) -> Any:
+        try:
+            from segment.analytics import Client
+        except ImportError as exc:
+            raise MissingExtraError("segment-analytics-python", "segment") from exc
+        # sync_mode: no consumer thread (safe after a fork); send=False: build, never post.
+        return Client(
+            self.write_key, host=self.host, sync_mode=True, send=False, timeout=self.timeout
+        )
+
+    # Messages ----------------------------------------------------------------------------------
+
+    def messages(self, delivery: Delivery) -> list[dict[str, Any]]:
+        """The Segment messages of one row, each under 32 KB; MessageRejected if impossible."""
+        traits = self.integration.settings.get("traits", ALL_TRAITS)
+        calls = calls_for(delivery.event, delivery.payload, delivery.message_id, traits)
+        return [self._fit(call) for call in calls]
+
+    def _fit(self, call: Call) -> dict[str, Any]:
+        """The message, its comment shortened when the whole would pass 32 KB."""
+        message = self._client_message(call)
+        if message is not None:
+            return message
+        if call.comment:
+            bare = self._client_message(call.with_comment(""))
+            if bare is not None:
+                budget = MAX_MESSAGE_BYTES - message_size(bare) - 16
+                shorter = truncate_for_json(call.comment, budget)
+                message = self._client_message(call.with_comment(shorter))
+                if message is not None:
+                    return message
+        raise MessageRejected(
+            f"The {call.method} message is over Segment's limit of {MAX_MESSAGE_BYTES} bytes "
+            "even without its comment."
+        )
+
+    def _client_message(self, call: Call) -> dict[str, Any] | None:
+        """The client's message for a call; None when it is over the size limit."""
+        # The client writes context.library into the context it gets; nothing else of ours.
+        kwargs = call.kwargs | {"context": dict(call.kwargs["context"])}
+        try:
+            _sent, message = getattr(self.client, call.method)(**kwargs)
+        except RuntimeError:  # the client's "Message exceeds 32kb limit"
+            return None
+        except AssertionError as exc:  # the client's type checks
+            raise MessageRejected(f"Segment's client refused the {call.method}: {exc}") from exc
+        return dict(message)
+
+    # Requests ----------------------------------------------------------------------------------
+
+    def build(self, deliveries: Sequence[Delivery]) -> Built:
+        built = Built()
+        ready: list[tuple[Delivery, list[dict[str, Any]]]] = []
+        for delivery in deliveries:
+            try:
+                ready.append((delivery, self.messages(delivery)))
+            except MessageRejected as error:
+                built.rejected.append((delivery, error))
+        built.requests = [self.request(rows, batch) for rows, batch in self.batches(ready)]
+        return built
+
+    def batches(
+        self, ready: list[tuple[Delivery, list[dict[str, Any]]]]
+    ) -> Iterator[tuple[list[Delivery], list[dict[str, Any]]]]:
+        """At most 100 messages and 475,000 bytes a batch; a row's messages stay together."""
+        rows: list[Delivery] = []
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for delivery, messages in ready:
+            extra = sum(message_size(message) + 2 for message in messages)
+            full = len(batch) + len(messages) > MAX_BATCH_MESSAGES
+            if batch and (full or size + extra > MAX_BATCH_BYTES):
+                yield rows, batch
+                rows, batch, size = [], [], 0
+            rows.append(delivery)
+            batch.extend(messages)
+            size += extra
+        if batch:
+            yield rows, batch
+
+    def request(self, rows: list[Delivery], batch: list[dict[str, Any]]) -> Request:
+        from segment.analytics.request import DatetimeSerializer
+
+        key = self.write_key
+        body = {"batch": batch, "sentAt": datetime.now(UTC).isoformat(), "writeKey": key}
+        token = base64.b64encode(f"{key}:".encode()).decode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+        data = json.dumps(body, cls=DatetimeSerializer).encode()
+        return Request(f"{self.host}/v1/batch", data, headers, rows)

@@ -1,0 +1,142 @@
+"""Slack: a Block Kit message per response, posted with slack_sdk's incoming-webhook client.
+
+The integration's secret is the incoming-webhook URL (the URL is the credential, so it is
+never shown back and error messages name only its host). Which responses go is decided when
+the outbox row is written (``Integration.wants``: all, detractors only, with a comment only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from http.client import HTTPException
+from typing import TYPE_CHECKING, Any
+
+from ..conf import app_settings
+from ..exceptions import DeliveryError, MissingExtraError, SatismeterConfigurationError
+from .base import USER_AGENT, Built, Destination, Request, compact_json, raise_for_status, user_of
+
+if TYPE_CHECKING:
+    from ..models import Delivery
+
+# Block Kit's limits: header text 150 characters, a section's text 3,000, a field's 2,000.
+HEADER_LIMIT = 150
+COMMENT_LIMIT = 2900
+FIELD_LIMIT = 1900
+CATEGORY_EMOJI = {"promoter": ":star-struck:", "passive": ":neutral_face:", "detractor": ":rage:"}
+
+
+def _blocks() -> Any:
+    try:
+        from slack_sdk.models import blocks
+    except ImportError as exc:
+        raise MissingExtraError("slack_sdk", "slack") from exc
+    return blocks
+
+
+def escape(text: Any) -> str:
+    """Slack's mrkdwn treats &, < and > as markup."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_user(user: Mapping[str, Any]) -> str:
+    name = user.get("name") or user.get("userId") or user.get("anonymousId") or "anonymous"
+    parts = [escape(name)]
+    if user.get("email"):
+        parts.append(f"<mailto:{escape(user['email'])}|{escape(user['email'])}>")
+    if user.get("userId") and user.get("name"):
+        parts.append(f"(`{escape(user['userId'])}`)")
+    return " ".join(parts)
+
+
+def admin_link(response_id: Any) -> str:
+    """The response's page in the admin, when this server's base URL is known."""
+    from django.urls import NoReverseMatch, reverse
+
+    base = app_settings.PUBLIC_BASE_URL.rstrip("/")
+    if not base or not str(response_id).isdigit():
+        return ""
+    try:
+        return base + reverse("admin:satismeter_app_response_change", args=[response_id])
+    except NoReverseMatch:
+        return ""
+
+
+def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The Block Kit message for one outbox row; ``text`` is the notification fallback."""
+    blocks = _blocks()
+    response = payload.get("response") or {}
+    campaign = payload.get("campaign") or {}
+    rating, category = response.get("rating"), response.get("category") or "—"
+    title = f"New NPS response: {rating}"
+    if event == "test":
+        title = "Test message from django-satismeter"
+    comment = response.get("feedback") or ""
+    emoji, score = CATEGORY_EMOJI.get(category, ""), response.get("score")
+    fields = [
+        f"*Score*\n{rating} {emoji} ({category}, {score})",
+        f"*Survey*\n{escape(campaign.get('name') or campaign.get('id'))}",
+        f"*User*\n{describe_user(user_of(payload))}",
+        f"*Method*\n{escape(response.get('method') or '—')}",
+    ]
+    quoted = "\n".join(f">{escape(line)}" for line in _short(comment, COMMENT_LIMIT).splitlines())
+    content = [
+        blocks.HeaderBlock(text=blocks.PlainTextObject(text=_short(title, HEADER_LIMIT))),
+        blocks.SectionBlock(
+            fields=[blocks.MarkdownTextObject(text=_short(f, FIELD_LIMIT)) for f in fields]
+        ),
+        blocks.SectionBlock(text=blocks.MarkdownTextObject(text=quoted or "_No comment_")),
+    ]
+    link = admin_link(response.get("id"))
+    if link:
+        context = blocks.MarkdownTextObject(text=f"<{link}|View the response in the admin>")
+        content.append(blocks.ContextBlock(elements=[context]))
+    text = f"{title} ({category}) on {campaign.get('name')}: {_short(comment, 200) or 'no comment'}"
+    return {"text": text, "blocks": [block.to_dict() for block in content]}
+
+
+class SlackDestination(Destination):
+    kind = "slack"
+
+    def build(self, deliveries: Sequence[Delivery]) -> Built:
+        url = self.integration.secret
+        if not url:
+            raise SatismeterConfigurationError(
+                f"The Slack integration {self.integration.pk} has no incoming-webhook URL."
+            )
+        return Built(
+            requests=[
+                Request(url, compact_json(slack_message(d.event, d.payload)), {}, [d])
+                for d in deliveries
+            ]
+        )
+
+    @cached_property
+    def webhook(self) -> Any:
+        try:
+            from slack_sdk.webhook import WebhookClient
+        except ImportError as exc:
+            raise MissingExtraError("slack_sdk", "slack") from exc
+        # No retry handlers: the outbox retries, with its backoff and its attempt log.
+        return WebhookClient(
+            self.integration.secret,
+            timeout=int(self.timeout),
+            retry_handlers=[],
+            user_agent_prefix=USER_AGENT,
+        )
+
+    def post(self, request: Request) -> int:
+        from slack_sdk.errors import SlackRequestError
+
+        try:
+            reply = self.webhook.send_dict(request.json())
+        except SlackRequestError as err:
+            raise DeliveryError(f"Slack refused the URL: {err}", permanent=True) from err
+        except (OSError, HTTPException) as err:
+            raise DeliveryError(f"No answer from {request.where}: {err}") from err
+        raise_for_status(request, reply.status_code, reply.headers or {}, reply.body or "")
+        return int(reply.status_code)

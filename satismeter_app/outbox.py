@@ -1,0 +1,385 @@
+"""The outbox: Delivery rows leave through their destinations, at least once, and retried.
+
+A row's life::
+
+    pending ──claimed──▶ sending ──2xx──▶ delivered
+                            ├── 429, 5xx, no answer, within the retry window ──▶ pending, later
+                            └── any other 4xx, a message that can never go, or
+                                a failure past the retry window ──▶ dead
+    sending, its worker gone ──(the claim times out)──▶ claimed again
+
+Services write rows in the transaction that causes them (:func:`schedule` then enqueues one
+task per integration when it commits); the periodic :func:`sweep` enqueues every integration
+that has rows due, which catches whatever the broker lost or never got. A task runs
+:func:`send_due`: it claims due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (so that any
+number of workers share the work and none takes a row another holds), sends them outside any
+transaction, and records the outcome and an attempt row per delivery.
+
+While a row is ``sending``, ``next_attempt_at`` is when its claim runs out. A worker killed
+mid-send leaves the row there, and the first task after that time sends it again, with the
+same message id: receivers (Segment, webhook consumers) drop repeats by that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from .conf import app_settings
+from .destinations import destination_for
+from .destinations.base import Destination, Outcome
+from .exceptions import DeliveryError, SatismeterConfigurationError
+from .models import Delivery, DeliveryAttempt, Integration
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = (Delivery.State.PENDING, Delivery.State.SENDING)
+# A task stops after this many claims and leaves the rest to the next task or the sweep, so
+# that one busy integration does not hold a worker forever.
+MAX_CLAIMS_PER_RUN = 50
+
+
+# --- writing rows -------------------------------------------------------------------------------
+
+
+def integrations_for(project_id: int, survey_id: int) -> list[Integration]:
+    """The enabled integrations a survey's events go to: the survey's own integrations of a
+    kind replace the project-wide ones of that kind."""
+    candidates = list(
+        Integration.objects.filter(project_id=project_id, enabled=True).filter(
+            Q(survey__isnull=True) | Q(survey_id=survey_id)
+        )
+    )
+    own_kinds = {i.kind for i in candidates if i.survey_id is not None}
+    return [i for i in candidates if i.survey_id is not None or i.kind not in own_kinds]
+
+
+def schedule(integration_ids: Iterable[int | None]) -> None:
+    """Once the current transaction commits, enqueue a send for each integration."""
+    ids = sorted({pk for pk in integration_ids if pk is not None})
+    if ids:
+        transaction.on_commit(partial(enqueue, ids))
+
+
+def enqueue(integration_ids: Sequence[int]) -> None:
+    """Ask the workers to send; a broker that is down must not fail the caller's request."""
+    from . import tasks  # tasks call this module: import at use
+
+    for integration_id in integration_ids:
+        try:
+            tasks.send_deliveries.apply_async((integration_id,), retry=False)
+        except Exception as exc:  # kombu's errors vary with the transport; the sweep catches up
+            logger.warning(
+                "Could not enqueue deliveries of integration %s (%s: %s); the sweep will "
+                "send them.",
+                integration_id,
+                type(exc).__name__,
+                exc,
+            )
+
+
+def send_test_message(integration: Integration) -> Delivery:
+    """A made-up completed response for one integration, through the outbox like any other."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = Delivery.objects.create(
+            project_id=integration.project_id,
+            integration=integration,
+            destination=integration.kind,
+            event="test",
+            payload=test_payload(integration.project_id, now),
+            message_id=str(uuid.uuid4()),
+        )
+        schedule([integration.pk])
+    return delivery
+
+
+def test_payload(project_id: int, now: datetime) -> dict[str, Any]:
+    when = now.isoformat().replace("+00:00", "Z")
+    user: dict[str, Any] = {
+        "id": "test",
+        "userId": "satismeter-test-user",
+        "anonymousId": None,
+        "name": "Test User",
+        "email": None,
+        "createdAt": None,
+        "deleted": False,
+        "traits": {},
+        "groups": {},
+    }
+    response = {
+        "id": "test",
+        "project": str(project_id),
+        "campaign": "test",
+        "created": when,
+        "rating": 10,
+        "feedback": "This is a test message from django-satismeter.",
+        "answers": [],
+        "category": "promoter",
+        "score": 100,
+        "dismissed": False,
+        "pending": False,
+        "completed": True,
+        "method": "In-app",
+        "language": "en",
+        "referrer": None,
+        "device": {},
+        "user": user,
+    }
+    campaign = {"id": "test", "name": "Test message"}
+    return {
+        "event": "test",
+        "timestamp": when,
+        "response": response,
+        "traits": {},
+        "campaign": campaign,
+    }
+
+
+def retry_now(deliveries: QuerySet[Delivery]) -> int:
+    """Make pending and dead rows due now, with a fresh retry window, and enqueue them."""
+    now = timezone.now()
+    rows = deliveries.filter(state__in=[Delivery.State.PENDING, Delivery.State.DEAD])
+    integration_ids = set(rows.values_list("integration_id", flat=True))
+    window = timedelta(seconds=app_settings.DELIVERY_RETRY_WINDOW)
+    count = rows.update(state=Delivery.State.PENDING, next_attempt_at=now, retry_until=now + window)
+    schedule(integration_ids)
+    return count
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """What one :func:`send_due` did, for logs and tests."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+    def add(self, rows: Sequence[Delivery]) -> None:
+        self.claimed += len(rows)
+        for row in rows:
+            if row.state == Delivery.State.DELIVERED:
+                self.delivered += 1
+            elif row.state == Delivery.State.DEAD:
+                self.dead += 1
+            else:
+                self.retrying += 1
+
+
+def send_due(integration_id: int) -> RunReport:
+    """Claim and send the integration's due rows, one claim after another, until none is left."""
+    report = RunReport()
+    integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
+    if integration is None:
+        return report  # disabled: its rows wait; deleted: the sweep marks them dead
+    destination = destination_for(integration)
+    try:
+        for _round in range(MAX_CLAIMS_PER_RUN):
+            rows = claim(integration_id, destination.claim_size)
+            if not rows:
+                break
+            report.add(attempt(destination, rows))
+            if len(rows) < destination.claim_size:
+                break
+    finally:
+        destination.close()
+    return report
+
+
+def send_all_due() -> RunReport:
+    """Send everything due now, in this process: for tests and the shell, not for production."""
+    report = RunReport()
+    for integration_id in due_integrations(timezone.now()):
+        part = send_due(integration_id)
+        report.claimed += part.claimed
+        report.delivered += part.delivered
+        report.retrying += part.retrying
+        report.dead += part.dead
+    return report
+
+
+def claim(integration_id: int, size: int, now: datetime | None = None) -> list[Delivery]:
+    """Take up to ``size`` due rows for this worker until the claim timeout.
+
+    SKIP LOCKED makes concurrent claims take disjoint rows without waiting for each other. On
+    SQLite (the demo, one worker) the database's single writer serializes claims instead.
+    """
+    now = now or timezone.now()
+    until = now + timedelta(seconds=app_settings.DELIVERY_CLAIM_TIMEOUT)
+    with transaction.atomic():
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(integration_id=integration_id, state__in=ACTIVE, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:size]
+        )
+        if rows:
+            Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+                state=Delivery.State.SENDING, next_attempt_at=until
+            )
+    for row in rows:
+        row.state, row.next_attempt_at = Delivery.State.SENDING, until
+    return rows
+
+
+def attempt(destination: Destination, rows: list[Delivery]) -> list[Delivery]:
+    """Send claimed rows (outside any transaction) and record what happened."""
+    started, clock = timezone.now(), time.monotonic()
+    outcomes = outcomes_of(destination, rows)
+    duration_ms = int((time.monotonic() - clock) * 1000)
+    return record(rows, outcomes, started, duration_ms)
+
+
+def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Outcome]:
+    """An outcome for every row, whatever the destination raised."""
+    try:
+        outcomes = destination.deliver(rows)
+    except SatismeterConfigurationError as exc:
+        # Retried: a write key or package added within the retry window still sends them.
+        error = DeliveryError(f"The integration cannot send: {exc}")
+        outcomes = [Outcome.failure(row, error) for row in rows]
+    by_id = {outcome.delivery_id: outcome for outcome in outcomes}
+    lost = DeliveryError("The destination reported nothing for this delivery.")
+    return {row.pk: by_id.get(row.pk) or Outcome.failure(row, lost) for row in rows}
+
+
+def record(
+    rows: list[Delivery], outcomes: dict[int, Outcome], started: datetime, duration_ms: int
+) -> list[Delivery]:
+    """Write each row's new state and an attempt per row, in one transaction.
+
+    A row whose claim ran out and was taken by another worker meanwhile is left to that
+    worker; its attempt is still logged, since the request was made.
+    """
+    now, jitter = timezone.now(), random.random()  # noqa: S311 - jitter, not a secret
+    with transaction.atomic():
+        current = dict(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=[row.pk for row in rows])
+            .values_list("pk", "next_attempt_at")
+        )
+        held = [row for row in rows if current.get(row.pk) == row.next_attempt_at]
+        log = [judge(row, outcomes[row.pk], now, jitter) for row in held]
+        held_ids = {row.pk for row in held}
+        lost = [row for row in rows if row.pk not in held_ids]
+        log += [lost_claim_attempt(row, outcomes[row.pk]) for row in lost]
+        for entry in log:
+            entry.started, entry.duration_ms = started, duration_ms
+        save_outcomes(held)
+        DeliveryAttempt.objects.bulk_create(log)
+    return held
+
+
+def save_outcomes(rows: list[Delivery]) -> None:
+    """One UPDATE per distinct outcome: a claim's rows mostly share one (a batch succeeds or
+    fails as a whole), and Django's bulk_update would build a CASE per row and column."""
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row in rows:
+        key = (row.state, row.next_attempt_at, row.last_error, row.last_status, row.delivered_at)
+        groups[key].append(row.pk)
+    for (state, next_attempt_at, error, status, delivered_at), pks in groups.items():
+        Delivery.objects.filter(pk__in=pks).update(
+            state=state,
+            attempts=F("attempts") + 1,
+            next_attempt_at=next_attempt_at,
+            last_error=error,
+            last_status=status,
+            delivered_at=delivered_at,
+        )
+
+
+def judge(
+    row: Delivery, outcome: Outcome, now: datetime, jitter: float | None = None
+) -> DeliveryAttempt:
+    """Apply an outcome to a row: delivered, retried later, or dead. Returns its attempt.
+
+    ``jitter`` (0–1) is drawn once per claim: rows that failed together retry together, and
+    so travel in one batch again, while the claims of different workers spread out."""
+    row.attempts += 1
+    row.last_status = outcome.status_code
+    row.last_error = outcome.error
+    if outcome.delivered:
+        row.state, row.delivered_at = Delivery.State.DELIVERED, now
+        return _attempt_row(row, outcome, DeliveryAttempt.Outcome.DELIVERED)
+    deadline = retry_deadline(row)
+    if outcome.retryable and now < deadline:
+        delay = retry_delay(row.attempts, outcome.retry_after, jitter)
+        row.state = Delivery.State.PENDING
+        row.next_attempt_at = min(now + timedelta(seconds=delay), deadline)
+        return _attempt_row(row, outcome, DeliveryAttempt.Outcome.RETRY)
+    if outcome.retryable:
+        row.last_error = f"{outcome.error} — gave up: the retry window is over."
+    row.state = Delivery.State.DEAD
+    return _attempt_row(row, outcome, DeliveryAttempt.Outcome.DEAD)
+
+
+def _attempt_row(row: Delivery, outcome: Outcome, verdict: str) -> DeliveryAttempt:
+    return DeliveryAttempt(
+        delivery_id=row.pk, status_code=outcome.status_code, outcome=verdict, error=row.last_error
+    )
+
+
+def lost_claim_attempt(row: Delivery, outcome: Outcome) -> DeliveryAttempt:
+    verdict = DeliveryAttempt.Outcome.RETRY
+    if outcome.delivered:
+        verdict = DeliveryAttempt.Outcome.DELIVERED
+    note = "The claim ran out before this worker finished; another worker has the row."
+    error = f"{outcome.error} {note}".strip()
+    return DeliveryAttempt(
+        delivery_id=row.pk, status_code=outcome.status_code, outcome=verdict, error=error
+    )
+
+
+def retry_deadline(row: Delivery) -> datetime:
+    window = timedelta(seconds=app_settings.DELIVERY_RETRY_WINDOW)
+    return row.retry_until or row.created + window
+
+
+def retry_delay(
+    attempts: int, retry_after: float | None = None, jitter: float | None = None
+) -> float:
+    """Seconds to wait after ``attempts`` failures: exponential, with "equal jitter" (half
+    fixed, half random, so that retries spread out but never come at once), and never less
+    than the destination's Retry-After. ``jitter`` is the random part, 0–1."""
+    base = app_settings.DELIVERY_RETRY_BASE_DELAY
+    ceiling = min(app_settings.DELIVERY_RETRY_MAX_DELAY, base * 2 ** max(attempts - 1, 0))
+    if jitter is None:
+        jitter = random.random()  # noqa: S311 - jitter, not a secret
+    delay = ceiling / 2 + ceiling / 2 * jitter
+    return max(delay, retry_after or 0.0)
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+def due_integrations(now: datetime) -> list[int]:
+    rows = Delivery.objects.filter(
+        state__in=ACTIVE, next_attempt_at__lte=now, integration__enabled=True
+    )
+    return sorted(set(rows.order_by().values_list("integration_id", flat=True).distinct()))
+
+
+def sweep(now: datetime | None = None) -> list[int]:
+    """Enqueue a send for every integration with rows due (new, to retry, or stuck in a dead
+    worker's claim). Runs periodically (Celery beat)."""
+    now = now or timezone.now()
+    orphans = Delivery.objects.filter(integration__isnull=True, state__in=ACTIVE)
+    orphans.update(state=Delivery.State.DEAD, last_error="The integration was deleted.")
+    integration_ids = due_integrations(now)
+    enqueue(integration_ids)
+    return integration_ids
