@@ -36,8 +36,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Staff tokens for the management API (/api/manage/): `manage.py drf_create_token <user>`.
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and Redoc served from our static files, not from a CDN.
+    "drf_spectacular_sidecar",
     "satismeter_app",
 ]
 
@@ -91,9 +95,13 @@ else:
 # Celery: Redis (or any broker URL) when given, else kombu's file-system transport so that the
 # demo's worker and beat run without a broker server.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# Publishing tries the broker once instead of retrying for seconds: a request that enqueues
+# outbox work must not hang while Redis is down (the outbox's sweep sends those rows later).
+# Workers reconnect by their own policy (CELERY_BROKER_CONNECTION_MAX_RETRIES).
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"max_retries": 0}
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "celery" / "queue"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "control_folder": str(VAR_DIR / "celery" / "control"),
@@ -105,7 +113,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# The outbox's sweep: re-enqueues deliveries that are due (new ones whose task the broker lost,
+# retries whose time has come) or stuck in a dead worker's claim.
+CELERY_BEAT_SCHEDULE: dict = {
+    "satismeter-sweep-deliveries": {
+        "task": "satismeter_app.tasks.sweep_deliveries",
+        "schedule": env.float("SATISMETER_SWEEP_SECONDS", default=30.0),
+    },
+}
 CELERY_TIMEZONE = "UTC"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -140,6 +155,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "django-satismeter API",
     "DESCRIPTION": "SatisMeter-compatible widget, export, users and management API.",
     "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 EMAIL_BACKEND = env.str(

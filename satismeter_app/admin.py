@@ -32,26 +32,32 @@ integration's secret is typed in and never rendered back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import keys, nps, services
+from . import keys, nps, outbox, privacy, services
+from .conf import app_settings
 from .models import (
     ApiKey,
     Delivery,
+    DeliveryAttempt,
     Display,
     EndUser,
     Integration,
@@ -425,6 +431,7 @@ class EndUserAdmin(ProjectScopedAdmin):
     # the search from scanning for substrings across millions of users.
     search_fields = ("=user_id", "=anonymous_id", "^email", "^name")
     show_full_result_count = False  # a second COUNT(*) over millions of rows per page
+    actions = ("erase_anonymise", "export_data")
     # Written by the widget and the services; targeting reads them.
     readonly_fields = (
         "first_seen",
@@ -447,6 +454,30 @@ class EndUserAdmin(ProjectScopedAdmin):
         (_("Activity"), {"fields": ("first_seen", "last_seen", "last_url", "erased")}),
         (_("Survey history"), {"fields": ("history",), "classes": ("collapse",)}),
     )
+
+    @admin.action(description=_("Erase (anonymise) selected users"), permissions=["change"])
+    def erase_anonymise(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Identity, traits and comments go; the ratings stay (privacy.erase_user)."""
+        users = list(self.editable(request, queryset).filter(erased__isnull=True))
+        for user in users:
+            privacy.erase_user(user)
+        self.message_user(
+            request,
+            ngettext("%(count)d user was erased.", "%(count)d users were erased.", len(users))
+            % {"count": len(users)},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Export data of selected users (JSON)"), permissions=["view"])
+    def export_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        users = self.scoped(request, queryset, self.view_roles)
+        data = [privacy.export_user(user) for user in users]
+        response = HttpResponse(
+            json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+            content_type="application/json",
+        )
+        response["Content-Disposition"] = 'attachment; filename="users.json"'
+        return response
 
     @admin.display(description=_("Would see now"))
     def survey_eligibility(self, obj: EndUser) -> str:
@@ -657,17 +688,87 @@ class ResponseAdmin(ProjectScopedAdmin):
 
 
 class IntegrationForm(ProjectScopedForm):
-    """The secret is write-only: typed in, never rendered back; empty keeps the current one."""
+    """Settings as form fields per kind; the secret is write-only (typed in, never rendered
+    back; empty keeps the current one)."""
 
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        required=False,
+        choices=[(event, event) for event in Integration.EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "None ticked: the kind's default (Segment: all four; Slack: completed; webhook: "
+            "closed and completed). Webhooks send only closed (as dismissed) and completed; "
+            "Slack only answered and completed."
+        ),
+    )
     secret = forms.CharField(
         label=_("secret"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Write key, signing secret or webhook URL token. Leave empty to keep it."),
+        help_text=_(
+            "Segment: the source's write key. Slack: the incoming-webhook URL. Webhook: the "
+            "signing secret. Leave empty to keep the current one."
+        ),
     )
+    segment_region = forms.ChoiceField(label=_("region"), required=False, choices=())
+    segment_host = forms.URLField(
+        label=_("host"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Any other endpoint, without /v1; it takes the place of the region."),
+    )
+    segment_traits = forms.MultipleChoiceField(
+        label=_("identify traits"),
+        required=False,
+        choices=[(name, name) for name in Integration.SEGMENT_TRAITS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Sent with identify on completion; none ticked: no identify call."),
+    )
+    slack_filter = forms.ChoiceField(
+        label=_("post"), required=False, choices=Integration.SlackFilter.choices
+    )
+    webhook_url = forms.URLField(label=_("URL"), required=False, assume_scheme="https")
+
+    class Meta:
+        model = Integration
+        # ``settings`` is assembled from the fields of the integration's kind (clean()).
+        fields = ("project", "survey", "kind", "name", "enabled", "events", "secret")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        region = self.fields["segment_region"]
+        assert isinstance(region, forms.ChoiceField)
+        region.choices = [(name, name.upper()) for name in app_settings.SEGMENT_HOSTS]
+        settings_ = self.instance.settings or {}
+        self.initial.setdefault("segment_region", settings_.get("region", "us"))
+        self.initial.setdefault("segment_host", settings_.get("host", ""))
+        traits = settings_.get("traits", list(Integration.SEGMENT_TRAITS))
+        self.initial.setdefault("segment_traits", traits)
+        self.initial.setdefault("slack_filter", settings_.get("filter", "all"))
+        self.initial.setdefault("webhook_url", settings_.get("url", ""))
 
     def clean_secret(self) -> str:
         return self.cleaned_data["secret"] or self.instance.secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The model validates the settings dict; the form only assembles it for the kind.
+        self.instance.settings = self.settings_for(cleaned.get("kind"), cleaned)
+        return cleaned
+
+    @staticmethod
+    def settings_for(kind: str | None, cleaned: dict[str, Any]) -> dict[str, Any]:
+        if kind == Integration.Kind.SEGMENT:
+            settings_ = {"region": cleaned.get("segment_region") or "us"}
+            if cleaned.get("segment_host"):
+                settings_["host"] = cleaned["segment_host"]
+            return settings_ | {"traits": list(cleaned.get("segment_traits") or [])}
+        if kind == Integration.Kind.SLACK:
+            return {"filter": cleaned.get("slack_filter") or "all"}
+        if kind == Integration.Kind.WEBHOOK and cleaned.get("webhook_url"):
+            return {"url": cleaned["webhook_url"]}
+        return {}
 
 
 @admin.register(Integration)
@@ -675,20 +776,95 @@ class IntegrationAdmin(ProjectScopedAdmin):
     # Integrations send every answer and a secret elsewhere: project admins set them up.
     edit_roles = ADMIN_ROLE
     form = IntegrationForm
-    list_display = ("__str__", "kind", "project", "survey", "enabled", "updated")
+    list_display = ("__str__", "kind", "project", "survey", "enabled", "setup", "updated")
     list_filter = ("kind", "enabled", project_filter())
     list_select_related = ("project", "survey")
     search_fields = ("name",)
-    readonly_fields = ("secret_hint", "created", "updated")
+    readonly_fields = ("secret_hint", "delivery_log", "created", "updated")
+    actions = ("send_test_message",)
     fieldsets = (
         (None, {"fields": ("project", "survey", "kind", "name", "enabled", "events")}),
-        (_("Connection"), {"fields": ("settings", "secret", "secret_hint")}),
+        (_("Connection"), {"fields": ("secret", "secret_hint", "delivery_log")}),
+        (
+            _("Segment"),
+            {
+                "fields": ("segment_region", "segment_host", "segment_traits"),
+                "description": _(
+                    "Events and identify traits go to the Segment source of the write key. "
+                    "US: api.segment.io; EU: events.eu1.segmentapis.com."
+                ),
+            },
+        ),
+        (
+            _("Slack"),
+            {
+                "fields": ("slack_filter",),
+                "description": _("A message per completed response, in the webhook's channel."),
+            },
+        ),
+        (
+            _("Webhook"),
+            {
+                "fields": ("webhook_url",),
+                "description": _(
+                    "A signed POST per completed or dismissed response; see "
+                    "docs/integrations.md for the verification recipe."
+                ),
+            },
+        ),
         (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
 
     @admin.display(description=_("current secret"))
     def secret_hint(self, obj: Integration) -> str:
-        return f"{obj.secret[:4]}…" if obj.secret else "—"
+        """Enough to tell secrets apart; a Slack URL shows only its host."""
+        if not obj.secret:
+            return "—"
+        parts = urlsplit(obj.secret)
+        if parts.scheme and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}/…"
+        return f"{obj.secret[:4]}…"
+
+    @admin.display(description=_("setup"))
+    def setup(self, obj: Integration) -> str:
+        missing = obj.missing()
+        text = _("missing %(what)s") % {"what": ", ".join(missing)} if missing else _("complete")
+        return str(text)
+
+    @admin.display(description=_("deliveries"))
+    def delivery_log(self, obj: Integration) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:satismeter_app_delivery_changelist")
+        return format_html(
+            '<a href="{}?integration__id__exact={}">{}</a>', url, obj.pk, _("Delivery log")
+        )
+
+    def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        missing = obj.missing()
+        if obj.enabled and missing:
+            messages.warning(
+                request,
+                _("%(integration)s sends nothing until it has its %(what)s.")
+                % {"integration": obj, "what": ", ".join(missing)},
+            )
+
+    @admin.action(description=_("Send a test message"), permissions=["change"])
+    def send_test_message(self, request: HttpRequest, queryset: QuerySet) -> None:
+        integrations = list(self.editable(request, queryset))
+        for integration in integrations:
+            outbox.send_test_message(integration)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d test message is on its way; see the delivery log.",
+                "%(count)d test messages are on their way; see the delivery log.",
+                len(integrations),
+            )
+            % {"count": len(integrations)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Unsubscribe)
@@ -705,12 +881,36 @@ class UnsubscribeAdmin(ProjectScopedAdmin):
         super().save_model(request, obj, form, change)
 
 
+class DeliveryAttemptInline(admin.TabularInline):
+    """Every attempt of a delivery: when, how long, the HTTP status and the error."""
+
+    model = DeliveryAttempt
+    fields = ("started", "duration_ms", "status_code", "outcome", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request) or (
+            obj is not None and obj.project_id in project_roles(request)
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(ProjectScopedAdmin):
     """The outbox, read only: services write it with what caused each message.
 
-    Staff read it, delete rows, and retry: the periodic sweep sends what is due, so a retry
-    only makes the row due again.
+    Staff read it, delete rows, and retry: "retry now" makes pending and dead rows due with a
+    fresh retry window and asks a worker to send them at once.
     """
 
     list_display = (
@@ -719,17 +919,41 @@ class DeliveryAdmin(ProjectScopedAdmin):
         "event",
         "state",
         "attempts",
+        "last_status",
+        "short_error",
         "next_attempt_at",
         "delivered_at",
+        "integration",
         "project",
     )
-    list_filter = ("state", project_filter())
-    list_select_related = ("project",)
+    list_filter = (
+        "state",
+        "destination",
+        "event",
+        ("created", admin.DateFieldListFilter),
+        project_filter("integration"),
+        project_filter(),
+    )
+    list_select_related = ("project", "integration")
     search_fields = ("=message_id", "destination", "event")
     date_hierarchy = "created"
-    readonly_fields = ("payload", "message_id", "attempts", "created", "delivered_at")
+    readonly_fields = (
+        "payload",
+        "message_id",
+        "attempts",
+        "last_status",
+        "last_error",
+        "retry_until",
+        "created",
+        "delivered_at",
+    )
+    inlines = (DeliveryAttemptInline,)
     show_full_result_count = False
     actions = ("retry",)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: Delivery) -> str:
+        return Truncator(obj.last_error).chars(80)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a hand-written message would skip the payload builders and message ids
@@ -742,10 +966,7 @@ class DeliveryAdmin(ProjectScopedAdmin):
 
     @admin.action(description=_("Retry selected deliveries now"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
-        retryable = self.editable(request, queryset).filter(
-            state__in=[Delivery.State.PENDING, Delivery.State.DEAD]
-        )
-        count = retryable.update(state=Delivery.State.PENDING, next_attempt_at=timezone.now())
+        count = outbox.retry_now(self.editable(request, queryset))
         self.message_user(
             request,
             ngettext(

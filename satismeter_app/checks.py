@@ -1,5 +1,6 @@
 """System checks: configuration mistakes reported by ``manage.py check`` with stable ids."""
 
+import importlib.util
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,34 @@ MESSAGES = {
         "SATISMETER['PUBLIC_BASE_URL'] must be an absolute http(s) URL, not {!r}.",
         "For example 'https://nps.example.com'.",
     ),
+    "E005": (
+        "SATISMETER[{!r}] must be a rate such as '120/min', not {!r}.",
+        "Write a number of requests, a slash, and s, min, hour or day.",
+    ),
+    # E010–E019, W010–W019: deliveries (the outbox and its destinations).
+    "E010": (
+        "SATISMETER['DESTINATIONS'][{!r}] is not a destination class: {}",
+        "Use a dotted path to a subclass of satismeter_app.destinations.base.Destination.",
+    ),
+    "E011": (
+        "SATISMETER['SEGMENT_HOSTS'][{!r}] must be an http(s) URL without /v1, not {!r}.",
+        "For example 'https://events.eu1.segmentapis.com'.",
+    ),
+    "W010": (
+        "SATISMETER['DELIVERY_CLAIM_TIMEOUT'] ({}s) is short for REQUESTS_TIMEOUT ({}s): a slow "
+        "destination may still be answering when the claim runs out and another worker sends "
+        "the same rows again.",
+        "Keep DELIVERY_CLAIM_TIMEOUT at least ten times REQUESTS_TIMEOUT.",
+    ),
+    "W011": (
+        "Integration {} ({}) is enabled but has no {}; its deliveries wait and then die.",
+        "Complete it in the admin (Integrations), or disable it.",
+    ),
+    "W012": (
+        "Integration {} ({}) is enabled but the package {!r} is not installed; its "
+        "deliveries wait and then die. Install it: pip install 'django-satismeter[{}]'.",
+        "Each kind of integration has a pip extra: segment, slack.",
+    ),
     "W001": (
         "SATISMETER['PUBLIC_BASE_URL'] is not set; links in emails and Slack messages "
         "cannot be absolute.",
@@ -43,8 +72,13 @@ POSITIVE_NUMBERS = [
     "MAX_MESSAGE_BYTES",
     "MAX_BATCH_BYTES",
     "DELIVERY_RETRY_WINDOW",
+    "DELIVERY_RETRY_BASE_DELAY",
+    "DELIVERY_RETRY_MAX_DELAY",
+    "DELIVERY_CLAIM_TIMEOUT",
     "REQUESTS_TIMEOUT",
 ]
+# The package each kind of integration needs, and the pip extra that installs it.
+INTEGRATION_PACKAGES = {"segment": ("segment", "segment"), "slack": ("slack_sdk", "slack")}
 
 
 def _message(level: Any, code: str, *args: Any) -> checks.CheckMessage:
@@ -69,7 +103,75 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         value = getattr(app_settings, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             errors.append(_message(checks.Error, "E003", name, value))
+    errors.extend(_check_rates())
     errors.extend(_check_base_url())
+    errors.extend(_check_deliveries())
+    return errors
+
+
+def _check_deliveries() -> list[checks.CheckMessage]:
+    from .destinations import destination_class
+    from .destinations.base import Destination
+
+    errors: list[checks.CheckMessage] = []
+    for kind in DEFAULTS["DESTINATIONS"]:
+        try:
+            cls = destination_class(kind)
+        except SatismeterConfigurationError as exc:
+            errors.append(_message(checks.Error, "E010", kind, exc))
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Destination)):
+            errors.append(_message(checks.Error, "E010", kind, f"{cls!r}"))
+    for region, host in app_settings.SEGMENT_HOSTS.items():
+        parts = urlsplit(str(host))
+        if parts.scheme not in {"http", "https"} or not parts.netloc or "/v1" in parts.path:
+            errors.append(_message(checks.Error, "E011", region, host))
+    claim, timeout = app_settings.DELIVERY_CLAIM_TIMEOUT, app_settings.REQUESTS_TIMEOUT
+    if isinstance(claim, int | float) and isinstance(timeout, int | float) and claim < 10 * timeout:
+        errors.append(_message(checks.Warning, "W010", claim, timeout))
+    return errors
+
+
+@checks.register(checks.Tags.database)
+def check_integrations(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Enabled integrations that cannot send. Reads the database, so it runs only where
+    Django asks for database checks (``migrate``, ``check --database default``)."""
+    if not databases:
+        return []
+    from django.db import DatabaseError
+
+    from .models import Integration
+
+    try:
+        integrations = list(Integration.objects.filter(enabled=True).order_by("pk"))
+    except DatabaseError:
+        return []  # not migrated yet
+    errors = []
+    for integration in integrations:
+        label = f"{integration.pk} ({integration})"
+        missing = integration.missing()
+        if missing:
+            errors.append(
+                _message(checks.Warning, "W011", label, integration.kind, ", ".join(missing))
+            )
+        package, extra = INTEGRATION_PACKAGES.get(integration.kind, ("", ""))
+        if package and importlib.util.find_spec(package) is None:
+            errors.append(_message(checks.Warning, "W012", label, integration.kind, package, extra))
+    return errors
+
+
+def _check_rates() -> list[checks.CheckMessage]:
+    from .api.throttling import parse_rate
+
+    errors = []
+    for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT"):
+        value = getattr(app_settings, name)
+        try:
+            parse_rate(value)
+        except (AttributeError, KeyError, ValueError):
+            errors.append(_message(checks.Error, "E005", name, value))
     return errors
 
 

@@ -34,6 +34,25 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_PREVIEW_IN_DEBUG": True,
     # How long (seconds) a failing delivery is retried before it is marked dead.
     "DELIVERY_RETRY_WINDOW": 4 * 60 * 60,
+    # Retries wait about BASE * 2**(attempt - 1) seconds, jittered, at most MAX_DELAY, and never
+    # less than the destination's Retry-After.
+    "DELIVERY_RETRY_BASE_DELAY": 10,
+    "DELIVERY_RETRY_MAX_DELAY": 30 * 60,
+    # Seconds a worker may hold the rows it claimed; after that (the worker died) the sweep hands
+    # them to another. Keep it well above REQUESTS_TIMEOUT times the requests of one claim.
+    "DELIVERY_CLAIM_TIMEOUT": 5 * 60,
+    # The class that sends each kind of integration, as a dotted path; point a kind at
+    # "satismeter_app.destinations.locmem.LocmemDestination" in tests to send nothing.
+    "DESTINATIONS": {
+        "segment": "satismeter_app.destinations.segment.SegmentDestination",
+        "slack": "satismeter_app.destinations.slack.SlackDestination",
+        "webhook": "satismeter_app.destinations.webhook.WebhookDestination",
+    },
+    # Segment's regional hosts by the name an integration's "region" setting uses.
+    "SEGMENT_HOSTS": {
+        "us": "https://api.segment.io",
+        "eu": "https://events.eu1.segmentapis.com",
+    },
     # Timeout (seconds) of every outbound HTTP request.
     "REQUESTS_TIMEOUT": 10,
 }

@@ -52,3 +52,49 @@ class ResponseClosed(SatismeterError):
     """A completed or dismissed response can no longer change."""
 
     status_code = 409
+
+
+class DeliveryError(SatismeterError):
+    """Sending to a destination failed; says what happened and whether a retry can help.
+
+    ``status_code`` is the destination's HTTP status, or None when no answer came (connection
+    refused, timeout). ``retry_after`` is the destination's Retry-After, in seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        response_text: str = "",
+        retry_after: float | None = None,
+        permanent: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.response_text = response_text
+        self.retry_after = retry_after
+        self._permanent = permanent
+
+    @property
+    def retryable(self) -> bool:
+        """429, 5xx and no answer at all are worth another try; any other 4xx is final."""
+        if self._permanent is not None:
+            return not self._permanent
+        status = self.status_code
+        return status is None or status == 429 or status >= 500
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.status_code is not None:
+            text = f"{text} (HTTP {self.status_code})"
+        if self.response_text:
+            text = f"{text}: {self.response_text[:500]}"
+        return text
+
+
+class MessageRejected(DeliveryError):
+    """A message cannot be sent at all (too large, no user id): dead at once, never retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)

@@ -4,6 +4,7 @@ the widget, the API and the dashboard make has an index."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import keys, nps
+from .conf import app_settings
 from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
 from .rules import validate_trait_conditions, validate_url_rules
 
@@ -55,6 +57,15 @@ class Project(models.Model):
         _("days between surveys"),
         default=14,
         help_text=_("After a user saw any survey of this project, wait this long before another."),
+    )
+    segment_webhook_secret = models.CharField(
+        _("Segment webhook secret"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Shared secret of Segment's Webhooks destination: requests to "
+            "/segment/webhook/<project id> must carry its X-Signature. Empty turns the route off."
+        ),
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
@@ -389,14 +400,44 @@ class Survey(models.Model):
 
 
 class Integration(models.Model):
-    """A destination that receives survey lifecycle events: Segment, Slack or a webhook."""
+    """A destination that receives survey lifecycle events: Segment, Slack or a webhook.
+
+    A project-wide integration (no survey) covers every survey of the project; a survey with
+    enabled integrations of its own of some kind gets only those for that kind, so that a
+    survey can narrow or redirect what the project sends (other events, traits, a channel).
+    """
 
     class Kind(models.TextChoices):
         SEGMENT = "segment", _("Segment")
         SLACK = "slack", _("Slack")
         WEBHOOK = "webhook", _("Webhook")
 
+    class SlackFilter(models.TextChoices):
+        ALL = "all", _("Every response")
+        DETRACTORS = "detractors", _("Detractors only (0–6)")
+        COMMENTED = "commented", _("Only responses with a comment")
+
     EVENTS = ("viewed", "closed", "answered", "completed")
+    # What each kind can send, and what it sends when ``events`` is left empty. Slack posts a
+    # message per completed response (a rating alone is usually followed by a comment); a
+    # webhook sends SatisMeter's "completed" and "dismissed".
+    KIND_EVENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+        "segment": (EVENTS, EVENTS),
+        "slack": (("answered", "completed"), ("completed",)),
+        "webhook": (("closed", "completed"), ("closed", "completed")),
+    }
+    SEGMENT_TRAITS = ("NPS_rating", "NPS_comment", "NPS_date")
+    # The names each kind accepts in ``settings``; anything else is a typo.
+    KIND_SETTINGS = {
+        "segment": {"region", "host", "traits"},
+        "slack": {"filter"},
+        "webhook": {"url"},
+    }
+    SECRET_NAMES = {
+        "segment": _("write key"),
+        "slack": _("incoming-webhook URL"),
+        "webhook": _("signing secret"),
+    }
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("project")
@@ -407,7 +448,10 @@ class Integration(models.Model):
         null=True,
         blank=True,
         related_name="integrations",
-        help_text=_("Only this survey's feedback; empty for every survey of the project."),
+        help_text=_(
+            "Only this survey's feedback; empty for every survey of the project. A survey's own "
+            "integrations of a kind replace the project's of that kind for that survey."
+        ),
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100, blank=True)
@@ -416,16 +460,25 @@ class Integration(models.Model):
         _("events"),
         default=list,
         blank=True,
-        help_text=_("Subset of viewed, closed, answered, completed; empty for all."),
+        help_text=_(
+            "Subset of viewed, closed, answered, completed; empty for the kind's default "
+            "(Segment: all; Slack: completed; webhook: closed and completed)."
+        ),
     )
     settings = models.JSONField(
-        _("settings"), default=dict, blank=True, help_text=_("URL, host, filters.")
+        _("settings"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Segment: {"region": "us"|"eu", "host": URL, "traits": [...]}; Slack: '
+            '{"filter": "all"|"detractors"|"commented"}; webhook: {"url": URL}.'
+        ),
     )
     secret = models.CharField(
         _("secret"),
         max_length=500,
         blank=True,
-        help_text=_("Write key, signing secret or webhook URL token; never shown back in full."),
+        help_text=_("Write key, Slack incoming-webhook URL or signing secret; never shown back."),
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
@@ -446,15 +499,104 @@ class Integration(models.Model):
         return self.name or self.get_kind_display()
 
     def clean(self) -> None:
-        if not isinstance(self.events, list) or set(self.events) - set(self.EVENTS):
-            raise ValidationError(
-                {"events": _("Use a list of viewed, closed, answered, completed.")}
-            )
+        errors: dict[str, Any] = {}
+        allowed = self.KIND_EVENTS.get(self.kind, (self.EVENTS,))[0]
+        if not isinstance(self.events, list) or set(self.events) - set(allowed):
+            errors["events"] = _("Use a list of %(events)s.") % {"events": ", ".join(allowed)}
         if self.survey_id and self.survey and self.survey.project_id != self.project_id:
-            raise ValidationError({"survey": _("The survey belongs to another project.")})
+            errors["survey"] = _("The survey belongs to another project.")
+        errors.update(self._settings_errors())
+        if self.kind == self.Kind.SLACK and self.secret and not _is_http_url(self.secret):
+            errors["secret"] = _("Use the Slack incoming-webhook URL (https://hooks.slack.com/…).")
+        if errors:
+            raise ValidationError(errors)
 
-    def wants(self, event: str) -> bool:
-        return self.enabled and (not self.events or event in self.events)
+    def missing(self) -> list[str]:
+        """What the integration still needs before it can send (a check and the admin say so;
+        its deliveries wait and retry meanwhile)."""
+        missing = [] if self.secret else [str(self.SECRET_NAMES[self.kind])]
+        if self.kind == self.Kind.WEBHOOK and not (self.settings or {}).get("url"):
+            missing.append("URL")
+        return missing
+
+    def _settings_errors(self) -> dict[str, Any]:
+        settings_ = self.settings
+        if not isinstance(settings_, dict):
+            return {"settings": _("Use an object.")}
+        unknown = sorted(set(settings_) - self.KIND_SETTINGS.get(self.kind, set()))
+        if unknown:
+            return {"settings": _("Unknown setting(s): %(names)s.") % {"names": ", ".join(unknown)}}
+        problem = _SETTING_RULES.get(self.kind, _no_problem)(settings_)
+        return {"settings": problem} if problem else {}
+
+    @property
+    def sends(self) -> tuple[str, ...]:
+        """The lifecycle events this integration sends."""
+        allowed, default = self.KIND_EVENTS[self.kind]
+        return tuple(e for e in allowed if e in self.events) if self.events else default
+
+    def wants(self, event: str, payload: dict[str, Any] | None = None) -> bool:
+        """Whether this event (with this snapshot, for Slack's filters) goes out."""
+        if not self.enabled or event not in self.sends:
+            return False
+        if self.kind != self.Kind.SLACK or payload is None:
+            return True
+        return slack_filter_passes(self.settings.get("filter", "all"), payload)
+
+
+def slack_filter_passes(name: str, payload: dict[str, Any]) -> bool:
+    response = payload.get("response") or {}
+    if name == Integration.SlackFilter.DETRACTORS:
+        return response.get("category") == nps.DETRACTOR
+    if name == Integration.SlackFilter.COMMENTED:
+        return bool(response.get("feedback"))
+    return True
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+def _no_problem(settings_: dict[str, Any]) -> str:
+    return ""
+
+
+def _segment_settings_problem(settings_: dict[str, Any]) -> Any:
+    regions = sorted(app_settings.SEGMENT_HOSTS)
+    if "region" in settings_ and settings_["region"] not in regions:
+        return _("region must be one of %(regions)s.") % {"regions": ", ".join(regions)}
+    if "host" in settings_ and not _is_http_url(settings_["host"]):
+        return _("host must be an http(s) URL without /v1, e.g. https://api.segment.io.")
+    traits = settings_.get("traits", list(Integration.SEGMENT_TRAITS))
+    if not isinstance(traits, list) or set(traits) - set(Integration.SEGMENT_TRAITS):
+        return _("traits must be a list of %(traits)s.") % {
+            "traits": ", ".join(Integration.SEGMENT_TRAITS)
+        }
+    return ""
+
+
+def _slack_settings_problem(settings_: dict[str, Any]) -> Any:
+    if settings_.get("filter", "all") not in Integration.SlackFilter.values:
+        return _("filter must be one of %(names)s.") % {
+            "names": ", ".join(Integration.SlackFilter.values)
+        }
+    return ""
+
+
+def _webhook_settings_problem(settings_: dict[str, Any]) -> Any:
+    if "url" in settings_ and not _is_http_url(settings_["url"]):
+        return _("url must be an http(s) URL.")
+    return ""
+
+
+_SETTING_RULES = {
+    "segment": _segment_settings_problem,
+    "slack": _slack_settings_problem,
+    "webhook": _webhook_settings_problem,
+}
 
 
 class UserEvent(models.Model):
@@ -467,11 +609,22 @@ class UserEvent(models.Model):
     name = models.CharField(_("event"), max_length=200)
     properties = models.JSONField(_("properties"), default=dict, blank=True)
     timestamp = models.DateTimeField(_("time"), default=timezone.now)
+    # Segment's messageId: a message delivered twice (Segment retries) is stored once.
+    message_id = models.CharField(  # noqa: DJ001
+        _("message id"), max_length=100, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user event")
         verbose_name_plural = _("user events")
         ordering = ["-timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "message_id"],
+                condition=Q(message_id__isnull=False),
+                name="sm_event_unique_message_id",
+            ),
+        ]
         indexes = [
             models.Index(fields=["user", "name", "-timestamp"], name="sm_event_user_name"),
             models.Index(fields=["project", "-timestamp"], name="sm_event_project_time"),
@@ -644,6 +797,15 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     last_error = models.TextField(_("last error"), blank=True)
+    last_status = models.PositiveSmallIntegerField(
+        _("last HTTP status"), null=True, blank=True, help_text=_("Empty: no answer came.")
+    )
+    retry_until = models.DateTimeField(
+        _("retried until"),
+        null=True,
+        blank=True,
+        help_text=_("After this a failing delivery is dead; empty: the window from creation."),
+    )
     created = models.DateTimeField(_("created"), default=timezone.now)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 
@@ -668,8 +830,41 @@ class Delivery(models.Model):
                 condition=Q(state__in=["pending", "sending"]),
                 name="sm_delivery_due",
             ),
+            # A worker's claim: one integration's due rows, oldest first.
+            models.Index(
+                fields=["integration", "next_attempt_at"],
+                condition=Q(state__in=["pending", "sending"]),
+                name="sm_delivery_claim",
+            ),
             models.Index(fields=["project", "state", "-created"], name="sm_delivery_log"),
         ]
 
     def __str__(self) -> str:
         return f"{self.destination} {self.event} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a delivery: when, what the destination answered, what went wrong."""
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered", _("Delivered")
+        RETRY = "retry", _("Will retry")
+        DEAD = "dead", _("Gave up")
+
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name=_("delivery")
+    )
+    started = models.DateTimeField(_("started"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["-started", "-pk"]
+        indexes = [models.Index(fields=["delivery", "-started"], name="sm_attempt_delivery")]
+
+    def __str__(self) -> str:
+        return f"{self.started:%Y-%m-%d %H:%M:%S} {self.outcome}"

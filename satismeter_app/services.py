@@ -14,17 +14,16 @@ import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
-from . import history, i18n, keys, targeting
+from . import history, i18n, keys, outbox, targeting
 from .conf import app_settings
 from .config import ProjectConfig, SurveyConfig, project_config, survey_config
 from .exceptions import DuplicateResponse, InvalidInput, ResponseClosed
-from .models import Delivery, Display, EndUser, Integration, Response, Survey, UserEvent
+from .models import Delivery, Display, EndUser, Response, Survey, UserEvent
 from .payloads import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
 
 # last_seen is refreshed at most this often, so that page views of a known user write nothing.
@@ -56,12 +55,16 @@ def user_columns(traits: Mapping[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     if "createdAt" in traits and traits["createdAt"] not in (None, ""):
         created_at = targeting.parse_timestamp(traits["createdAt"])
-        if created_at is None:
+        try:
+            # In UTC: PostgreSQL refuses offsets past ±15:59, which Python accepts.
+            columns["created_at"] = created_at.astimezone(UTC) if created_at else None
+        except OverflowError:
+            columns["created_at"] = None
+        if columns["created_at"] is None:
             raise InvalidInput(
                 "traits.createdAt",
                 "use an ISO-8601 date-time or epoch seconds or milliseconds",
             )
-        columns["created_at"] = created_at
     for trait, column, limit in (("email", "email", 254), ("name", "name", 255)):
         if trait in traits and traits[trait] is not None:
             columns[column] = _short_text(traits[trait], f"traits.{trait}", limit)
@@ -116,13 +119,15 @@ def set_survey_date(user: EndUser, when: datetime | None) -> None:
 
 
 def _find_user(project_id: int, identity: Identity) -> EndUser | None:
-    users = EndUser.objects.filter(project_id=project_id)
+    # Unique lookups: no ORDER BY (Meta.ordering would add one), at most one row.
+    users = EndUser.objects.filter(project_id=project_id).order_by()
     if identity.user_id is not None:
-        user = users.filter(user_id=identity.user_id).first()
+        user = next(iter(users.filter(user_id=identity.user_id)[:1]), None)
         if user is not None or identity.anonymous_id is None:
             return user
     # An anonymous visitor who now identifies keeps their history: the row is claimed below.
-    return users.filter(user_id__isnull=True, anonymous_id=identity.anonymous_id).first()
+    anonymous = users.filter(user_id__isnull=True, anonymous_id=identity.anonymous_id)
+    return next(iter(anonymous[:1]), None)
 
 
 def _create_user(
@@ -520,15 +525,12 @@ def _enqueue(
     *,
     response: Response | None,
 ) -> None:
-    """Write one Delivery per event and interested integration, in the caller's transaction."""
+    """Write one Delivery per event and interested integration, in the caller's transaction;
+    the outbox sends them once it commits."""
     if not events:
         return
-    integrations = list(
-        Integration.objects.filter(project_id=project_id, enabled=True).filter(
-            Q(survey__isnull=True) | Q(survey_id=survey_id)
-        )
-    )
-    Delivery.objects.bulk_create(
+    integrations = outbox.integrations_for(project_id, survey_id)
+    rows = Delivery.objects.bulk_create(
         Delivery(
             project_id=project_id,
             response=response,
@@ -540,8 +542,9 @@ def _enqueue(
         )
         for event, source, payload in events
         for integration in integrations
-        if integration.wants(event)
+        if integration.wants(event, payload)
     )
+    outbox.schedule(row.integration_id for row in rows)
 
 
 __all__ = [

@@ -1,8 +1,21 @@
 """The app's URLs; include them at the site root so that paths match SatisMeter's."""
 
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
-from .api import users, widget
+from . import views
+from .api import exports, manage, segment, unsubscribes, users, v3, widget
+
+manage_router = SimpleRouter(trailing_slash=False)
+manage_router.register("projects", manage.ProjectViewSet, basename="manage-project")
+manage_router.register("surveys", manage.SurveyViewSet, basename="manage-survey")
+manage_router.register("integrations", manage.IntegrationViewSet, basename="manage-integration")
+manage_router.register("users", manage.EndUserViewSet, basename="manage-user")
+manage_router.register("responses", manage.ResponseViewSet, basename="manage-response")
+
+V3_PROJECT = "api/v3/projects/<str:project>"
+SEGMENT_TYPES = ("identify", "track", "page", "screen", "group")
 
 app_name = "satismeter"
 
@@ -12,4 +25,47 @@ urlpatterns = [
     path("api/responses", widget.ResponsesView.as_view(), name="responses"),
     path("api/responses/<int:pk>", widget.ResponseDetailView.as_view(), name="response"),
     path("api/users", users.UsersView.as_view(), name="users"),
+    # The REST API with a project's secret key (docs/rest-api.md).
+    path("api/users/<int:pk>", users.UserDetailView.as_view(), name="user"),
+    path("api/users/<int:pk>/export", users.UserExportView.as_view(), name="user-export"),
+    path("api/v2/response-statistics", exports.StatisticsView.as_view(), name="v2-statistics"),
+    path(
+        "api/v2/project-unsubscribes/<str:project>",
+        unsubscribes.ProjectUnsubscribesView.as_view(),
+        name="v2-unsubscribes",
+    ),
+    path(V3_PROJECT, v3.ProjectView.as_view(), name="v3-project"),
+    path(f"{V3_PROJECT}/campaigns", v3.CampaignsView.as_view(), name="v3-campaigns"),
+    path(f"{V3_PROJECT}/campaigns/<str:cid>", v3.CampaignView.as_view(), name="v3-campaign"),
+    path(f"{V3_PROJECT}/responses", v3.ResponsesView.as_view(), name="v3-responses"),
+    path(
+        f"{V3_PROJECT}/campaigns/<str:cid>/responses",
+        v3.CampaignResponsesView.as_view(),
+        name="v3-campaign-responses",
+    ),
+    path(
+        f"{V3_PROJECT}/campaigns/<str:cid>/statistics",
+        v3.CampaignStatisticsView.as_view(),
+        name="v3-campaign-statistics",
+    ),
+    # Segment, inbound: the tracking API under /segment (a client's host), and webhooks.
+    *(
+        path(f"segment/v1/{kind}", segment.message_view(kind).as_view(), name=f"segment-{kind}")
+        for kind in SEGMENT_TYPES
+    ),
+    path("segment/v1/batch", segment.BatchView.as_view(), name="segment-batch"),
+    path("segment/v1/import", segment.ImportView.as_view(), name="segment-import"),
+    path(
+        "segment/webhook/<str:project>",
+        segment.SegmentWebhookView.as_view(),
+        name="segment-webhook",
+    ),
+    # Staff: the management API, and the OpenAPI schema with its interactive docs.
+    path("api/manage/", include(manage_router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="satismeter:schema"), name="docs"),
+    # The widget script, at SatisMeter's current and older paths.
+    path("js", views.script, name="script"),
+    path("satismeter.js", views.script, name="script-legacy"),
+    path("sample", views.sample, name="sample"),
 ]

@@ -69,3 +69,8 @@ def test_local_memory_cache_warns_on_deploy() -> None:
     ):
         ids = [m.id for m in checks.run_checks(include_deployment_checks=True)]
     assert "satismeter.W002" in ids
+
+
+def test_malformed_rates_are_named() -> None:
+    assert "satismeter.E005" in _ids(WIDGET_RATE_PER_KEY="lots")
+    assert "satismeter.E005" not in _ids(WIDGET_RATE_PER_KEY="6000/min")

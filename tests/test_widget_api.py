@@ -205,7 +205,22 @@ def test_track_without_event_name_is_refused(api_client, project, survey):
 
 def test_group_traits_land_on_the_user(api_client, project, survey):
     widget(api_client, project, userId="u", type="group", groupId="acme", traits={"size": 40})
-    assert EndUser.objects.get().groups == {"acme": {"size": 40}}
+    user = EndUser.objects.get()
+    assert user.groups == {"acme": {"size": 40}}
+    assert "size" not in user.traits  # a group's traits are not the user's
+
+
+def test_server_errors_still_reach_the_widget_with_cors(api_client, project, survey, monkeypatch):
+    from satismeter_app import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "decide", broken)
+    reply = widget(api_client, project, userId="u")
+    assert reply.status_code == 500
+    assert reply["Access-Control-Allow-Origin"] == "*"
+    assert reply.json() == {"error": "Internal server error."}
 
 
 # --- preview ----------------------------------------------------------------------------------------

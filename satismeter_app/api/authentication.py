@@ -54,9 +54,15 @@ class ApiKeyAuthentication(BaseAuthentication):
         key = key_from_request(request)
         if key is None:
             return None
+        return self.authenticate_key(key)
+
+    def authenticate_key(self, key: str) -> tuple[ProjectKeyUser, ApiKey]:
         api_key = ApiKey.authenticate(key)
         if api_key is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+            raise exceptions.AuthenticationFailed(
+                "Invalid or revoked API key. Send a secret API key of the project (sk_…); "
+                "the public write key of the widget is not one."
+            )
         now = timezone.now()
         if api_key.last_used is None or now - api_key.last_used > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used=now)

@@ -28,3 +28,16 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             {"type": "http", "scheme": "basic", "description": "The API key as user name."},
             {"type": "apiKey", "in": "header", "name": "AuthKey"},
         ]
+
+
+class SegmentKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "satismeter_app.api.segment.SegmentKeyAuthentication"
+    name = ["segmentKeyBasic", "segmentKeyBearer", "segmentKeyHeader"]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        note = " Or send it as writeKey in the JSON body, as Segment's libraries do."
+        return [
+            {"type": "http", "scheme": "basic", "description": "The API key as user name." + note},
+            {"type": "http", "scheme": "bearer", "description": "The project's secret API key."},
+            {"type": "apiKey", "in": "header", "name": "AuthKey"},
+        ]

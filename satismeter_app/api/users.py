@@ -1,19 +1,28 @@
-"""``POST /api/users``: upsert a user from a back end, or record a server-side event."""
+"""The users of a project, with its secret key.
+
+``POST /api/users`` upserts a user from a back end, or records a server-side event;
+``GET /api/users`` lists them (streamed); ``DELETE /api/users/<id>`` erases one (anonymised,
+or deleted with ``?mode=delete``); ``GET /api/users/<id>/export`` is everything stored about one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from .. import services, targeting
-from ..exceptions import SatismeterError
-from .authentication import ApiKeyAuthentication, HasProjectKey, key_project_id
+from .. import ingest, privacy, reporting, services
+from ..exceptions import InvalidInput, SatismeterError
+from ..models import EndUser
+from .authentication import key_project_id
+from .exports import PROJECT_PARAM, stream
+from .keyed import SecretKeyView, object_id
 from .serializers import ID_LENGTH, StrictSerializer
 
 
@@ -32,7 +41,7 @@ class UserUpsertSerializer(StrictSerializer):
             raise serializers.ValidationError({"event": ["A track call needs an event name."]})
         for name in ("surveyDate", "timestamp"):
             value = attrs.get(name)
-            if value and targeting.parse_timestamp(value) is None:
+            if value and ingest.parse_time(value) is None:
                 raise serializers.ValidationError({name: ["Use an ISO-8601 date-time."]})
         return attrs
 
@@ -65,11 +74,35 @@ def user_object(user: Any) -> dict[str, Any]:
     }
 
 
-class UsersView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [HasProjectKey]
+class UserListSerializer(serializers.Serializer):
+    users = UserObjectSerializer(many=True)
 
-    @extend_schema(request=UserUpsertSerializer, responses={200: UserObjectSerializer})
+
+class UserSavedSerializer(serializers.Serializer):
+    user = UserObjectSerializer()
+
+
+class UsersView(SecretKeyView):
+    @extend_schema(
+        summary="List the project's identified users (streamed)",
+        parameters=[PROJECT_PARAM, OpenApiParameter("userId", str, description="Only this one.")],
+        responses={200: UserListSerializer},
+    )
+    def get(self, request: Request) -> Any:
+        project_id = self.project_id(request.query_params.get("project"))
+        users = EndUser.objects.filter(project_id=project_id, erased__isnull=True).identified()
+        if user_id := request.query_params.get("userId"):
+            users = users.filter(user_id=user_id)
+        rows = users.defer("history").order_by("pk").iterator(chunk_size=reporting.CHUNK_SIZE)
+        return stream(
+            reporting.json_chunks(map(user_object, rows), key="users"), "application/json"
+        )
+
+    @extend_schema(
+        summary="Create or update a user, or record a server-side event",
+        request=UserUpsertSerializer,
+        responses={200: UserSavedSerializer},
+    )
     def post(self, request: Request) -> Response:
         serializer = UserUpsertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -85,11 +118,51 @@ class UsersView(APIView):
                 seen=False,
             )
             if "surveyDate" in data:
-                services.set_survey_date(user, targeting.parse_timestamp(data["surveyDate"]))
+                services.set_survey_date(user, ingest.parse_time(data["surveyDate"]))
             if data.get("type") == "track":
-                when = targeting.parse_timestamp(data.get("timestamp")) or now
+                when = ingest.parse_time(data.get("timestamp")) or now
                 services.track(user, data["event"], data.get("properties") or {}, when)
         except SatismeterError as exc:
             body = {"error": str(exc), "field": getattr(exc, "field", None)}
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response({"user": user_object(user)})
+
+
+def project_user(project_id: int, pk: Any) -> EndUser:
+    """A user of the project; another project's is as missing as a deleted one."""
+    user = EndUser.objects.filter(project_id=project_id, pk=object_id(pk)).first()
+    if user is None:
+        raise Http404("No such user.")
+    return user
+
+
+class UserDetailView(SecretKeyView):
+    @extend_schema(
+        summary="Erase a user: anonymise (default) or delete with their responses",
+        parameters=[
+            OpenApiParameter(
+                "mode",
+                str,
+                enum=list(privacy.MODES),
+                description="anonymise (default): keep the ratings, drop identity, traits and "
+                "comments; delete: remove the user and their responses.",
+            )
+        ],
+        responses={204: None, 404: OpenApiResponse(description="No such user.")},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        user = project_user(self.project_id(), pk)
+        mode = request.query_params.get("mode") or privacy.ANONYMISE
+        if mode not in privacy.MODES:
+            raise InvalidInput("mode", f"is one of {', '.join(privacy.MODES)}")
+        privacy.erase_user(user, mode)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserExportView(SecretKeyView):
+    @extend_schema(
+        summary="Everything stored about one user (data subject access)",
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such user.")},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(privacy.export_user(project_user(self.project_id(), pk)))

@@ -8,14 +8,17 @@ and ``PUT /api/responses/<id>`` (with the ``auth-token`` header) saves it furthe
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,7 +29,11 @@ from ..config import ProjectConfig, project_config
 from ..exceptions import SatismeterError
 from ..models import Membership
 from . import serializers
+from .exports import ResponseExport, ResponseRead
+from .parsers import DEFAULT_PARSERS
 from .throttling import ClientThrottle, WriteKeyThrottle
+
+logger = logging.getLogger(__name__)
 
 
 class WidgetError(Exception):
@@ -52,6 +59,7 @@ class PublicWidgetView(APIView):
     authentication_classes = [StaffSessionAuthentication]
     permission_classes: list[Any] = []
     throttle_classes = [ClientThrottle, WriteKeyThrottle]
+    parser_classes = DEFAULT_PARSERS  # JSON with NUL or lone surrogates is a 400, not a 500
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -69,7 +77,12 @@ class PublicWidgetView(APIView):
             body = {"error": str(exc)}
             body.update({k: getattr(exc, k) for k in ("field", "reason") if hasattr(exc, k)})
             return Response(body, status=getattr(exc, "status_code", 400))
-        return super().handle_exception(exc)
+        if isinstance(exc, APIException | Http404 | PermissionDenied):
+            return super().handle_exception(exc)
+        # Answered here rather than by Django, so that the CORS headers reach the widget and
+        # it sees a server error (and retries), not a network failure.
+        logger.exception("Unexpected error on %s", self.request.path)
+        return Response({"error": "Internal server error."}, status=500)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before the throttles read the body: traits may take 32 KB, the rest is small.
@@ -154,12 +167,13 @@ class WidgetView(PublicWidgetView):
         data = self.parse(serializers.WidgetCallSerializer)
         config = self.project(data)
         url = _page_url(data)
+        group_traits = data.pop("traits", None) if data.get("type") == "group" else None
         user = self.user(config, data, url)
         now = timezone.now()
         if data.get("type") == "track":
             services.track(user, data["event"], data.get("properties") or {}, now)
         if data.get("type") == "group":
-            services.add_group(user, data["groupId"], data.get("traits") or {})
+            services.add_group(user, data["groupId"], group_traits or {})
         preview, force = self.preview(config, data)
         context = targeting.Context(
             url=url, device_type=device.device_type(_user_agent(request)), force=force
@@ -231,7 +245,9 @@ def _response_input(data: dict[str, Any], request: Request) -> services.Response
     )
 
 
-class ResponsesView(PublicWidgetView):
+class ResponsesView(ResponseExport, PublicWidgetView):
+    """POST: the widget starts a response. GET: the secret-key export (see api/exports.py)."""
+
     @extend_schema(
         request=serializers.NewResponseSerializer,
         responses={201: serializers.CreatedSerializer},
@@ -257,7 +273,9 @@ class ResponsesView(PublicWidgetView):
         )
 
 
-class ResponseDetailView(PublicWidgetView):
+class ResponseDetailView(ResponseRead, PublicWidgetView):
+    """PUT: the widget saves more of a response. GET: one response with the secret key."""
+
     throttle_classes = [ClientThrottle]
 
     @extend_schema(

@@ -1,0 +1,461 @@
+"""The management API for staff: ``/api/manage/projects|surveys|integrations|users|responses``.
+
+Authenticated by a DRF token (``Authorization: Token …``, when ``rest_framework.authtoken`` is
+installed) or the admin session (with its CSRF token for writes); staff only. It follows the
+admin's rules (see admin.py): a staff user sees the projects they are a member of (superusers
+all); any member manages surveys, users and responses; changing a project's settings and its
+integrations takes the ``admin`` role. Another project's objects are not found (404), and one
+cannot be created in a project the user may not edit. Every write is validated by the model's
+``full_clean()`` (targeting rules by ``Survey.clean``); an integration's secret is write-only.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django import forms
+from django.apps import apps
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import nps, privacy
+from ..models import EndUser, Integration, Membership, Project, Survey
+from ..models import Response as SurveyResponse
+from ..payloads import response_object
+from .objects import ResponseObjectSerializer
+from .parsers import DEFAULT_PARSERS, unstorable
+
+ANY_ROLE = frozenset(Membership.Role.values)
+ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
+
+
+def staff_authentication() -> list[type]:
+    classes: list[type] = [SessionAuthentication]
+    if apps.is_installed("rest_framework.authtoken"):
+        classes.insert(0, TokenAuthentication)
+    return classes
+
+
+def staff_projects(user: Any, roles: frozenset[str] = ANY_ROLE) -> QuerySet[Project]:
+    """The projects where the user holds one of ``roles`` (all projects for superusers)."""
+    projects = Project.objects.for_staff(user)
+    if user.is_superuser or roles == ANY_ROLE:
+        return projects
+    held = Membership.objects.filter(user=user, role__in=roles).values("project_id")
+    return projects.filter(pk__in=held)
+
+
+class IsStaffMember(permissions.BasePermission):
+    message = "Staff only: send a staff user's token or session."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+    def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        project_id = obj.pk if isinstance(obj, Project) else obj.project_id  # type: ignore[attr-defined]
+        return staff_projects(request.user, view.edit_roles).filter(pk=project_id).exists()
+
+
+class ManagePagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "pageSize"
+    max_page_size = 500
+
+
+# --- serializers ----------------------------------------------------------------------------------
+
+
+class CleanModelSerializer(serializers.ModelSerializer):
+    """Validates by the model's ``full_clean()``: field rules, ``clean()`` and constraints."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        _refuse_unstorable(attrs)
+        model: type[Model] = self.Meta.model
+        instance = copy.copy(self.instance) if self.instance else model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
+        return attrs
+
+
+def _refuse_unstorable(attrs: dict[str, Any]) -> None:
+    """JSON parsed from form data skips the JSON parser's check (parsers.py)."""
+    for name, value in attrs.items():
+        if isinstance(value, dict | list) and (where := unstorable(value, name)):
+            message = f"{where}: text must not contain NUL characters or lone surrogates."
+            raise serializers.ValidationError({name: [message]})
+
+
+class ScopedProjectField(serializers.PrimaryKeyRelatedField):
+    """A project the user may edit."""
+
+    def get_queryset(self) -> QuerySet[Project]:
+        view = self.context["view"]
+        return staff_projects(self.context["request"].user, view.edit_roles)
+
+
+class ScopedSurveyField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self) -> QuerySet[Survey]:
+        projects = staff_projects(self.context["request"].user, ANY_ROLE)
+        return Survey.objects.filter(project__in=projects)
+
+
+class ProjectSerializer(CleanModelSerializer):
+    segment_webhook_secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200
+    )
+    segment_webhook_enabled = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "write_key",
+            "default_language",
+            "identity_verification",
+            "survey_gap_days",
+            "segment_webhook_secret",
+            "segment_webhook_enabled",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["write_key", "created", "updated"]
+
+    def get_segment_webhook_enabled(self, project: Project) -> bool:
+        return bool(project.segment_webhook_secret)
+
+
+SURVEY_FIELDS = [
+    "id",
+    "project",
+    "name",
+    "type",
+    "state",
+    "priority",
+    "starts_at",
+    "ends_at",
+    "texts",
+    "design",
+    "audience",
+    "min_tenure_days",
+    "tenure_basis",
+    "trait_conditions",
+    "trigger_event",
+    "event_window_days",
+    "url_rules",
+    "device_types",
+    "sample_percent",
+    "resurvey_days",
+    "dismiss_wait_days",
+    "max_displays",
+    "reminders_enabled",
+    "reminder_delay_days",
+    "reminder_sender_name",
+    "reminder_sender_email",
+    "created",
+    "updated",
+]
+
+
+class SurveySerializer(CleanModelSerializer):
+    project = ScopedProjectField()
+
+    class Meta:
+        model = Survey
+        fields = SURVEY_FIELDS
+        read_only_fields = ["created", "updated"]
+
+    def validate_project(self, project: Project) -> Project:
+        # A survey never moves: its responses and displays would stay behind.
+        if self.instance is not None and project.pk != self.instance.project_id:
+            raise serializers.ValidationError("A survey cannot move to another project.")
+        return project
+
+
+class IntegrationSerializer(CleanModelSerializer):
+    project = ScopedProjectField()
+    survey = ScopedSurveyField(allow_null=True, required=False)
+    secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=500
+    )
+    has_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "project",
+            "survey",
+            "kind",
+            "name",
+            "enabled",
+            "events",
+            "settings",
+            "secret",
+            "has_secret",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["created", "updated"]
+
+    def get_has_secret(self, integration: Integration) -> bool:
+        return bool(integration.secret)
+
+    def validate_project(self, project: Project) -> Project:
+        if self.instance is not None and project.pk != self.instance.project_id:
+            raise serializers.ValidationError("An integration cannot move to another project.")
+        return project
+
+
+class EndUserSerializer(serializers.ModelSerializer):
+    # A plain string: "" (no address) is not a valid ``format: email``.
+    email = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = EndUser
+        fields = [
+            "id",
+            "project",
+            "user_id",
+            "anonymous_id",
+            "email",
+            "name",
+            "language",
+            "created_at",
+            "first_seen",
+            "last_seen",
+            "traits",
+            "groups",
+            "unsubscribed",
+            "survey_date",
+            "erased",
+        ]
+        read_only_fields = fields
+
+
+class EraseSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=list(privacy.MODES), default=privacy.ANONYMISE)
+
+
+class ResponseOutSerializer(ResponseObjectSerializer):
+    def to_representation(self, instance: SurveyResponse) -> dict[str, Any]:
+        return response_object(instance)
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1  # what a bigint column holds; a larger id is a 400, not a database error
+
+
+class IdFilter(filters.NumberFilter):
+    """A whole number within what the column holds."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, low: int = 1, high: int = MAX_ID, **kwargs: Any) -> None:
+        super().__init__(*args, min_value=low, max_value=high, **kwargs)
+
+
+def rating_filter(lookup: str = "exact") -> IdFilter:
+    return IdFilter(field_name="rating", lookup_expr=lookup, low=0, high=10)
+
+
+class SurveyFilter(filters.FilterSet):
+    project = IdFilter()
+    state = filters.ChoiceFilter(choices=Survey.State.choices)
+    type = filters.ChoiceFilter(choices=Survey.Type.choices)
+
+    class Meta:
+        model = Survey
+        fields = ["project", "state", "type"]
+
+
+class IntegrationFilter(filters.FilterSet):
+    project = IdFilter()
+    survey = IdFilter()
+    kind = filters.ChoiceFilter(choices=Integration.Kind.choices)
+    enabled = filters.BooleanFilter()
+
+    class Meta:
+        model = Integration
+        fields = ["project", "survey", "kind", "enabled"]
+
+
+class EndUserFilter(filters.FilterSet):
+    project = IdFilter()
+    userId = filters.CharFilter(field_name="user_id")
+    email = filters.CharFilter(field_name="email", lookup_expr="iexact")
+    unsubscribed = filters.BooleanFilter()
+    erased = filters.BooleanFilter(field_name="erased", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = EndUser
+        fields = ["project", "userId", "email", "unsubscribed", "erased"]
+
+
+class ResponseFilter(filters.FilterSet):
+    project = IdFilter()
+    survey = IdFilter()
+    startDate = filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
+    endDate = filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+    rating = rating_filter()
+    ratingMin = rating_filter("gte")
+    ratingMax = rating_filter("lte")
+    category = filters.ChoiceFilter(
+        choices=[(c, c) for c in (nps.PROMOTER, nps.PASSIVE, nps.DETRACTOR)],
+        method="by_category",
+    )
+    method = filters.ChoiceFilter(choices=SurveyResponse.Method.choices)
+    dismissed = filters.BooleanFilter()
+    pending = filters.BooleanFilter()
+    completed = filters.BooleanFilter()
+    userId = filters.CharFilter(field_name="user__user_id")
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["project", "survey", "rating", "method", "dismissed", "pending", "completed"]
+
+    def by_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # nps.category() stays the one definition of which rating is which category.
+        ratings = [rating for rating in nps.SCORES if nps.category(rating) == value]
+        return queryset.filter(rating__in=ratings)
+
+
+# --- viewsets -------------------------------------------------------------------------------------
+
+
+class ProjectScopedViewSet(viewsets.GenericViewSet):
+    authentication_classes = staff_authentication()
+    permission_classes = [IsStaffMember]
+    throttle_classes: list[Any] = []
+    parser_classes = DEFAULT_PARSERS
+    pagination_class = ManagePagination
+    filter_backends = [filters.DjangoFilterBackend]
+    lookup_value_regex = "[0-9]+"
+    view_roles = ANY_ROLE
+    edit_roles = ANY_ROLE
+    project_lookup = "project"
+
+    def visible_projects(self) -> QuerySet[Project]:
+        return staff_projects(self.request.user, self.view_roles)
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):  # the schema generator's fake request
+            return queryset.none()
+        return queryset.filter(**{f"{self.project_lookup}__in": self.visible_projects()})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The projects you are a member of"),
+    retrieve=extend_schema(summary="One project"),
+    update=extend_schema(summary="Change a project's settings (project admins)"),
+    partial_update=extend_schema(summary="Change some of a project's settings (project admins)"),
+)
+class ProjectViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    ProjectScopedViewSet,
+):
+    queryset = Project.objects.order_by("pk")
+    serializer_class = ProjectSerializer
+    edit_roles = ADMIN_ROLE
+    project_lookup = "pk"
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Surveys, with their texts and targeting"),
+    create=extend_schema(summary="Create a survey"),
+    retrieve=extend_schema(summary="One survey"),
+    update=extend_schema(summary="Change a survey"),
+    partial_update=extend_schema(summary="Change some of a survey"),
+    destroy=extend_schema(summary="Delete a survey with its responses"),
+)
+class SurveyViewSet(viewsets.ModelViewSet, ProjectScopedViewSet):
+    queryset = Survey.objects.order_by("pk")
+    serializer_class = SurveySerializer
+    filterset_class = SurveyFilter
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Integrations (Segment, Slack, webhooks); secrets not shown"),
+    create=extend_schema(summary="Add an integration (project admins)"),
+    retrieve=extend_schema(summary="One integration"),
+    update=extend_schema(summary="Change an integration (project admins)"),
+    partial_update=extend_schema(summary="Change some of an integration (project admins)"),
+    destroy=extend_schema(summary="Remove an integration (project admins)"),
+)
+class IntegrationViewSet(viewsets.ModelViewSet, ProjectScopedViewSet):
+    queryset = Integration.objects.order_by("pk")
+    serializer_class = IntegrationSerializer
+    filterset_class = IntegrationFilter
+    edit_roles = ADMIN_ROLE
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Users of the host product"),
+    retrieve=extend_schema(summary="One user"),
+)
+class EndUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScopedViewSet):
+    queryset = EndUser.objects.order_by("pk").defer("history")
+    serializer_class = EndUserSerializer
+    filterset_class = EndUserFilter
+
+    @extend_schema(
+        summary="Erase the user: anonymise (default) or delete with their responses",
+        request=EraseSerializer,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, pk: Any = None) -> Response:
+        user = self.get_object()
+        serializer = EraseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        privacy.erase_user(user, serializer.validated_data["mode"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Everything stored about the user",
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT)},
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: Any = None) -> Response:
+        return Response(privacy.export_user(self.get_object()))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Responses, newest first"),
+    retrieve=extend_schema(summary="One response"),
+)
+class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScopedViewSet):
+    queryset = SurveyResponse.objects.select_related("survey", "user").defer(
+        "edit_token_hash", "survey__texts", "survey__design", "user__history"
+    )
+    serializer_class = ResponseOutSerializer
+    filterset_class = ResponseFilter
+
+    def get_queryset(self) -> QuerySet:
+        return super().get_queryset().order_by("-created", "-pk")

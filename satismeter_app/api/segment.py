@@ -1,0 +1,323 @@
+"""Segment, inbound: the tracking API's routes and the Webhooks destination.
+
+``POST /segment/v1/identify|track|page|screen|group|batch|import`` speak Segment's HTTP
+tracking API, so that Segment's server libraries send here when their ``host`` is
+``https://<this server>/segment``. The key is a secret API key of the project (``sk_…``), as
+HTTP Basic user name, ``Authorization: Bearer``, ``AuthKey`` or ``writeKey`` in the body —
+never the public write key. A message may be 32 KB of JSON, a batch 500 KB; over that, or
+with malformed JSON, the answer is a 400 that says so. In a batch each message is validated
+on its own: ``{"success": true, "accepted": N, "errors": [{"index", "messageId", "error"}]}``.
+
+``POST /segment/webhook/<project id>`` takes what Segment's Webhooks destination sends (one
+message, or an array when the destination batches), signed with ``X-Signature``: the hex
+HMAC-SHA1 of the body with the project's ``segment_webhook_secret``. A ``delete`` message
+(Segment's deletion request for a userId) anonymises that user.
+
+Error bodies carry ``code`` and ``message``, as Segment's own libraries read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import zlib
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import ingest
+from ..conf import app_settings
+from ..exceptions import InvalidInput
+from ..models import Project
+from .authentication import ApiKeyAuthentication, HasProjectKey
+from .keyed import object_id
+from .parsers import StorableJSONParser
+
+
+class SegmentError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def read_json(request: Request, limit: int) -> Any:
+    """The body as JSON, refused over ``limit`` bytes (gzip bodies too, once inflated)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise SegmentError("too_large", f"The body is {length} bytes; the limit is {limit}.")
+    raw = request._request.body
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        raw = _gunzip(raw, limit)
+    if len(raw) > limit:
+        raise SegmentError("too_large", f"The body is {len(raw)} bytes; the limit is {limit}.")
+    try:
+        # Each message's text is checked on its own (ingest): one bad message is reported,
+        # the others are kept.
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SegmentError("invalid_json", f"The body is not JSON: {exc}") from None
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise SegmentError("invalid_gzip", "Content-Encoding is gzip, the body is not.") from None
+    if len(data) > limit:
+        raise SegmentError("too_large", f"The inflated body is over {limit} bytes.")
+    return data
+
+
+class SegmentKeyAuthentication(ApiKeyAuthentication):
+    """A secret API key in a header, or as ``writeKey`` in the body as Segment's libraries
+    send it."""
+
+    def authenticate(self, request: Request) -> Any:
+        found = super().authenticate(request)
+        if found is not None:
+            return found
+        body = getattr(request, "segment_body", None)
+        key = body.get("writeKey") if isinstance(body, dict) else None
+        if not isinstance(key, str) or not key:
+            return None
+        return self.authenticate_key(key)
+
+
+class SegmentView(APIView):
+    """Shared by the tracking routes: size limits, key, Segment-style errors."""
+
+    authentication_classes = [SegmentKeyAuthentication]
+    permission_classes = [HasProjectKey]
+    throttle_classes: list[Any] = []
+    parser_classes = [StorableJSONParser]
+    body_limit_setting = "MAX_MESSAGE_BYTES"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Read (and size-check) the body before the key: the key may be in it.
+        request.segment_body = read_json(request, getattr(app_settings, self.body_limit_setting))  # type: ignore[attr-defined]
+        if not isinstance(request.segment_body, dict):  # type: ignore[attr-defined]
+            raise SegmentError("invalid_body", "The body must be a JSON object.")
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, SegmentError):
+            return failure(exc.code, exc.message, exc.status)
+        if isinstance(exc, InvalidInput):
+            return failure("invalid_message", str(exc), 400)
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.APIException):
+            detail = (
+                response.data.get("detail", exc.detail)
+                if isinstance(response.data, dict)
+                else exc.detail
+            )
+            response.data = {"success": False, "code": exc.default_code, "message": str(detail)}
+        return response
+
+    def project_id(self) -> int:
+        return int(self.request.auth.project_id)  # type: ignore[union-attr]
+
+
+def failure(code: str, message: str, status: int) -> Response:
+    return Response({"success": False, "code": code, "message": message}, status=status)
+
+
+def accepted(result: ingest.Result) -> Response:
+    return Response(
+        {
+            "success": True,
+            "accepted": result.accepted,
+            "errors": [e.as_dict() for e in result.errors],
+        }
+    )
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+
+class SegmentMessageSerializer(serializers.Serializer):
+    """One Segment message; anything else it carries is accepted and ignored."""
+
+    type = serializers.CharField(
+        required=False, help_text="identify, track, page, screen or group; implied by the route."
+    )
+    userId = serializers.CharField(required=False, allow_null=True)
+    anonymousId = serializers.CharField(required=False, allow_null=True)
+    traits = serializers.DictField(required=False)
+    event = serializers.CharField(required=False)
+    properties = serializers.DictField(required=False)
+    groupId = serializers.CharField(required=False)
+    context = serializers.DictField(required=False)  # type: ignore[assignment]
+    integrations = serializers.DictField(required=False)
+    timestamp = serializers.CharField(required=False)
+    messageId = serializers.CharField(required=False)
+    writeKey = serializers.CharField(required=False)
+
+
+class SegmentBatchSerializer(serializers.Serializer):
+    batch = SegmentMessageSerializer(many=True)
+    context = serializers.DictField(required=False)  # type: ignore[assignment]
+    integrations = serializers.DictField(required=False)
+    sentAt = serializers.CharField(required=False)
+    writeKey = serializers.CharField(required=False)
+
+
+class RejectedSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    messageId = serializers.CharField(allow_null=True)
+    error = serializers.CharField()
+
+
+class AcceptedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    accepted = serializers.IntegerField()
+    errors = RejectedSerializer(many=True)  # type: ignore[assignment]
+
+
+class FailureSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+FAILURES = {
+    400: OpenApiResponse(FailureSerializer, description="Too large, not JSON, or invalid."),
+    401: OpenApiResponse(FailureSerializer, description="No secret key, or a wrong one."),
+}
+
+
+# --- the routes -------------------------------------------------------------------------------
+
+
+def message_view(message_type: str) -> type[SegmentView]:
+    """The view of one single-message route, e.g. ``/segment/v1/identify``."""
+
+    class MessageView(SegmentView):
+        @extend_schema(
+            operation_id=f"segment_{message_type}",
+            summary=f"Segment {message_type} (tracking API)",
+            request=SegmentMessageSerializer,
+            responses={200: AcceptedSerializer, **FAILURES},
+            tags=["segment"],
+        )
+        def post(self, request: Request) -> Response:
+            now = timezone.now()
+            body = request.segment_body  # type: ignore[attr-defined]
+            message = ingest.parse_message(body, 0, now, type_=message_type)
+            ingest.apply_messages(self.project_id(), [message], now=now)
+            return accepted(ingest.Result(accepted=1))
+
+    MessageView.__name__ = MessageView.__qualname__ = f"Segment{message_type.title()}View"
+    return MessageView
+
+
+class BatchView(SegmentView):
+    body_limit_setting = "MAX_BATCH_BYTES"
+
+    @extend_schema(
+        operation_id="segment_batch",
+        summary="Segment batch (tracking API; /import is the same)",
+        request=SegmentBatchSerializer,
+        responses={200: AcceptedSerializer, **FAILURES},
+        tags=["segment"],
+    )
+    def post(self, request: Request) -> Response:
+        body = request.segment_body  # type: ignore[attr-defined]
+        messages = body.get("batch")
+        if not isinstance(messages, list):
+            raise SegmentError("invalid_batch", "batch must be an array of messages.")
+        if len(messages) > ingest.MAX_BATCH_MESSAGES:
+            limit = ingest.MAX_BATCH_MESSAGES
+            raise SegmentError("too_many", f"{len(messages)} messages; the limit is {limit}.")
+        return accepted(ingest.ingest(self.project_id(), messages, defaults=body))
+
+
+class ImportView(BatchView):
+    @extend_schema(
+        operation_id="segment_import",
+        summary="Segment import (the legacy name of batch)",
+        request=SegmentBatchSerializer,
+        responses={200: AcceptedSerializer, **FAILURES},
+        tags=["segment"],
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+# --- the Webhooks destination -----------------------------------------------------------------
+
+
+def signature_matches(secret: str, raw: bytes, body: Any, given: str) -> bool:
+    """Over the raw body; for a batch (an array) Segment signs its first message alone."""
+    key = secret.encode()
+    candidates = [raw]
+    if isinstance(body, list) and body:
+        first = json.dumps(body[0], separators=(",", ":"), ensure_ascii=False)
+        candidates.append(first.encode("utf-8", "surrogatepass"))
+    given = given.strip().lower()
+    return any(
+        hmac.compare_digest(hmac.new(key, data, hashlib.sha1).hexdigest(), given)
+        for data in candidates
+    )
+
+
+class SegmentWebhookView(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+    parser_classes = [StorableJSONParser]
+
+    @extend_schema(
+        operation_id="segment_webhook",
+        summary="Segment's Webhooks destination (signed with X-Signature)",
+        parameters=[
+            OpenApiParameter(
+                "X-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Hex HMAC-SHA1 of the body with the project's webhook secret.",
+            )
+        ],
+        request=SegmentMessageSerializer,
+        responses={200: AcceptedSerializer, **FAILURES},
+        tags=["segment"],
+    )
+    def post(self, request: Request, project: str) -> Response:
+        try:
+            body = read_json(request, app_settings.MAX_BATCH_BYTES)
+        except SegmentError as exc:
+            return failure(exc.code, exc.message, exc.status)
+        project_id = self.verified_project(request, project, body)
+        if project_id is None:
+            return failure("invalid_signature", "Unknown webhook, or a wrong X-Signature.", 401)
+        messages = body if isinstance(body, list) else [body]
+        if len(messages) > ingest.MAX_BATCH_MESSAGES:
+            return failure("too_many", "Too many messages in one request.", 400)
+        return accepted(ingest.ingest(project_id, messages, deletions=True))
+
+    def verified_project(self, request: Request, project: str, body: Any) -> int | None:
+        row = (
+            Project.objects.filter(pk=object_id(project))
+            .exclude(segment_webhook_secret="")
+            .values_list("pk", "segment_webhook_secret")
+            .first()
+        )
+        given = request.headers.get("X-Signature", "")
+        if row is None or not given:
+            return None
+        pk, secret = row
+        return pk if signature_matches(secret, request._request.body, body, given) else None

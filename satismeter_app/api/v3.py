@@ -1,0 +1,198 @@
+"""SatisMeter's v3 API, with the secret key: the project, its campaigns (surveys), their
+responses page by page, and a campaign's statistics.
+
+Responses come oldest first, ``pageSize`` (1–100, default 20) at a time; ``pageCursor`` is the
+``nextPageCursor`` of the page before. The cursor holds the (created, id) of the last response
+served, so a page starts strictly after it: responses that arrive while a client pages are
+neither skipped nor served twice, they come at the end. Without ``startDate`` (and without a
+cursor) the last 30 days are served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import reporting
+from ..models import Project, Survey
+from ..models import Response as SurveyResponse
+from .exports import ERRORS, WINDOW_PARAMS
+from .keyed import SecretKeyView, int_param, object_id, time_window
+from .objects import ResponseObjectSerializer, StatisticsOneSerializer
+
+DEFAULT_DAYS = 30
+
+
+class ProjectObjectSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    defaultLanguage = serializers.CharField()
+    identityVerification = serializers.BooleanField()
+    created = serializers.DateTimeField()
+
+
+class CampaignObjectSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    project = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=Survey.Type.values)
+    state = serializers.ChoiceField(choices=Survey.State.values)
+    priority = serializers.IntegerField()
+    startsAt = serializers.DateTimeField(allow_null=True)
+    endsAt = serializers.DateTimeField(allow_null=True)
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()
+
+
+class PageInfoSerializer(serializers.Serializer):
+    hasNextPage = serializers.BooleanField()
+    nextPageCursor = serializers.CharField(allow_null=True)
+
+
+class ProjectDocumentSerializer(serializers.Serializer):
+    data = ProjectObjectSerializer()  # type: ignore[assignment]
+
+
+class CampaignDocumentSerializer(serializers.Serializer):
+    data = CampaignObjectSerializer()  # type: ignore[assignment]
+
+
+class CampaignListSerializer(serializers.Serializer):
+    data = CampaignObjectSerializer(many=True)  # type: ignore[assignment]
+
+
+class ResponsePageSerializer(serializers.Serializer):
+    data = ResponseObjectSerializer(many=True)  # type: ignore[assignment]
+    page = PageInfoSerializer()
+
+
+def project_object(project: Project) -> dict[str, Any]:
+    return {
+        "id": str(project.pk),
+        "name": project.name,
+        "defaultLanguage": project.default_language,
+        "identityVerification": project.identity_verification,
+        "created": project.created,
+    }
+
+
+def campaign_object(survey: Survey) -> dict[str, Any]:
+    return {
+        "id": str(survey.pk),
+        "project": str(survey.project_id),
+        "name": survey.name,
+        "type": survey.type,
+        "state": survey.state,
+        "priority": survey.priority,
+        "startsAt": survey.starts_at,
+        "endsAt": survey.ends_at,
+        "created": survey.created,
+        "updated": survey.updated,
+    }
+
+
+def _campaign(project_id: int, cid: Any) -> Survey:
+    """A survey of the project; another project's is as missing as a deleted one."""
+    survey = Survey.objects.filter(project_id=project_id, pk=object_id(cid)).first()
+    if survey is None:
+        raise Http404("No such campaign.")
+    return survey
+
+
+class ProjectView(SecretKeyView):
+    @extend_schema(summary="The project", responses={200: ProjectDocumentSerializer, **ERRORS})
+    def get(self, request: Request, project: str) -> Response:
+        project_id = self.project_id(project)
+        return Response({"data": project_object(Project.objects.get(pk=project_id))})
+
+
+class CampaignsView(SecretKeyView):
+    @extend_schema(
+        operation_id="v3_campaigns_list",
+        summary="The project's campaigns",
+        responses={200: CampaignListSerializer},
+    )
+    def get(self, request: Request, project: str) -> Response:
+        surveys = Survey.objects.filter(project_id=self.project_id(project)).order_by("pk")
+        return Response({"data": [campaign_object(s) for s in surveys]})
+
+
+class CampaignView(SecretKeyView):
+    @extend_schema(
+        operation_id="v3_campaign_retrieve",
+        summary="One campaign",
+        responses={200: CampaignDocumentSerializer, 404: OpenApiResponse(description="None")},
+    )
+    def get(self, request: Request, project: str, cid: str) -> Response:
+        return Response({"data": campaign_object(_campaign(self.project_id(project), cid))})
+
+
+PAGE_PARAMS = [
+    *WINDOW_PARAMS,
+    OpenApiParameter("pageSize", int, description="1 to 100, default 20."),
+    OpenApiParameter("pageCursor", str, description="nextPageCursor of the previous page."),
+]
+
+
+class ResponsePages(SecretKeyView):
+    def respond(self, responses: Any) -> Response:
+        request = self.request
+        size = int_param(request, "pageSize", 20, 1, 100)
+        text = request.query_params.get("pageCursor")
+        cursor = reporting.Cursor.decode(text) if text else None
+        start, end = time_window(request, default_days=None if cursor else DEFAULT_DAYS)
+        page = reporting.page(responses.between(start, end), cursor, size)
+        next_cursor = page.next_cursor.encode() if page.next_cursor else None
+        return Response(
+            {
+                "data": page.objects,
+                "page": {"hasNextPage": page.has_next, "nextPageCursor": next_cursor},
+            }
+        )
+
+
+class ResponsesView(ResponsePages):
+    @extend_schema(
+        summary="The project's responses, oldest first, page by page",
+        parameters=PAGE_PARAMS,
+        responses={200: ResponsePageSerializer, **ERRORS},
+    )
+    def get(self, request: Request, project: str) -> Response:
+        return self.respond(SurveyResponse.objects.filter(project_id=self.project_id(project)))
+
+
+class CampaignResponsesView(ResponsePages):
+    @extend_schema(
+        summary="A campaign's responses, oldest first, page by page",
+        parameters=PAGE_PARAMS,
+        responses={200: ResponsePageSerializer, 404: OpenApiResponse(description="None"), **ERRORS},
+    )
+    def get(self, request: Request, project: str, cid: str) -> Response:
+        survey = _campaign(self.project_id(project), cid)
+        return self.respond(SurveyResponse.objects.filter(survey=survey))
+
+
+class CampaignStatisticsView(SecretKeyView):
+    @extend_schema(
+        summary="A campaign's statistics",
+        parameters=WINDOW_PARAMS,
+        responses={
+            200: StatisticsOneSerializer,
+            404: OpenApiResponse(description="None"),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, project: str, cid: str) -> Response:
+        survey = _campaign(self.project_id(project), cid)
+        start, end = time_window(request)
+        attributes = reporting.statistics(
+            survey.project_id, survey_id=survey.pk, start=start, end=end
+        )
+        return Response(
+            {"data": {"id": str(survey.pk), "type": "statistics", "attributes": attributes}}
+        )

@@ -1,0 +1,160 @@
+"""A user's data on request: everything stored about them, and erasure.
+
+Erasure anonymises by default: the user's identity, traits, groups, pages and events go, and so
+do the free text of their responses (comments, text answers, the traits snapshot, the page);
+the ratings stay, with their dates, survey, method, language and device, so that the NPS of
+the past does not change. ``mode="delete"`` removes the user and their responses outright.
+Either way, outbox messages not yet sent are dropped and the payloads of sent ones are
+scrubbed, since they carry the user's name, email and traits. An unsubscribed address stays on
+the project's unsubscribe list: it is what keeps survey email from reaching it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Delivery, Display, EndUser, Response, Unsubscribe, UserEvent
+from .payloads import _iso, response_object
+
+Mode = Literal["anonymise", "delete"]
+ANONYMISE: Final = "anonymise"
+DELETE: Final = "delete"
+MODES: tuple[Mode, ...] = (ANONYMISE, DELETE)
+
+# Answer types whose value the user chose from the survey's options rather than typed.
+_CHOSEN_ANSWER_TYPES = {"scale", "smiley", "single-choice", "multiple-choice"}
+_UNSENT = (Delivery.State.PENDING, Delivery.State.SENDING)
+_SCRUBBED = {"erased": True}
+
+
+def erased_user_id(user: EndUser) -> str:
+    """What stands in for an erased user's id: opaque, unique, not theirs."""
+    return f"erased-{user.pk}"
+
+
+@transaction.atomic
+def erase_user(user: EndUser, mode: Mode = ANONYMISE) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode is one of {', '.join(MODES)}, not {mode!r}")
+    locked = EndUser.objects.select_for_update().get(pk=user.pk)
+    _forget_deliveries(locked)
+    if mode == DELETE:
+        locked.delete()
+        return
+    UserEvent.objects.filter(user=locked).delete()
+    Display.objects.filter(user=locked).update(url="")
+    for response in Response.objects.filter(user=locked).only("pk", "answers"):
+        Response.objects.filter(pk=response.pk).update(
+            feedback="", traits={}, referrer="", answers=_chosen_answers(response.answers)
+        )
+    _anonymise(locked)
+    user.refresh_from_db()
+
+
+def _anonymise(user: EndUser) -> None:
+    user.user_id = erased_user_id(user)
+    user.anonymous_id = None
+    user.email = ""
+    user.name = ""
+    user.created_at = None
+    user.survey_date = None
+    user.traits = {}
+    user.groups = {}
+    user.last_url = ""
+    # What stays of the history is when surveys were shown and answered, which targeting
+    # needs and which says nothing about who the user is.
+    user.history = {k: v for k, v in user.history.items() if k != "events"}
+    user.erased = timezone.now()
+    user.save()
+
+
+def _chosen_answers(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answers with a typed value (free text) go; ratings and chosen options stay."""
+    return [
+        a
+        for a in answers
+        if a.get("type") in _CHOSEN_ANSWER_TYPES
+        or (a.get("type") is None and not isinstance(a.get("value"), str))
+    ]
+
+
+def deliveries_of(user: EndUser) -> QuerySet[Delivery]:
+    """Outbox rows about the user: of their responses, and of displays to them."""
+    return Delivery.objects.filter(
+        Q(response__user=user) | Q(response__isnull=True, payload__user__id=str(user.pk)),
+        project_id=user.project_id,
+    )
+
+
+def _forget_deliveries(user: EndUser) -> None:
+    deliveries_of(user).filter(state__in=_UNSENT).delete()
+    deliveries_of(user).update(payload=_SCRUBBED)
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def export_user(user: EndUser) -> dict[str, Any]:
+    """Everything stored about one user, as JSON-ready data."""
+    responses = (
+        Response.objects.filter(user=user).select_related("survey", "user").order_by("created")
+    )
+    return {
+        "user": _user_row(user),
+        "responses": [
+            {**response_object(r), "updated": _iso(r.updated), "completedAt": _iso(r.completed_at)}
+            for r in responses
+        ],
+        "displays": [
+            {"campaign": str(d.survey_id), "url": d.url, "created": _iso(d.created)}
+            for d in Display.objects.filter(user=user).order_by("created")
+        ],
+        "events": [
+            {"event": e.name, "properties": e.properties, "timestamp": _iso(e.timestamp)}
+            for e in UserEvent.objects.filter(user=user).order_by("timestamp")
+        ],
+        "unsubscribes": _unsubscribes(user),
+        "deliveries": [
+            {
+                "destination": d.destination,
+                "event": d.event,
+                "state": d.state,
+                "created": _iso(d.created),
+                "payload": d.payload,
+            }
+            for d in deliveries_of(user).order_by("created")
+        ],
+    }
+
+
+def _user_row(user: EndUser) -> dict[str, Any]:
+    return {
+        "id": str(user.pk),
+        "project": str(user.project_id),
+        "userId": user.user_id,
+        "anonymousId": user.anonymous_id,
+        "email": user.email or None,
+        "name": user.name or None,
+        "createdAt": _iso(user.created_at),
+        "firstSeen": _iso(user.first_seen),
+        "lastSeen": _iso(user.last_seen),
+        "language": user.language or None,
+        "traits": user.traits,
+        "groups": user.groups,
+        "lastUrl": user.last_url or None,
+        "unsubscribed": user.unsubscribed,
+        "surveyDate": _iso(user.survey_date),
+        "history": user.history,
+        "erased": _iso(user.erased),
+    }
+
+
+def _unsubscribes(user: EndUser) -> list[dict[str, Any]]:
+    if not user.email:
+        return []
+    rows = Unsubscribe.objects.filter(project_id=user.project_id, email__iexact=user.email)
+    return [{"email": u.email, "source": u.source, "created": _iso(u.created)} for u in rows]

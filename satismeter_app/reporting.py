@@ -1,0 +1,254 @@
+"""What the read APIs report: responses streamed as JSON or CSV, statistics, cursor pages.
+
+Exports are generators over ``QuerySet.iterator()`` (a server-side cursor on PostgreSQL), so
+their memory does not grow with the number of responses; each response object is built from
+one row of one query (the survey and the user are joined, their large columns left out).
+Statistics are aggregates computed in SQL (:func:`nps.summarize`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q, QuerySet
+
+from . import nps, targeting
+from .exceptions import InvalidInput
+from .models import Display, Response
+from .payloads import response_object
+
+CHUNK_SIZE = 2000  # rows fetched per round trip of the cursor
+OBJECTS_PER_WRITE = 200  # response objects joined into one chunk of the HTTP body
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_COLUMNS = (
+    "id",
+    "created",
+    "project",
+    "campaign",
+    "user",
+    "userId",
+    "name",
+    "email",
+    "rating",
+    "category",
+    "score",
+    "feedback",
+    "dismissed",
+    "pending",
+    "completed",
+    "method",
+    "language",
+    "referrer",
+    "deviceOs",
+    "deviceType",
+    "answers",
+    "traits",
+)
+
+
+# --- which responses ------------------------------------------------------------------------------
+
+
+# The columns the response object reads (payloads.response_object): every other one costs
+# decoding per row and is left in the database.
+RESPONSE_OBJECT_FIELDS = (
+    *("id", "project_id", "survey_id", "user_id", "created", "rating", "feedback", "answers"),
+    *("method", "language", "referrer", "device", "traits", "dismissed", "pending", "completed"),
+    *("survey__id", "survey__type"),
+    *("user__id", "user__user_id", "user__anonymous_id", "user__name", "user__email"),
+    *("user__created_at", "user__erased", "user__traits", "user__groups"),
+)
+
+
+def for_export(responses: QuerySet[Response]) -> QuerySet[Response]:
+    """Oldest first, with what the response object needs joined in and nothing more."""
+    return (
+        responses.select_related("survey", "user")
+        .only(*RESPONSE_OBJECT_FIELDS)
+        .order_by("created", "pk")
+    )
+
+
+def iter_objects(responses: QuerySet[Response]) -> Iterator[dict[str, Any]]:
+    for response in for_export(responses).iterator(chunk_size=CHUNK_SIZE):
+        yield response_object(response)
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def json_chunks(objects: Iterable[dict[str, Any]], key: str = "responses") -> Iterator[bytes]:
+    """``{"<key>": [ ... ]}``, a few hundred objects per chunk; dates in ISO-8601."""
+    yield f'{{"{key}":['.encode()
+    separator, batch = "", []
+    for obj in objects:
+        batch.append(_dumps(obj))
+        if len(batch) >= OBJECTS_PER_WRITE:
+            yield (separator + ",".join(batch)).encode()
+            separator, batch = ",", []
+    if batch:
+        yield (separator + ",".join(batch)).encode()
+    yield b"]}"
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+
+def csv_safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; numbers stay."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        value = _dumps(value)
+    return csv_safe(value)
+
+
+def csv_row(obj: dict[str, Any]) -> list[Any]:
+    user, device = obj["user"], obj["device"] or {}
+    answers = [a for a in obj["answers"] if a["id"] not in ("SM_rating", "SM_comment")]
+    flat = {
+        **obj,
+        "user": user["id"],
+        "userId": user["userId"],
+        "name": user["name"],
+        "email": user["email"],
+        "deviceOs": device.get("os"),
+        "deviceType": device.get("type"),
+        "answers": answers or None,
+        "traits": user["traits"] or None,
+    }
+    return [csv_cell(flat[column]) for column in CSV_COLUMNS]
+
+
+class _Line:
+    """A file-like target for csv.writer that hands back what was written."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_chunks(objects: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(CSV_COLUMNS).encode()
+    batch: list[str] = []
+    for obj in objects:
+        batch.append(writer.writerow(csv_row(obj)))
+        if len(batch) >= OBJECTS_PER_WRITE:
+            yield "".join(batch).encode()
+            batch = []
+    if batch:
+        yield "".join(batch).encode()
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+
+def statistics(
+    project_id: int,
+    *,
+    survey_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """SatisMeter's response statistics: two SQL queries, whatever the number of responses.
+
+    ``responses`` counts answered (rated) responses, the NPS denominator; dismissed and pending
+    ones are counted beside it, never in it.
+    """
+    responses = Response.objects.filter(project_id=project_id).between(start, end)
+    displays = Display.objects.filter(project_id=project_id)
+    if survey_id is not None:
+        responses = responses.filter(survey_id=survey_id)
+        displays = displays.filter(survey_id=survey_id)
+    if start is not None:
+        displays = displays.filter(created__gte=start)
+    if end is not None:
+        displays = displays.filter(created__lt=end)
+    summary = nps.summarize(responses)
+    return {
+        "responses": summary.answered,
+        "displays": displays.count(),
+        "dismissed": summary.dismissed,
+        "pending": summary.pending,
+        "commented": summary.commented,
+        "promoters": summary.promoters,
+        "passives": summary.passives,
+        "detractors": summary.detractors,
+        "nps": summary.nps,
+        "frequency": summary.frequency,
+    }
+
+
+# --- cursor pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last row of a page: pages are ordered by (created, id), so the next page starts
+    strictly after it, whatever was inserted meanwhile."""
+
+    created: datetime
+    pk: int
+
+    def encode(self) -> str:
+        raw = _dumps([self.created.isoformat(), self.pk]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            created, pk = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError):
+            raise InvalidInput("pageCursor", "is not a cursor this API gave out") from None
+        when = targeting.parse_timestamp(created) if isinstance(created, str) else None
+        if when is None or isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk < 2**63:
+            raise InvalidInput("pageCursor", "is not a cursor this API gave out")
+        try:
+            return cls(when.astimezone(UTC), pk)
+        except OverflowError:
+            raise InvalidInput("pageCursor", "is not a cursor this API gave out") from None
+
+
+@dataclass(frozen=True)
+class Page:
+    objects: list[dict[str, Any]]
+    has_next: bool
+    # Where the next page starts; given on the last page too, so that a client can come back
+    # later for what arrived since.
+    next_cursor: Cursor | None
+
+
+def page(responses: QuerySet[Response], cursor: Cursor | None, size: int) -> Page:
+    """One page of response objects after ``cursor``, oldest first; one query."""
+    if cursor is not None:
+        responses = responses.filter(
+            Q(created__gt=cursor.created) | Q(created=cursor.created, pk__gt=cursor.pk)
+        )
+    rows = list(for_export(responses)[: size + 1])
+    more, rows = len(rows) > size, rows[:size]
+    last = Cursor(rows[-1].created, rows[-1].pk) if rows else cursor
+    return Page([response_object(r) for r in rows], more, last)
