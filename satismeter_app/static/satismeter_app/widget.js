@@ -1,0 +1,590 @@
+/*
+ * django-satismeter widget: an in-app NPS survey that speaks SatisMeter's snippet.
+ *
+ * Served at /js and /satismeter.js. Hand-written, no dependencies, no build step; see
+ * docs/widget.md. The host page's snippet defines a stub `satismeter(...)` that queues its
+ * arguments on `satismeter.q` and loads this file; the file replays that queue in order,
+ * then takes the stub's place. The server decides whether a survey is due; this file only
+ * asks it, shows the one survey it names inside a Shadow DOM, and saves the answers.
+ *
+ * Untrusted data (survey strings, traits, design) only ever reaches the page as text
+ * (textContent) or as checked values (colours, http(s) links): never as HTML.
+ */
+(function (window, document) {
+  "use strict";
+
+  var stub = window.satismeter;
+  if (stub && stub.loaded) return; // included twice: the first copy serves
+  if (!window.fetch || !window.URL || !Element.prototype.attachShadow) return; // too old: no survey
+
+  var PREFIX = "satismeter:";
+  var FIRST_DELAY = 1000; // the first retry of a failed save; doubles up to MAX_DELAY
+  var MAX_DELAY = 60000;
+  var CATEGORIES = ["detractor", "passive", "promoter"];
+  var PASSED = ["traits", "event", "properties", "groupId", "name", "category", "forceSurvey",
+    "previewCampaign"];
+
+  var base = scriptBase();
+  var config = { writeKey: null, source: null, events: {}, design: null };
+  var who = { userId: null, userHash: null, anonymousId: store("localStorage", "anonymousId") };
+  var calls = 0; // numbers the calls to /api/widget: only the latest one's answer counts
+  var line = Promise.resolve(); // /api/widget and /api/displays calls go one at a time
+  var current = null; // the survey on screen
+  var savers = [];
+  var sheet = null;
+
+  // --- Where the script came from: the API lives on the same host, under the same prefix.
+
+  function scriptBase() {
+    var pattern = /\/(js|satismeter\.js)([?#].*)?$/;
+    var script = document.currentScript;
+    if (!script || !pattern.test(script.src)) {
+      var scripts = document.getElementsByTagName("script");
+      for (var i = scripts.length - 1; i >= 0 && !script; i--) {
+        if (pattern.test(scripts[i].src)) script = scripts[i];
+      }
+    }
+    return script ? script.src.replace(pattern, "") : "";
+  }
+
+  // --- Small helpers.
+
+  function warn() {
+    if (window.console) console.warn.apply(console, ["satismeter:"].concat([].slice.call(arguments)));
+  }
+
+  // Reads (two arguments) or writes (three; null removes) JSON in local or session storage,
+  // which may be missing or refuse: the widget then simply remembers less.
+  function store(kind, key, value) {
+    try {
+      var storage = window[kind];
+      if (arguments.length < 3) return JSON.parse(storage.getItem(PREFIX + key));
+      if (value == null) storage.removeItem(PREFIX + key);
+      else storage.setItem(PREFIX + key, JSON.stringify(value));
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function randomId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function fire(name, payload) {
+    var callback = (config.events || {})[name];
+    if (typeof callback !== "function") return;
+    try {
+      callback(payload);
+    } catch (e) {
+      warn("the " + name + " callback failed:", e);
+    }
+  }
+
+  // A CSS colour from the design, or null: checked by the browser's own parser, and limited
+  // to characters that colours use, so that it can never carry another declaration.
+  function safeColor(value) {
+    var ok = typeof value === "string" && /^[#\w\s(),.%/+-]{1,64}$/.test(value);
+    return ok && window.CSS && CSS.supports("color", value) ? value : null;
+  }
+
+  function safeUrl(value) {
+    try {
+      var url = new URL(String(value), location.href);
+      return /^https?:$/.test(url.protocol) ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function category(rating) {
+    return CATEGORIES[rating >= 9 ? 2 : rating >= 7 ? 1 : 0];
+  }
+
+  // --- HTTP. Every answer resolves, to {status, body, headers}; status 0 is a network error.
+
+  // `keepalive`: a save started just before the user leaves the page still gets through.
+  function send(method, url, body, token, keepalive) {
+    var headers = { "Content-Type": "application/json" };
+    if (token) headers["auth-token"] = token;
+    var request = { method: method, headers: headers, body: JSON.stringify(body), keepalive: !!keepalive };
+    return fetch(url, request).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (json) {
+        return { status: res.status, body: json || {}, headers: res.headers };
+      });
+    }, function () {
+      return { status: 0, body: {}, headers: new Headers() };
+    });
+  }
+
+  // Sends in order, one at a time: the server sees identify, page and track in the order the
+  // page made them (traits before the event they target), and never two at once.
+  function inLine(method, path, body, then) {
+    line = line.then(function () {
+      return send(method, base + path, body).then(then);
+    }).catch(warn);
+  }
+
+  function retryable(status) {
+    return status === 0 || status === 408 || status === 429 || status >= 500;
+  }
+
+  // --- The calls: object style, command style, and the stub's queue.
+
+  function handle(args) {
+    try {
+      var name = args[0];
+      var options = typeof name === "string" ? args[1] || {} : name;
+      if (!options || typeof options !== "object") return warn("expected an options object");
+      configure(options);
+      if (typeof name !== "string") decide(/^(page|track|group)$/.test(options.type) ? options.type : "identify", options);
+      else if (/^(identify|page|track|group)$/.test(name)) decide(name, options);
+      else if (name !== "load") warn("unknown command", name);
+    } catch (e) {
+      warn(e);
+    }
+  }
+
+  function configure(options) {
+    if (options.writeKey) config.writeKey = String(options.writeKey);
+    if (options.source) config.source = String(options.source);
+    if (options.events) config.events = options.events;
+    if (options.design) config.design = options.design;
+    if (options.anonymousId) {
+      who.anonymousId = String(options.anonymousId);
+      store("localStorage", "anonymousId", who.anonymousId);
+    }
+    if ("userId" in options) {
+      var userId = options.userId == null || options.userId === "" ? null : String(options.userId);
+      if (userId !== who.userId) {
+        // Another user: what was on screen was not for them, nor are answers still on the way.
+        if (who.userId !== null) forgetUser();
+        who.userId = userId;
+        who.userHash = null;
+      }
+    }
+    if (options.userHash) who.userHash = String(options.userHash);
+  }
+
+  function forgetUser() {
+    calls++;
+    if (current) current.remove();
+  }
+
+  function identity() {
+    var body = { writeKey: config.writeKey };
+    if (who.userId) body.userId = who.userId;
+    if (who.userHash) body.userHash = who.userHash;
+    if (!who.userId && !who.anonymousId) {
+      who.anonymousId = randomId();
+      store("localStorage", "anonymousId", who.anonymousId);
+    }
+    if (who.anonymousId) body.anonymousId = who.anonymousId;
+    return body;
+  }
+
+  // Ask the server whether a survey is due (and tell it about the page or event).
+  function decide(type, options) {
+    if (!config.writeKey) return warn("no writeKey yet: pass it in the options or call 'load' first");
+    var body = identity();
+    body.type = type;
+    PASSED.forEach(function (key) {
+      if (options[key] != null) body[key] = options[key];
+    });
+    if (config.source) body.source = config.source;
+    body.url = String(location.href).slice(0, 4096);
+    body.languages = [].concat(navigator.languages || navigator.language || []).filter(function (tag) {
+      return typeof tag === "string" && tag.length <= 35;
+    }).slice(0, 20);
+    var call = ++calls;
+    var userId = who.userId;
+    inLine("POST", "/api/widget", body, function (res) {
+      if (call !== calls || userId !== who.userId) return; // superseded, or another user now
+      var widget = res.body.widget;
+      if (res.status !== 200) warn("/api/widget answered", res.status, res.body);
+      else if (widget && widget.visible && widget.survey && !current) {
+        current = openSurvey(widget.survey, !!options.previewCampaign, !!widget.preview);
+      }
+    });
+  }
+
+  // --- Saving a response: the rating at once, the comment on submit. Changes not yet
+  // accepted are merged and retried with backoff while the page is open, and kept in
+  // sessionStorage, so that the next page of the same tab finishes sending them.
+
+  function Saver(state) {
+    // {url: API base, identity, campaign, language, page, location, token, pending}: plain
+    // data, so that it survives in sessionStorage for the next page.
+    this.state = state;
+    this.sending = null;
+    this.delay = FIRST_DELAY;
+    this.refused = function () {};
+    savers.push(this);
+  }
+
+  Saver.prototype.save = function (fields) {
+    Object.assign(this.state.pending, fields);
+    this.flush();
+  };
+
+  Saver.prototype.flush = function () {
+    var self = this;
+    var state = self.state;
+    var sent = state.pending;
+    if (self.sending || !Object.keys(sent).length) return persist();
+    self.sending = sent;
+    state.pending = {};
+    persist();
+    var request = state.location
+      ? send("PUT", state.location, sent, state.token, true)
+      : send("POST", state.url + "/api/responses", Object.assign({
+        campaign: state.campaign, method: "In-app", language: state.language, url: state.page,
+      }, state.identity, sent), null, true);
+    request.then(function (res) {
+      self.sending = null;
+      var created = res.headers.get("Location");
+      if (res.status >= 200 && res.status < 300 && (state.location || created)) {
+        self.delay = FIRST_DELAY;
+        if (!state.location) {
+          state.location = new URL(created, state.url || location.href).href;
+          state.token = res.headers.get("auth-token");
+        }
+      } else if (retryable(res.status)) {
+        state.pending = Object.assign(sent, state.pending); // the newer values win
+        var wait = (+res.headers.get("Retry-After") || 0) * 1000 || self.delay * (1 + Math.random() / 2);
+        self.delay = Math.min(self.delay * 2, MAX_DELAY);
+        clearTimeout(self.timer);
+        self.timer = setTimeout(function () { self.flush(); }, wait);
+        return persist();
+      } else {
+        warn("a save was refused (or its Location header is not exposed):", res.status, res.body);
+        if (!state.location) state.pending = {}; // without a response, nothing can follow
+        self.refused(res);
+      }
+      self.flush();
+    });
+  };
+
+  function persist() {
+    var unsent = [];
+    savers.forEach(function (saver) {
+      var pending = Object.assign({}, saver.sending, saver.state.pending);
+      if (Object.keys(pending).length) unsent.push(Object.assign({}, saver.state, { pending: pending }));
+    });
+    store("sessionStorage", "outbox", unsent.length ? unsent : null);
+  }
+
+  function flushAll() {
+    savers.forEach(function (saver) { saver.flush(); });
+  }
+
+  // --- The survey on screen.
+
+  // forced: shown by staff preview (forceSurvey); the server then takes the answer even
+  // from a user its targeting would refuse.
+  function openSurvey(survey, previewOnly, forced) {
+    var t = survey.translation || {};
+    var design = Object.assign({}, survey.design, config.design);
+    var campaign = String(survey.id);
+    var rtl = survey.direction === "rtl";
+    var skin = /^(dialog|panel|bar)$/.test(design.skin) ? design.skin : "dialog";
+    var position = /^[tbc][lrc]$/.test(design.position) ? design.position : { dialog: "cr", panel: "br", bar: "bc" }[skin];
+    var vertical = skin !== "dialog" && position[0] === "c" ? "b" : position[0];
+    var rating = null;
+    var comment = null;
+    var done = false;
+    var extra = forced ? { forceSurvey: true } : {};
+    var saver = previewOnly ? null : new Saver({
+      url: base, identity: Object.assign({}, identity(), extra), campaign: campaign,
+      language: survey.language, page: String(location.href).slice(0, 4096), pending: {},
+    });
+    var tookFocus = !document.activeElement || document.activeElement === document.body;
+
+    var host = el("satismeter-widget");
+    // Inline and !important: the host page's rules cannot hide or move the widget.
+    host.setAttribute("style", "all:initial!important;display:block!important;position:fixed!important;" +
+      "top:0!important;left:0!important;width:0!important;height:0!important;overflow:visible!important;" +
+      "z-index:2147483647!important;visibility:visible!important;opacity:1!important");
+    var shadow = host.attachShadow({ mode: "open" });
+    adoptStyles(shadow);
+
+    var box = el("div", "sm sm-" + skin + " sm-v" + vertical + (skin === "bar" ? "" : " sm-h" + position[1]));
+    box.dir = rtl ? "rtl" : "ltr";
+    box.lang = survey.language || "";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-labelledby", "sm-q");
+    box.setAttribute("data-campaign", campaign);
+    var colors = design.colors || {};
+    [["--p", colors.primary], ["--fg", colors.foreground], ["--bg", colors.background]].forEach(function (pair) {
+      var value = safeColor(pair[1]);
+      if (value) box.style.setProperty(pair[0], value);
+    });
+
+    var closer = el("button", "sm-close", "\u00d7");
+    closer.type = "button";
+    closer.setAttribute("aria-label", t.DISMISS || "Close");
+    closer.onclick = close;
+
+    var main = el("div", "sm-main");
+    var question = el("p", "sm-q", t.HOW_LIKELY);
+    question.id = "sm-q";
+    var rate = el("div", "sm-rate");
+    var scale = el("div", "sm-scale");
+    scale.setAttribute("role", "radiogroup");
+    scale.setAttribute("aria-label", t.RATING_LABEL || "0-10");
+    var legend = el("div", "sm-legend");
+    var low = el("span", null, t.UNLIKELY);
+    var high = el("span", null, t.LIKELY);
+    low.id = "sm-low";
+    high.id = "sm-high";
+    legend.append(low, high);
+    var buttons = [];
+    for (var score = 0; score <= 10; score++) {
+      var button = el("button", null, design.showNumbers === false ? null : String(score));
+      button.type = "button";
+      button.setAttribute("role", "radio");
+      button.setAttribute("aria-checked", "false");
+      button.setAttribute("aria-label", String(t.SCORE_BUTTON_LABEL || "{{score}}").replace(/\{\{\s*score\s*\}\}/g, score));
+      if (score === 0 || score === 10) button.setAttribute("aria-describedby", score ? "sm-high" : "sm-low");
+      button.tabIndex = score ? -1 : 0;
+      button.onclick = choose.bind(null, score);
+      buttons.push(button);
+      scale.append(button);
+    }
+    scale.onkeydown = moveFocus;
+    rate.append(scale, legend);
+
+    var form = el("form", "sm-form");
+    form.hidden = true;
+    var label = el("label", null, t.FOLLOWUP);
+    label.htmlFor = "sm-c";
+    var textarea = el("textarea");
+    textarea.id = "sm-c";
+    textarea.rows = 3;
+    textarea.maxLength = 5000;
+    textarea.placeholder = t.FEEDBACK_PLACEHOLDER || "";
+    textarea.value = store("sessionStorage", "draft:" + campaign) || "";
+    var submit = el("button", "sm-send", t.SUBMIT || "Send");
+    submit.type = "submit";
+    var actions = el("div", "sm-actions");
+    actions.append(submit);
+    form.append(label, textarea, actions);
+    form.onsubmit = submitComment;
+    textarea.oninput = function () {
+      store("sessionStorage", "draft:" + campaign, textarea.value || null);
+      updateSubmit();
+    };
+    main.append(question, rate, form);
+
+    var status = el("div", "sm-status");
+    status.setAttribute("role", "status");
+    box.append(closer, main, status);
+    if (previewOnly) box.append(el("p", "sm-by", "Preview: answers are not saved"));
+    if (design.poweredBy !== false) box.append(el("p", "sm-by", (t.POWERED_BY || "Powered by") + " django-satismeter"));
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close();
+      }
+    });
+    shadow.append(box);
+    (document.body || document.documentElement).append(host);
+    contrast(box, submit);
+    updateSubmit();
+    if (tookFocus) buttons[0].focus({ preventScroll: true });
+    if (saver) {
+      saver.refused = function (res) {
+        if (res.body && res.body.error === "Duplicate response" && !done) finish(t.FILLED);
+      };
+      inLine("POST", "/api/displays", Object.assign({ campaign: campaign, url: saver.state.page }, saver.state.identity));
+    }
+    fire("display", { campaign: campaign });
+
+    function answers() {
+      var list = [{ id: "SM_rating", label: t.HOW_LIKELY, value: rating }];
+      if (comment !== null) list.push({ id: "SM_comment", label: label.textContent, value: comment });
+      return { campaign: campaign, answers: list };
+    }
+
+    function save(fields) {
+      if (saver) saver.save(fields);
+    }
+
+    function choose(score) {
+      var first = rating === null;
+      rating = score;
+      buttons.forEach(function (button, i) {
+        button.setAttribute("aria-checked", String(i === score));
+        button.tabIndex = i === score ? 0 : -1;
+      });
+      label.textContent = t["FOLLOWUP_" + category(score).toUpperCase()] || t.FOLLOWUP;
+      form.hidden = false;
+      save({ rating: score });
+      fire("progress", answers());
+      if (first) textarea.focus({ preventScroll: true });
+    }
+
+    // Arrow keys, Home and End move within the scale; Space or Enter chooses.
+    function moveFocus(event) {
+      var index = buttons.indexOf(shadow.activeElement);
+      var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+      if (rtl && /Left|Right/.test(event.key)) step = -step;
+      var next = event.key === "Home" ? 0 : event.key === "End" ? 10 : step ? index + step : -1;
+      if (index < 0 || next < 0 || next > 10) return;
+      event.preventDefault();
+      buttons.forEach(function (button, i) { button.tabIndex = i === next ? 0 : -1; });
+      buttons[next].focus();
+    }
+
+    function blank() {
+      return design.requireFeedback && !textarea.value.trim();
+    }
+
+    function updateSubmit() {
+      submit.setAttribute("aria-disabled", String(!!blank()));
+    }
+
+    function submitComment(event) {
+      event.preventDefault();
+      if (blank()) return textarea.focus();
+      comment = textarea.value;
+      save(comment.trim() ? { feedback: comment, completed: true } : { completed: true });
+      store("sessionStorage", "draft:" + campaign, null);
+      finish(t.THANKS);
+      fire("progress", answers());
+      fire("complete", answers());
+    }
+
+    function finish(text) {
+      var focused = !!shadow.activeElement;
+      done = true;
+      main.hidden = true;
+      var thanks = el("p", "sm-thanks", text);
+      thanks.tabIndex = -1;
+      status.append(thanks);
+      var cta = design.ctaText && safeUrl(design.ctaUrl);
+      var audience = [].concat(design.ctaFor || CATEGORIES);
+      if (cta && rating !== null && text === t.THANKS && audience.indexOf(category(rating)) >= 0) {
+        var link = el("a", "sm-cta", design.ctaText);
+        link.href = cta;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        status.append(link);
+      }
+      if (focused) thanks.focus();
+    }
+
+    function close() {
+      // Closing after a rating completes the response; before one, it is a dismissal.
+      if (!done) {
+        save({ dismissed: true });
+        if (rating === null) fire("dismiss", { campaign: campaign });
+        else fire("complete", answers());
+      }
+      remove();
+    }
+
+    function remove() {
+      store("sessionStorage", "draft:" + campaign, null); // closed: the draft was discarded
+      host.remove();
+      if (current && current.host === host) current = null;
+    }
+
+    return { host: host, remove: remove };
+  }
+
+  // Text on the primary colour: dark on light colours, white on dark ones.
+  function contrast(box, sample) {
+    var rgb = (getComputedStyle(sample).backgroundColor.match(/[\d.]+/g) || []).map(Number);
+    if (rgb.length > 2 && 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 170) {
+      box.style.setProperty("--on-p", "#1a1a1a");
+    }
+  }
+
+  function adoptStyles(shadow) {
+    if (shadow.adoptedStyleSheets && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+      if (!sheet) {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS_TEXT);
+      }
+      shadow.adoptedStyleSheets = [sheet];
+    } else {
+      shadow.append(el("style", null, CSS_TEXT));
+    }
+  }
+
+  // `all: initial` on the root cuts every property inherited from the host page; sizes are in
+  // px (rem would follow the host page's root font size).
+  var CSS_TEXT = [
+    ".sm{all:initial;display:block;position:fixed;box-sizing:border-box;--p:#ff4981;--fg:#333;--bg:#fdfdfd;" +
+      "--on-p:#fff;--line:rgba(128,128,128,.45);--tx:0;--ty:0;transform:translate(var(--tx),var(--ty));" +
+      "color:var(--fg);background:var(--bg);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto," +
+      "'Helvetica Neue',Arial,sans-serif;text-align:start;padding:20px;box-shadow:0 6px 32px rgba(0,0,0,.22);" +
+      "max-height:100vh;overflow:auto}",
+    ".sm *{box-sizing:border-box;margin:0;font:inherit;color:inherit;letter-spacing:normal;text-transform:none}",
+    ".sm [hidden]{display:none!important}",
+    ".sm-dialog{width:440px;max-width:calc(100vw - 32px);border-radius:12px}",
+    ".sm-dialog.sm-vt{top:16px}.sm-dialog.sm-vb{bottom:16px}.sm-vc{top:50%;--ty:-50%}",
+    ".sm-dialog.sm-hl{left:16px}.sm-dialog.sm-hr{right:16px}.sm-hc{left:50%;--tx:-50%}",
+    ".sm-panel{width:420px;max-width:100vw}",
+    ".sm-panel.sm-vt{top:0;border-radius:0 0 12px 12px}.sm-panel.sm-vb{bottom:0;border-radius:12px 12px 0 0}",
+    ".sm-panel.sm-hl{left:24px}.sm-panel.sm-hr{right:24px}",
+    ".sm-bar{left:0;right:0;padding:14px 56px}.sm-bar.sm-vt{top:0}.sm-bar.sm-vb{bottom:0}",
+    ".sm-bar .sm-main,.sm-bar .sm-status{display:flex;flex-wrap:wrap;align-items:center;gap:10px 28px;" +
+      "max-width:1040px;margin:0 auto}",
+    ".sm-bar .sm-q{flex:1 1 260px;margin:0}.sm-bar .sm-rate{flex:1 1 440px;max-width:520px}" +
+      ".sm-bar .sm-form{flex:1 1 100%;margin:0}",
+    ".sm-q{font-weight:600;font-size:16px;padding-inline-end:28px;margin-bottom:14px}",
+    ".sm-scale{display:flex;gap:4px}",
+    ".sm button{all:unset;box-sizing:border-box;cursor:pointer;text-align:center;border-radius:6px}",
+    ".sm-scale button{flex:1 1 0;min-width:0;height:40px;border:1px solid var(--line);font-weight:600;" +
+      "background:var(--bg);display:flex;align-items:center;justify-content:center}",
+    ".sm-scale button:hover{border-color:var(--p)}",
+    ".sm-scale button[aria-checked=true]{background:var(--p);border-color:var(--p);color:var(--on-p)}",
+    // A ring for keyboard focus; browsers without :focus-visible drop the second rule.
+    ".sm :focus{outline:2px solid var(--p);outline-offset:2px}.sm :focus:not(:focus-visible){outline:none}",
+    ".sm-legend{display:flex;justify-content:space-between;gap:12px;font-size:12px;opacity:.75;margin-top:6px}",
+    ".sm-form{margin-top:16px}.sm label{display:block;font-weight:600;margin-bottom:8px}",
+    ".sm textarea{display:block;width:100%;min-height:72px;resize:vertical;padding:8px 10px;" +
+      "border:1px solid var(--line);border-radius:6px;background:var(--bg);outline-color:var(--p)}",
+    ".sm-actions{display:flex;justify-content:flex-end;margin-top:10px}",
+    ".sm .sm-send,.sm-cta{background:var(--p);color:var(--on-p);padding:9px 20px;font-weight:600;border-radius:6px}",
+    ".sm-send[aria-disabled=true]{opacity:.45;cursor:not-allowed}",
+    ".sm .sm-close{position:absolute;top:8px;inset-inline-end:8px;width:32px;height:32px;font-size:24px;" +
+      "line-height:32px;opacity:.6}.sm-close:hover{opacity:1}",
+    ".sm .sm-thanks{font-size:16px;font-weight:600;padding-inline-end:24px;outline:none}",
+    ".sm-cta{display:inline-block;margin-top:12px;text-decoration:none}",
+    ".sm-by{margin-top:12px;font-size:11px;opacity:.55;text-align:center}",
+    // Phones: the dialog and the panel become a sheet across the bottom (or top) edge.
+    "@media (max-width:480px){.sm{padding:16px}.sm.sm-dialog,.sm.sm-panel{left:0;right:0;width:auto;" +
+      "max-width:none;--tx:0;--ty:0;top:auto;bottom:0;border-radius:12px 12px 0 0}" +
+      ".sm.sm-dialog.sm-vt,.sm.sm-panel.sm-vt{top:0;bottom:auto;border-radius:0 0 12px 12px}" +
+      ".sm.sm-bar{padding:14px 16px}.sm-scale{gap:3px}.sm textarea{font-size:16px}}",
+  ].join("\n");
+
+  // --- Take the stub's place.
+
+  function satismeter() {
+    handle(arguments);
+  }
+  satismeter.loaded = true;
+  satismeter.version = "1";
+  // The stub pushes onto `window.satismeter.q`: code that kept a reference to it still works.
+  satismeter.q = { push: handle };
+  window.satismeter = satismeter;
+  window.addEventListener("online", flushAll);
+
+  (store("sessionStorage", "outbox") || []).forEach(function (state) {
+    new Saver(state).flush();
+  });
+  [].slice.call((stub && stub.q) || []).forEach(handle);
+})(window, document);

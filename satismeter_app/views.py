@@ -1,0 +1,217 @@
+"""Pages and files served outside the API: the widget script and the sample page.
+
+``GET /js`` and ``GET /satismeter.js`` serve ``static/satismeter_app/widget.js`` to any
+origin, gzipped when the client accepts it, with an ETag. ``/js?v=<version>`` (see
+:func:`script_url`) may be cached for a year; the plain URL that customers paste is cached
+for five minutes and then revalidated.
+
+``GET /sample`` is SatisMeter's "sample app": a form (user id, traits, language, skin) and
+the install snippet for a project, so that anyone can see the survey for real. It is open
+when ``DEBUG`` is on (the demo) and to staff otherwise; see ``docs/widget.md``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import as_file, files
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from . import i18n
+from .models import Project
+
+SCRIPT = "static/satismeter_app/widget.js"
+SHORT_CACHE = 300
+LONG_CACHE = 365 * 24 * 60 * 60
+DEMO_PROJECT = "Demo product"
+PLANS = ("free", "starter", "pro", "enterprise")
+
+
+# --- The widget script ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Script:
+    body: bytes
+    gzipped: bytes
+    version: str
+
+
+def widget_script() -> Script:
+    """The script as served, read again only when the file changes."""
+    with as_file(files("satismeter_app") / SCRIPT) as path:
+        return _read_script(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _read_script(path: str, mtime_ns: int) -> Script:
+    with open(path, "rb") as file:
+        body = file.read()
+    # mtime=0: the same bytes (and so the same ETag) on every server of a deployment.
+    gzipped = gzip.compress(body, compresslevel=9, mtime=0)
+    return Script(body, gzipped, hashlib.sha256(body).hexdigest()[:16])
+
+
+def script_url() -> str:
+    """The versioned URL of the script, cacheable for a year (the pages of this app use it)."""
+    return f"{reverse('satismeter:script')}?v={widget_script().version}"
+
+
+@require_safe
+def script(request: HttpRequest) -> HttpResponse:
+    current = widget_script()
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    etag = f'"{current.version}{"-gzip" if compressed else ""}"'
+    # Weak comparison, as If-None-Match wants: proxies that recompress weaken ETags (W/"…").
+    known = {
+        tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))
+    }
+    if etag in known or "*" in known:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        body = current.gzipped if compressed else current.body
+        response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+        if compressed:
+            response["Content-Encoding"] = "gzip"
+    versioned = request.GET.get("v") == current.version
+    response["ETag"] = etag
+    response["Cache-Control"] = (
+        f"public, max-age={LONG_CACHE}, immutable"
+        if versioned
+        else f"public, max-age={SHORT_CACHE}"
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
+# --- The sample page ------------------------------------------------------------------------
+
+
+def _choices(values: list[tuple[str, Any]], blank: Any) -> list[tuple[str, Any]]:
+    """Choices with a first, empty one (labels may be lazy translations)."""
+    return [("", blank), *values]
+
+
+class SampleForm(forms.Form):
+    """Who the sample visitor is; every field is optional but the user id."""
+
+    userId = forms.CharField(label=_("User id"), max_length=255)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    createdAt = forms.DateTimeField(
+        label=_("Signed up"), required=False, help_text=_("ISO-8601, e.g. 2024-01-31T09:00")
+    )
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    plan = forms.ChoiceField(
+        label=_("Plan (a custom trait)"),
+        required=False,
+        choices=_choices([(plan, plan) for plan in PLANS], "—"),
+    )
+    skin = forms.ChoiceField(
+        label=_("Skin"),
+        required=False,
+        choices=_choices(
+            [("dialog", _("Dialog")), ("panel", _("Panel")), ("bar", _("Bar"))],
+            _("The survey's own"),
+        ),
+    )
+    forceSurvey = forms.BooleanField(
+        label=_("Skip targeting (forceSurvey)"),
+        required=False,
+        help_text=_("Honoured in DEBUG, or for staff of the project."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = self.fields["language"]
+        assert isinstance(language, forms.ChoiceField)
+        language.choices = _choices(i18n.language_choices(), str(_("The browser's")))
+
+    def options(self, project: Project) -> dict[str, Any]:
+        """The ``satismeter({...})`` options of the snippet."""
+        data = self.cleaned_data
+        traits = {key: data[key] for key in ("name", "email", "language", "plan") if data[key]}
+        if data["createdAt"]:
+            traits["createdAt"] = data["createdAt"].isoformat()
+        options: dict[str, Any] = {"writeKey": project.write_key, "userId": data["userId"]}
+        if traits:
+            options["traits"] = traits
+        if data["forceSurvey"]:
+            options["forceSurvey"] = True
+        if data["skin"]:
+            options["design"] = {"skin": data["skin"]}
+        return options
+
+
+def sample_projects(request: HttpRequest) -> QuerySet[Project]:
+    """The projects the sample page may show: all in DEBUG or to superusers, else the
+    staff member's own; none (404) to anyone else when DEBUG is off."""
+    projects = Project.objects.order_by("pk")
+    user = request.user
+    if settings.DEBUG or (user.is_active and user.is_superuser):
+        return projects
+    if user.is_active and user.is_staff:
+        return projects.filter(memberships__user=user)
+    raise Http404("The sample page is for staff when DEBUG is off.")
+
+
+def _sample_project(request: HttpRequest) -> Project:
+    projects = sample_projects(request)
+    wanted = request.GET.get("project", "")
+    if wanted.isdigit():
+        project = projects.filter(pk=int(wanted)).first()
+    else:
+        project = projects.filter(name=DEMO_PROJECT).first() or projects.first()
+    if project is None:
+        raise Http404("No project to show: run `manage.py satismeter_demo` or create one.")
+    return project
+
+
+def snippet(options: dict[str, Any], src: str) -> str:
+    """SatisMeter's install snippet as a customer pastes it, with this server as the host."""
+    loader = (
+        "(function() { window.satismeter = window.satismeter || function() {"
+        "(window.satismeter.q = window.satismeter.q || []).push(arguments);};\n"
+        ' window.satismeter.l = 1 * new Date(); var script = document.createElement("script");\n'
+        ' var parent = document.getElementsByTagName("script")[0].parentNode; script.async = 1;\n'
+        f" script.src = {json.dumps(src)}; parent.appendChild(script);}})();\n"
+    )
+    return f"{loader}satismeter({json.dumps(options, indent=2, ensure_ascii=False)});"
+
+
+@require_safe
+def sample(request: HttpRequest) -> HttpResponse:
+    project = _sample_project(request)
+    initial = {"userId": f"sample-{secrets.token_hex(3)}", "forceSurvey": True}
+    form = SampleForm(request.GET if "userId" in request.GET else None, initial=initial)
+    if not form.is_bound:  # a fresh visitor on every plain visit: the survey shows at once
+        form = SampleForm(initial)
+    options = form.options(project) if form.is_valid() else None
+    # The snippet shown has the URL customers paste; the page runs the versioned one.
+    pasted = request.build_absolute_uri(reverse("satismeter:script"))
+    context = {
+        "form": form,
+        "project": project,
+        "projects": sample_projects(request),
+        "options": options,
+        "snippet": snippet(options, pasted) if options else "",
+        "script_src": request.build_absolute_uri(script_url()),
+    }
+    return render(request, "satismeter_app/sample.html", context)

@@ -1,0 +1,221 @@
+"""Real Chromium (Debian's ``chromium``, headless) driven by Playwright, against a live server.
+
+The widget is served by pytest-django's ``live_server`` (http://localhost:<port>); the
+customer's page is a static file served by a second loopback server on another origin
+(http://127.0.0.1:<port>), as in real life, so that every widget call is a CORS request.
+Screenshots go to ``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from satismeter_app.models import Project, Survey
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+# SatisMeter's snippet exactly as a customer pastes it (support.satismeter.com), with only the
+# host of the script changed. __HOST__ and __OPTIONS__ are filled in by `snippet()`.
+SATISMETER_SNIPPET = """<script>
+(function() { window.satismeter = window.satismeter || function() {(window.satismeter.q = window.satismeter.q || []).push(arguments);};
+ window.satismeter.l = 1 * new Date(); var script = document.createElement("script");
+ var parent = document.getElementsByTagName("script")[0].parentNode; script.async = 1;
+ script.src = "https://app.satismeter.com/js"; parent.appendChild(script);})();
+satismeter(__OPTIONS__);
+</script>"""
+
+
+def snippet(server_url: str, options: dict[str, Any] | str) -> str:
+    """The customer's snippet; ``options`` is a dict (dumped as JSON) or JavaScript source."""
+    source = options if isinstance(options, str) else json.dumps(options, indent=2)
+    return SATISMETER_SNIPPET.replace("https://app.satismeter.com", server_url).replace(
+        "__OPTIONS__", source
+    )
+
+
+def html_page(body: str, head: str = "", lang: str = "en") -> str:
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Customer app</title>{head}</head><body>{body}</body></html>"
+    )
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail(reason)  # CI: the browser tests must run
+        pytest.skip(reason)
+    from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop running in this thread; Django would take
+    # the test's ORM calls for calls from async code without this.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    expect.set_options(timeout=10_000)  # as for actions: a loaded 2-core machine is slow
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def wait_until(page: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition on what Playwright reports to Python (route handlers, events):
+    each short wait lets Playwright deliver what is pending, then the condition is checked."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        page.wait_for_timeout(20)
+
+
+class InFlight:
+    """The requests a page has sent and not yet seen answered."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.requests: set[Any] = set()
+        page.on("request", self.sent)
+        page.on("requestfinished", self.answered)
+        page.on("requestfailed", self.answered)
+
+    def sent(self, request: Any) -> None:
+        self.requests.add(request)
+
+    def answered(self, request: Any) -> None:
+        self.requests.discard(request)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every request has its answer, so that the live server is idle when the
+        test's database is flushed (SQLite refuses a flush while a request writes)."""
+        wait_until(self.page, lambda: not self.requests, timeout)
+
+
+class Pages:
+    """Opens pages in fresh contexts (own storage) and knows what they have in flight."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+        self.opened: list[tuple[Any, InFlight]] = []
+        self.errors: list[str] = []
+
+    def __call__(self, viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
+        context = self.browser.new_context(viewport=viewport, **options)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.opened.append((context, InFlight(page)))
+        return page
+
+    def settle(self) -> None:
+        for _, in_flight in self.opened:
+            in_flight.drain()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Pages]:
+    """``new_page(viewport)`` opens a page; the test fails on any JavaScript error."""
+    pages = Pages(browser)
+    yield pages
+    pages.settle()
+    for context, _ in pages.opened:
+        context.close()
+    assert not pages.errors, f"JavaScript errors: {pages.errors}"
+
+
+@pytest.fixture
+def page(new_page: Pages) -> Any:
+    return new_page()
+
+
+@pytest.fixture
+def settled(new_page: Pages) -> Callable[[], None]:
+    """Call before reading the database: waits until no request of the test's pages is in
+    flight (with SQLite, a read while the live server writes fails at once)."""
+    return new_page.settle
+
+
+class HostSite:
+    """A customer's site: static files on a loopback origin other than the live server's."""
+
+    def __init__(self, root: Path, url: str) -> None:
+        self.root = root
+        self.url = url
+
+    def add(self, name: str, html: str) -> str:
+        (self.root / name).write_text(html, encoding="utf-8")
+        return f"{self.url}/{name}"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="package")
+def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
+    root = tmp_path_factory.mktemp("host-site")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield HostSite(root, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def acme(live_server: Any) -> Project:
+    """A project whose active survey asks everyone at once (live_server: transactional DB)."""
+    return Project.objects.create(name="Acme")
+
+
+@pytest.fixture
+def nps(acme: Project) -> Survey:
+    return Survey.objects.create(
+        project=acme,
+        name="Quarterly NPS",
+        state=Survey.State.ACTIVE,
+        audience=Survey.Audience.EVERYONE,
+        min_tenure_days=0,
+        design={"serviceName": "Acme Cloud"},
+    )
