@@ -120,6 +120,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "satismeter_app.tasks.sweep_deliveries",
         "schedule": env.float("SATISMETER_SWEEP_SECONDS", default=30.0),
     },
+    # Email reminders (docs/email.md): hourly; the (survey, user, period) row keeps it once.
+    "satismeter-send-reminders": {
+        "task": "satismeter_app.tasks.send_reminders",
+        "schedule": env.float("SATISMETER_REMINDER_SECONDS", default=3600.0),
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

@@ -55,6 +55,12 @@ DEFAULTS: dict[str, Any] = {
     },
     # Timeout (seconds) of every outbound HTTP request.
     "REQUESTS_TIMEOUT": 10,
+    # Email reminders (docs/email.md): how long (seconds) the links in a reminder work, how
+    # soon (seconds) after a honeypot hit a score click counts as a link scanner's, and how
+    # many candidates one selection query reads.
+    "REMINDER_LINK_MAX_AGE": 30 * 24 * 60 * 60,
+    "REMINDER_SCANNER_WINDOW": 120,
+    "REMINDER_BATCH_SIZE": 2000,
 }
 
 

@@ -769,6 +769,63 @@ class Unsubscribe(models.Model):
         return self.email
 
 
+class Reminder(models.Model):
+    """One reminder email for one user and one survey period (see docs/email.md).
+
+    The unique (survey, user, period) row is inserted before the email goes out: whoever
+    inserts it sends, so the same period never gets two emails, however many workers run.
+    """
+
+    class State(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("project")
+    )
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="reminders")
+    period = models.PositiveIntegerField(
+        _("survey period"), help_text=_("Days since the survey's creation // resurvey days.")
+    )
+    reason = models.CharField(_("reason"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), max_length=254)
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.SENDING
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    response = models.OneToOneField(
+        Response,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reminder",
+        verbose_name=_("response"),
+    )
+    scanner_hits = models.PositiveIntegerField(_("scanner hits"), default=0)
+    last_scanner_hit = models.DateTimeField(_("last scanner hit"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "user", "period"], name="sm_reminder_once_per_period"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "survey", "-created"], name="sm_reminder_user_survey"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.email}"
+
+
 class Delivery(models.Model):
     """The outbox: one message for one destination, written with what caused it."""
 

@@ -15,7 +15,7 @@ import logging
 
 from celery import shared_task
 
-from . import outbox
+from . import outbox, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +32,11 @@ def send_deliveries(integration_id: int) -> None:
 def sweep_deliveries() -> None:
     """Enqueue every integration with rows due: new, to retry, or left by a dead worker."""
     outbox.sweep()
+
+
+@shared_task(ignore_result=True)
+def send_reminders() -> None:
+    """Send the reminder emails that are due (docs/email.md); safe on several workers."""
+    report = reminders.send_all()
+    if report.selected:
+        logger.info("Reminders: %s", report)

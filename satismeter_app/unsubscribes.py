@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from .exceptions import InvalidInput
@@ -76,3 +76,17 @@ def _mark_users(project_id: int, lowered: set[str]) -> None:
     no_longer = [pk for pk, email in flagged if email not in lowered]
     for ids in _chunks(no_longer):
         EndUser.objects.filter(pk__in=ids).update(unsubscribed=False)
+
+
+def add(project_id: int, address: str, source: str = Unsubscribe.Source.LINK) -> None:
+    """Put one address on the list (idempotent) and flag the users who have it."""
+    with transaction.atomic():
+        rows = Unsubscribe.objects.filter(project_id=project_id, email__iexact=address)
+        if not rows.exists():
+            try:
+                with transaction.atomic():
+                    Unsubscribe.objects.create(project_id=project_id, email=address, source=source)
+            except IntegrityError:
+                pass  # added by a concurrent request: the list has it either way
+        users = EndUser.objects.filter(project_id=project_id, email__iexact=address)
+        users.filter(unsubscribed=False).update(unsubscribed=True)

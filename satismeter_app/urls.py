@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import email_views, views
 from .api import exports, manage, segment, unsubscribes, users, v3, widget
 
 manage_router = SimpleRouter(trailing_slash=False)
@@ -68,4 +68,8 @@ urlpatterns = [
     path("js", views.script, name="script"),
     path("satismeter.js", views.script, name="script-legacy"),
     path("sample", views.sample, name="sample"),
+    # The links of reminder emails (docs/email.md).
+    path("email/r/<str:token>", email_views.score, name="email-score"),
+    path("email/u/<str:token>", email_views.unsubscribe, name="email-unsubscribe"),
+    path("email/h/<str:token>", email_views.honeypot, name="email-honeypot"),
 ]

@@ -14,13 +14,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from django.core import signing
 from django.test import override_settings
 from django.urls.resolvers import URLResolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from satismeter_app import reminders
 from satismeter_app import urls as app_urls
 from satismeter_app.models import (
     ApiKey,
@@ -29,6 +32,7 @@ from satismeter_app.models import (
     Integration,
     Membership,
     Project,
+    Reminder,
     Response,
     Survey,
     Unsubscribe,
@@ -369,6 +373,25 @@ def sample_probe(a: Tenant, b: Tenant, members: list[Any], **_: Any) -> None:
         assert reply.status_code == 200 and not leaks(reply, b)
 
 
+def email_probe(kind: str):
+    """Reminder links carry their own signed token: A's link acts on A's reminder only, and a
+    token signed by anyone else (here: another salt) is refused."""
+
+    def probe(a: Tenant, b: Tenant, members: list[Any], **_: Any) -> None:
+        mine = Reminder.objects.create(
+            project=a.project, survey=a.survey, user=a.user, period=0, email=a.user.email, nonce="n"
+        )
+        forged = signing.dumps({"r": mine.pk, "k": kind, "s": 9, "n": "n"}, salt="other")
+        prefix = {"score": "r", "unsubscribe": "u", "honeypot": "h"}[kind]
+        for client in (APIClient(), staff_client(members[0], "session")):
+            assert client.get(f"/email/{prefix}/{forged}").status_code == 404
+        score = 9 if kind == "score" else None
+        reply = APIClient().get(urlsplit(reminders.link(mine, kind, score)).path)
+        assert reply.status_code in (200, 204) and not leaks(reply, b)
+
+    return probe
+
+
 ROUTES: dict[str, Callable[..., None]] = {
     "widget": widget_probe("widget"),
     "displays": widget_probe("displays"),
@@ -404,6 +427,9 @@ ROUTES: dict[str, Callable[..., None]] = {
     "script": public_probe("/js"),
     "script-legacy": public_probe("/satismeter.js"),
     "sample": sample_probe,
+    "email-score": email_probe("score"),
+    "email-unsubscribe": email_probe("unsubscribe"),
+    "email-honeypot": email_probe("honeypot"),
 }
 
 

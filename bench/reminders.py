@@ -1,0 +1,185 @@
+"""Recipients selected per second and reminder emails rendered per second.
+
+    .venv/bin/python bench/reminders.py [--users 100000] [--render 2000] [--json]
+
+One run, on loopback:
+
+1. creates a PostgreSQL database of its own (``satismeter_bench_reminders_<pid>``), migrates it;
+2. seeds ``--users`` users of one project with one survey with reminders on: a quarter shown
+   the survey 10 days ago and silent (``ignored``), a quarter due but away for 20 days
+   (``inactive``), a quarter active today, a quarter without an email address;
+3. **selection**: times ``reminders.select()`` over all of them and counts its SQL queries;
+4. **rendering**: makes ``--render`` reminder rows and times rendering each email (subject,
+   text and HTML from the templates, eleven signed links each) and handing it to Django's
+   locmem backend (nothing leaves the process);
+5. prints the figures and drops the database, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.widget import create_database, drop_database, log  # noqa: E402  (ROOT on sys.path)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100_000, help="users of the project")
+    parser.add_argument("--render", type=int, default=2000, help="emails to render")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.users < 4 or args.render < 1:
+        parser.error("--users must be at least 4 and --render positive")
+    if "127.0.0.1" not in args.postgres and "localhost" not in args.postgres:
+        parser.error("the bench only talks to loopback addresses")
+    return args
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def seed(users: int) -> Any:
+    from django.utils import timezone
+
+    from satismeter_app.models import Display, EndUser, Project, Survey
+
+    now = timezone.now()
+    project = Project.objects.create(name="Bench")
+    survey = Survey.objects.create(
+        project=project,
+        name="NPS",
+        state=Survey.State.ACTIVE,
+        reminders_enabled=True,
+        reminder_sender_email="team@bench.test",
+        min_tenure_days=0,
+    )
+    first = now - timedelta(days=60)
+
+    def user(i: int) -> EndUser:
+        kind = i % 4
+        seen = now - timedelta(days=20) if kind == 1 else now
+        email = "" if kind == 3 else f"user{i}@example.com"
+        return EndUser(
+            project=project, user_id=f"u{i}", email=email, first_seen=first, last_seen=seen
+        )
+
+    rows = EndUser.objects.bulk_create((user(i) for i in range(users)), batch_size=5000)
+    shown = now - timedelta(days=10)
+    Display.objects.bulk_create(
+        (
+            Display(project=project, survey=survey, user=row, created=shown)
+            for i, row in enumerate(rows)
+            if i % 4 == 0
+        ),
+        batch_size=5000,
+    )
+    return survey
+
+
+def select_phase(survey: Any) -> dict[str, Any]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from satismeter_app import reminders
+
+    with CaptureQueriesContext(connection) as queries:
+        start = time.perf_counter()
+        found = list(reminders.select(survey, timezone.now()))
+        seconds = time.perf_counter() - start
+    return {"selected": len(found), "queries": len(queries), "seconds": seconds, "found": found}
+
+
+def render_phase(survey: Any, found: list[Any], count: int) -> dict[str, Any]:
+    from django.core import mail
+    from django.core.mail import get_connection
+    from django.utils import timezone
+
+    from satismeter_app import reminders
+    from satismeter_app.models import Reminder
+
+    rows = Reminder.objects.bulk_create(
+        Reminder(
+            project_id=survey.project_id,
+            survey=survey,
+            user_id=c.user_id,
+            period=0,
+            reason=c.reason,
+            email=c.email,
+            language="en",
+            nonce=secrets.token_hex(8),
+            created=timezone.now(),
+        )
+        for c in found[:count]
+    )
+    batch = list(
+        Reminder.objects.filter(pk__in=[r.pk for r in rows]).select_related(
+            "survey__project", "user__project"
+        )
+    )
+    backend = get_connection()
+    start = time.perf_counter()
+    for reminder in batch:
+        reminders.render(reminder, backend).send()
+    seconds = time.perf_counter() - start
+    return {"rendered": len(mail.outbox), "seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    name = f"satismeter_bench_reminders_{os.getpid()}"
+    create_database(args, name)
+    try:
+        setup_django(f"{args.postgres.rstrip('/')}/{name}")
+        log(f"seeding {args.users} users")
+        survey = seed(args.users)
+        log("selecting")
+        selection = select_phase(survey)
+        log(f"rendering {min(args.render, selection['selected'])} emails")
+        rendering = render_phase(survey, selection.pop("found"), args.render)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(args, name)
+    figures = {
+        "users": args.users,
+        "recipients_selected": selection["selected"],
+        "selection_queries": selection["queries"],
+        "selection_seconds": round(selection["seconds"], 3),
+        "recipients_per_second": round(selection["selected"] / selection["seconds"]),
+        "emails_rendered": rendering["rendered"],
+        "render_seconds": round(rendering["seconds"], 3),
+        "emails_rendered_per_second": round(rendering["rendered"] / rendering["seconds"]),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            print(f"{key:28} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
