@@ -44,15 +44,18 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from . import keys, nps, outbox, privacy, services
+from . import charts, dashboard, i18n, keys, nps, outbox, privacy, reporting, services
 from .conf import app_settings
 from .models import (
     ApiKey,
@@ -288,11 +291,121 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+# The NPS dashboard (issue #8) ---------------------------------------------------------------
+
+
+class ProjectDashboardViews:
+    """The dashboard and its CSV export, as admin pages of a project.
+
+    ``/admin/satismeter_app/project/<id>/dashboard/`` and ``…/dashboard/export.csv`` take the
+    same GET filters. The project is looked up in the admin's scoped queryset, so a staff user
+    who is not a member gets a 404, and the survey filter only accepts the project's surveys.
+    The numbers are SQL aggregates from :mod:`dashboard`; the page needs no JavaScript.
+    """
+
+    admin_site: admin.AdminSite
+    opts: Any
+    get_queryset: Callable[[HttpRequest], QuerySet]
+
+    def get_urls(self) -> list[Any]:
+        site = self.admin_site
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<int:object_id>/dashboard/",
+                site.admin_view(self.dashboard_view),
+                name=f"{info}_dashboard",
+            ),
+            path(
+                "<int:object_id>/dashboard/export.csv",
+                site.admin_view(self.dashboard_export_view),
+                name=f"{info}_dashboard_export",
+            ),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def dashboard_project(self, request: HttpRequest, object_id: int) -> Project:
+        return get_object_or_404(self.get_queryset(request), pk=object_id)
+
+    def dashboard_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        project = self.dashboard_project(request, object_id)
+        form = dashboard.FilterForm(project, request.GET)
+        filters = form.filters()
+        context = {
+            **self.admin_site.each_context(request),
+            **dashboard_context(project, filters),
+            "opts": self.opts,
+            "title": _("NPS dashboard: %(project)s") % {"project": project},
+            "project": project,
+            "form": form,
+            "export_url": reverse(
+                "admin:satismeter_app_project_dashboard_export", args=[project.pk]
+            )
+            + ("?" + request.GET.urlencode() if request.GET else ""),
+        }
+        return TemplateResponse(request, "admin/satismeter_app/project/dashboard.html", context)
+
+    def dashboard_export_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
+        project = self.dashboard_project(request, object_id)
+        filters = dashboard.FilterForm(project, request.GET).filters()
+        rows = reporting.csv_chunks(reporting.iter_objects(dashboard.responses(project, filters)))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        name = f"responses-{project.pk}-{filters.start}-{filters.end}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+def _period_label(period: Any, interval: str) -> str:
+    return period.strftime("%b %Y" if interval == "month" else "%d %b")
+
+
+def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str, Any]:
+    """Everything the dashboard template shows; one SQL query per block."""
+    overview = dashboard.overview(project, filters)
+    frequency = overview.summary.frequency
+    trend = dashboard.trend(project, filters)
+    trend_points = [
+        charts.Point(_period_label(row["period"], filters.interval), row["nps"]) for row in trend
+    ]
+    score_points = [charts.Point(str(n), frequency[n], nps.category(n) or "") for n in nps.SCORES]
+    funnel_points = [charts.Point(label, value) for label, value in overview.funnel]
+    return {
+        "filters": filters,
+        "overview": overview,
+        "trend_chart": charts.nps_line(
+            str(_("NPS trend")),
+            str(_("NPS by %(interval)s, from −100 to 100.") % {"interval": filters.interval}),
+            trend_points,
+        ),
+        "score_chart": charts.bars(
+            str(_("Scores 0–10")),
+            str(_("How many answered responses gave each score.")),
+            score_points,
+            str(_("Responses")),
+        ),
+        "funnel_chart": charts.bars(
+            str(_("Funnel")),
+            str(_("Displays, then answered, completed and dismissed responses.")),
+            funnel_points,
+            str(_("Count")),
+        ),
+        "comments": dashboard.comments(project, filters),
+        "breakdown": dashboard.breakdown(project, filters),
+    }
+
+
 @admin.register(Project)
-class ProjectAdmin(ProjectScopedAdmin):
+class ProjectAdmin(ProjectDashboardViews, ProjectScopedAdmin):
     project_lookup = "pk"
     edit_roles = ADMIN_ROLE
-    list_display = ("name", "write_key", "default_language", "identity_verification", "created")
+    list_display = (
+        "name",
+        "write_key",
+        "default_language",
+        "identity_verification",
+        "created",
+        "dashboard_link",
+    )
     list_filter = ("identity_verification",)
     search_fields = ("name", "=write_key")
     readonly_fields = ("write_key", "verification_secret_hint", "created", "updated")
@@ -309,6 +422,11 @@ class ProjectAdmin(ProjectScopedAdmin):
 
     def project_id_of(self, obj: models.Model) -> int:
         return obj.pk
+
+    @admin.display(description=_("dashboard"))
+    def dashboard_link(self, obj: Project) -> str:
+        url = reverse("admin:satismeter_app_project_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("NPS dashboard"))
 
     @admin.display(description=_("verification secret"))
     def verification_secret_hint(self, obj: Project) -> str:
@@ -548,13 +666,65 @@ def _survey_state_action(state: Survey.State, description: Any) -> Callable[...,
     return action
 
 
+# Survey editing: the live widget preview (issue #8) -----------------------------------------
+
+
+PREVIEW_SKINS = ("dialog", "panel", "bar")
+
+
+class SurveyPreviewViews:
+    """``/admin/satismeter_app/survey/<id>/preview/?skin=…&language=…``: a page that runs the
+    real widget script with ``previewCampaign`` (nothing is saved) and a ``design`` override
+    for the skin. The survey change form shows it in an iframe beside a GET form of skin and
+    language pickers, so switching needs no JavaScript of the admin's own."""
+
+    admin_site: admin.AdminSite
+    opts: Any
+    get_queryset: Callable[[HttpRequest], QuerySet]
+
+    def get_urls(self) -> list[Any]:
+        view = xframe_options_sameorigin(self.admin_site.admin_view(self.preview_view))
+        name = f"{self.opts.app_label}_{self.opts.model_name}_preview"
+        return [
+            path("<int:object_id>/preview/", view, name=name),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def preview_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        survey = get_object_or_404(
+            self.get_queryset(request).select_related("project"), pk=object_id
+        )
+        skin = request.GET.get("skin", "")
+        language = request.GET.get("language", "")
+        options = {
+            "writeKey": survey.project.write_key,
+            "userId": f"satismeter-admin-preview-{request.user.pk}",
+            "traits": {"language": language} if language in i18n.available_languages() else {},
+            "previewCampaign": str(survey.pk),
+        }
+        if skin in PREVIEW_SKINS:
+            options["design"] = {"skin": skin}
+        context = {"survey": survey, "options": options}
+        return TemplateResponse(request, "admin/satismeter_app/survey/preview.html", context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "preview_skins": PREVIEW_SKINS,
+            "preview_languages": i18n.language_choices(),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+
 @admin.register(Survey)
-class SurveyAdmin(ProjectScopedAdmin):
+class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
     list_display = ("name", "project", "type", "state", "priority", "starts_at", "ends_at")
     list_filter = ("state", "type", project_filter())
     list_select_related = ("project",)
     search_fields = ("name",)
-    readonly_fields = ("created", "updated")
+    readonly_fields = ("created", "updated", "reminder_counts")
     actions = (
         _survey_state_action(Survey.State.ACTIVE, _("Activate selected surveys")),
         _survey_state_action(Survey.State.PAUSED, _("Pause selected surveys")),
@@ -599,6 +769,7 @@ class SurveyAdmin(ProjectScopedAdmin):
                     "reminders_enabled",
                     "reminder_delay_days",
                     ("reminder_sender_name", "reminder_sender_email"),
+                    "reminder_counts",
                 ),
                 "description": _(
                     "Email users who ignored or closed the in-app survey, after the delay."
@@ -607,6 +778,15 @@ class SurveyAdmin(ProjectScopedAdmin):
         ),
         (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
+
+    @admin.display(description=_("reminders sent / answered"))
+    def reminder_counts(self, survey: Survey) -> str:
+        if survey.pk is None:
+            return "—"
+        from . import reminders
+
+        counts = reminders.counts(survey.pk)
+        return f"{counts['sent']} / {counts['answered']}"
 
 
 @admin.register(Display)

@@ -1,0 +1,291 @@
+"""The NPS dashboard's numbers: filters in, SQL aggregates out.
+
+Every number on a dashboard page comes from one SQL query per block (summary, previous
+period, trend, displays, comments, trait breakdown), whatever the number of responses; no
+response is loaded into Python except the few latest comments shown.
+
+Margin of error
+---------------
+Each answered response scores +1 (promoter), 0 (passive) or −1 (detractor); NPS is their mean
+(×100). With ``p`` the promoter share, ``d`` the detractor share and ``n`` answered responses,
+the variance of one score is ``p + d − (p − d)²`` and, by the normal approximation, the 95 %
+margin of error is ``1.96 × sqrt(variance / n) × 100`` NPS points.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import nps
+from .models import Display, Project, Response, Survey
+
+DEFAULT_DAYS = 90
+COMMENTS_SHOWN = 20
+BREAKDOWN_VALUES = 10
+Z_95 = 1.96
+INTERVALS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+TRAIT_NAME = re.compile(r"[A-Za-z0-9_.$-]{1,64}")
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which responses a dashboard page counts; ``end`` is the last day included."""
+
+    start: date
+    end: date
+    survey: Survey | None = None
+    method: str = ""
+    language: str = ""
+    category: str = ""
+    trait: str = ""
+    trait_value: str = ""
+    search: str = ""
+    interval: str = "week"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one."""
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - _DAY)
+
+
+_DAY = timedelta(days=1)
+
+
+class FilterForm(forms.Form):
+    """The dashboard's GET form; invalid fields are left out of the filters (and reported)."""
+
+    start = forms.DateField(
+        label=_("from"), required=False, widget=forms.DateInput({"type": "date"})
+    )
+    end = forms.DateField(label=_("to"), required=False, widget=forms.DateInput({"type": "date"}))
+    survey = forms.ModelChoiceField(
+        label=_("survey"), queryset=Survey.objects.none(), required=False, empty_label=_("All")
+    )
+    method = forms.ChoiceField(label=_("method"), required=False)
+    language = forms.CharField(label=_("language"), required=False, max_length=35)
+    category = forms.ChoiceField(
+        label=_("category"),
+        required=False,
+        choices=[
+            ("", _("All")),
+            (nps.PROMOTER, _("Promoters (9–10)")),
+            (nps.PASSIVE, _("Passives (7–8)")),
+            (nps.DETRACTOR, _("Detractors (0–6)")),
+        ],
+    )
+    trait = forms.RegexField(
+        label=_("trait"),
+        regex=TRAIT_NAME,
+        required=False,
+        help_text=_("A trait name, e.g. plan: NPS is broken down by its values."),
+    )
+    trait_value = forms.CharField(label=_("trait value"), required=False, max_length=200)
+    search = forms.CharField(label=_("comment contains"), required=False, max_length=200)
+    interval = forms.ChoiceField(
+        label=_("trend by"),
+        required=False,
+        choices=[("day", _("day")), ("week", _("week")), ("month", _("month"))],
+    )
+
+    def __init__(self, project: Project, data: Any, today: date | None = None) -> None:
+        # The defaults are shown in the form: the last 90 days, by week.
+        end = today or timezone.localdate()
+        defaults = {
+            "end": end.isoformat(),
+            "start": (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+            "interval": "week",
+        }
+        data = data.copy()
+        for name, value in defaults.items():
+            if not data.get(name):
+                data[name] = value
+        super().__init__(data)
+        survey = self.fields["survey"]
+        assert isinstance(survey, forms.ModelChoiceField)
+        # Only this project's surveys: another project's survey id is an invalid choice.
+        survey.queryset = Survey.objects.filter(project=project).order_by("name")
+        method = self.fields["method"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = [("", _("All")), *Response.Method.choices]
+
+    def filters(self) -> Filters:
+        self.is_valid()
+        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+        end = data.pop("end", None) or timezone.localdate()
+        start = data.pop("start", None) or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            start, end = end, start
+        return Filters(start=start, end=end, **data)
+
+
+# --- querysets ------------------------------------------------------------------------------
+
+
+def _bounds(filters: Filters) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.combine(filters.start, time.min, tzinfo=tz)
+    return start, datetime.combine(filters.end + _DAY, time.min, tzinfo=tz)
+
+
+def ratings_of(category: str) -> list[int]:
+    """nps.category() stays the one definition of which rating is which category."""
+    return [rating for rating in nps.SCORES if nps.category(rating) == category]
+
+
+def trait_text(name: str) -> Cast:
+    """A trait of the response as text (a number 5 reads "5"), comparable with a typed value."""
+    return Cast(KeyTextTransform(name, "traits"), output_field=TextField())
+
+
+def responses(project: Project, filters: Filters) -> QuerySet[Response]:
+    """The project's responses the filters select (the comment search is not a filter)."""
+    qs = Response.objects.filter(project=project).between(*_bounds(filters))
+    if filters.survey is not None:
+        qs = qs.filter(survey=filters.survey)
+    if filters.method:
+        qs = qs.filter(method=filters.method)
+    if filters.language:
+        qs = qs.filter(language=filters.language)
+    if filters.category:
+        qs = qs.filter(rating__in=ratings_of(filters.category))
+    if filters.trait and filters.trait_value:
+        qs = qs.annotate(_trait=trait_text(filters.trait)).filter(_trait=filters.trait_value)
+    return qs
+
+
+def displays(project: Project, filters: Filters) -> QuerySet[Display]:
+    """Displays in the period (and survey); method, language and traits are not known of a
+    display, so those filters do not narrow it."""
+    qs = Display.objects.filter(project=project, created__gte=_bounds(filters)[0])
+    qs = qs.filter(created__lt=_bounds(filters)[1])
+    return qs if filters.survey is None else qs.filter(survey=filters.survey)
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def margin_of_error(summary: nps.Summary) -> float | None:
+    """The 95 % margin of error of the NPS, in points (see the module docstring)."""
+    n = summary.answered
+    if n == 0:
+        return None
+    p, d = summary.promoters / n, summary.detractors / n
+    variance = max(p + d - (p - d) ** 2, 0.0)
+    return Z_95 * math.sqrt(variance / n) * 100
+
+
+def share(part: int, whole: int) -> float | None:
+    return part * 100 / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Overview:
+    summary: nps.Summary
+    previous: nps.Summary
+    displays: int
+
+    @property
+    def margin(self) -> float | None:
+        return margin_of_error(self.summary)
+
+    @property
+    def change(self) -> float | None:
+        now, before = self.summary.nps, self.previous.nps
+        return None if now is None or before is None else now - before
+
+    @property
+    def shares(self) -> dict[str, float | None]:
+        s = self.summary
+        return {
+            nps.PROMOTER: share(s.promoters, s.answered),
+            nps.PASSIVE: share(s.passives, s.answered),
+            nps.DETRACTOR: share(s.detractors, s.answered),
+        }
+
+    @property
+    def funnel(self) -> list[tuple[str, int]]:
+        s = self.summary
+        return [
+            (str(_("Displays")), self.displays),
+            (str(_("Answered")), s.answered),
+            (str(_("Completed")), s.completed),
+            (str(_("Dismissed")), s.dismissed),
+        ]
+
+
+def overview(project: Project, filters: Filters) -> Overview:
+    """Three queries: this period, the previous one, and the displays."""
+    return Overview(
+        summary=nps.summarize(responses(project, filters)),
+        previous=nps.summarize(responses(project, filters.previous())),
+        displays=displays(project, filters).count(),
+    )
+
+
+def _nps_counts() -> dict[str, Count]:
+    return {
+        "answered": Count("pk", filter=Q(rating__isnull=False)),
+        "promoters": Count("pk", filter=Q(rating__gte=9)),
+        "detractors": Count("pk", filter=Q(rating__lte=6)),
+    }
+
+
+def _with_nps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["nps"] = nps.nps_value(row["promoters"], row["detractors"], row["answered"])
+    return rows
+
+
+def trend(project: Project, filters: Filters) -> list[dict[str, Any]]:
+    """NPS per day, week or month of the period: one grouped query."""
+    trunc = INTERVALS.get(filters.interval, TruncWeek)
+    grouped: QuerySet[Any] = (
+        responses(project, filters)
+        .order_by()
+        .annotate(period=trunc("created"))
+        .values("period")
+        .annotate(**_nps_counts())
+    )
+    return _with_nps([dict(row) for row in grouped.order_by("period")])
+
+
+def breakdown(project: Project, filters: Filters) -> list[dict[str, Any]]:
+    """NPS per value of the chosen trait, the most answered values first: one grouped query."""
+    if not filters.trait:
+        return []
+    grouped: QuerySet[Any] = (
+        responses(project, replace(filters, trait_value=""))
+        .order_by()
+        .annotate(value=trait_text(filters.trait))
+        .filter(value__isnull=False, rating__isnull=False)
+        .values("value")
+        .annotate(**_nps_counts())
+    )
+    top = grouped.order_by("-answered", "value")[:BREAKDOWN_VALUES]
+    return _with_nps([dict(row) for row in top])
+
+
+def comments(project: Project, filters: Filters, limit: int = COMMENTS_SHOWN) -> list[Response]:
+    """The latest comments, with the comment search applied: one query."""
+    qs = responses(project, filters).exclude(feedback="")
+    if filters.search:
+        qs = qs.filter(feedback__icontains=filters.search)
+    qs = qs.select_related("survey", "user").order_by("-created", "-pk")
+    return list(qs[:limit])
