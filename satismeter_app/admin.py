@@ -724,7 +724,7 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
     list_filter = ("state", "type", project_filter())
     list_select_related = ("project",)
     search_fields = ("name",)
-    readonly_fields = ("created", "updated", "reminder_counts")
+    readonly_fields = ("created", "updated", "reminder_counts", "integration_list")
     actions = (
         _survey_state_action(Survey.State.ACTIVE, _("Activate selected surveys")),
         _survey_state_action(Survey.State.PAUSED, _("Pause selected surveys")),
@@ -776,8 +776,46 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
                 ),
             },
         ),
+        (
+            _("Integrations"),
+            {
+                "fields": ("integration_list",),
+                "description": _(
+                    "Where this survey's feedback goes: the project's integrations, or this "
+                    "survey's own, which replace the project's of the same kind."
+                ),
+            },
+        ),
         (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
+
+    @admin.display(description=_("sends to"))
+    def integration_list(self, survey: Survey) -> str:
+        if survey.pk is None:
+            return _("Save the survey first.")
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> — {}{}</li>',
+            (
+                (
+                    reverse("admin:satismeter_app_integration_change", args=[i.pk]),
+                    i,
+                    i.get_kind_display(),
+                    "" if i.survey_id else _(" (project-wide)"),
+                )
+                for i in outbox.integrations_for(survey.project_id, survey.pk)
+            ),
+        )
+        add = reverse("admin:satismeter_app_integration_add")
+        return format_html(
+            '<ul class="sm-integrations">{}</ul>'
+            '<a class="addlink" href="{}?project={}&amp;survey={}">{}</a>',
+            rows or format_html("<li>{}</li>", _("None: feedback stays here.")),
+            add,
+            survey.project_id,
+            survey.pk,
+            _("Add an integration for this survey"),
+        )
 
     @admin.display(description=_("reminders sent / answered"))
     def reminder_counts(self, survey: Survey) -> str:

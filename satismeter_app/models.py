@@ -3,6 +3,7 @@ the widget, the API and the dashboard make has an index."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,10 +16,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import keys, nps
+from . import i18n, keys, nps
 from .conf import app_settings
 from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
-from .rules import validate_trait_conditions, validate_url_rules
+from .rules import (
+    validate_design,
+    validate_texts,
+    validate_trait_conditions,
+    validate_url_rules,
+)
 
 
 class Project(models.Model):
@@ -383,6 +389,8 @@ class Survey(models.Model):
         for field, validate in (
             ("trait_conditions", validate_trait_conditions),
             ("url_rules", validate_url_rules),
+            ("design", validate_design),
+            ("texts", partial(validate_texts, languages=i18n.available_languages())),
         ):
             try:
                 validate(getattr(self, field))

@@ -525,3 +525,46 @@ def test_user_page_explains_each_survey_decision(client, make_project, make_surv
     assert "Onboarding NPS" in page and "Veterans NPS" in page
     assert "<code>eligible</code>" in page
     assert "<code>tenure</code>" in page
+
+
+def test_survey_page_lists_where_its_feedback_goes(client, make_project, make_survey):
+    from django.contrib.auth import get_user_model
+
+    project = make_project()
+    survey = make_survey(project, name="Onboarding NPS")
+    other = make_survey(project, name="Other")
+    Integration.objects.create(project=project, kind="slack", name="Team channel")
+    Integration.objects.create(project=project, survey=other, kind="webhook", name="Other hook")
+    admin_user = get_user_model().objects.create_superuser("root-int", "r@example.com", "pw")
+    client.force_login(admin_user)
+    page = client.get(f"/admin/satismeter_app/survey/{survey.pk}/change/").content.decode()
+    assert "Team channel" in page
+    assert "Other hook" not in page  # another survey's own integration
+    assert f"?project={project.pk}&amp;survey={survey.pk}" in page
+
+
+def test_bad_design_is_refused_with_a_message_that_says_why(client, make_project, make_survey):
+    from django.contrib.auth import get_user_model
+
+    project = make_project()
+    survey = make_survey(project)
+    admin_user = get_user_model().objects.create_superuser("root-design", "d@example.com", "pw")
+    client.force_login(admin_user)
+    url = f"/admin/satismeter_app/survey/{survey.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(
+        {
+            "project": project.pk,
+            "name": survey.name,
+            "texts": "{}",
+            "design": '{"skin": "popup"}',
+            "trait_conditions": "[]",
+            "url_rules": "[]",
+            "device_types": "[]",
+        }
+    )
+    page = client.post(url, data).content.decode()
+    assert "skin must be dialog, panel or bar" in page
+    survey.refresh_from_db()
+    assert survey.design == {}

@@ -98,6 +98,13 @@ def test_a_delivered_row_records_when(project) -> None:
         ("url_rules", [{"op": "regex", "value": "("}], "regular expression"),
         ("url_rules", {"op": "contains"}, "list"),
         ("device_types", ["fridge"], "desktop"),
+        ("design", {"skin": "popup"}, "dialog, panel or bar"),
+        ("design", {"colors": {"primary": "red; background: url(x)"}}, "colours"),
+        ("design", {"colour": "red"}, "Unknown design keys: colour"),
+        ("design", {"ctaUrl": "javascript:alert(1)"}, "http(s) URL"),
+        ("texts", {"klingon": {"FOLLOWUP": "?"}}, "Unknown language 'klingon'"),
+        ("texts", {"en": {"followup": "?"}}, "upper case"),
+        ("texts", {"en": {"FOLLOWUP": 3}}, "must be text"),
     ],
 )
 def test_survey_rules_say_what_is_wrong(project, field, value, message) -> None:
@@ -123,6 +130,13 @@ def test_well_formed_rules_pass(project) -> None:
             {"op": "contains", "value": "x", "exclude": True},
         ],
         device_types=["desktop", "mobile"],
+        texts={"pt-BR": {"FOLLOWUP": "O que podemos melhorar?"}},
+        design={
+            "skin": "panel",
+            "position": "bl",
+            "colors": {"primary": "#0a7"},
+            "poweredBy": False,
+        },
     ).full_clean()
 
 
