@@ -369,12 +369,14 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
     ]
     score_points = [charts.Point(str(n), frequency[n], nps.category(n) or "") for n in nps.SCORES]
     funnel_points = [charts.Point(label, value) for label, value in overview.funnel]
+    intervals = dict(dashboard.FilterForm.base_fields["interval"].choices)  # type: ignore[attr-defined]
+    interval_label = intervals.get(filters.interval, filters.interval)
     return {
         "filters": filters,
         "overview": overview,
         "trend_chart": charts.nps_line(
             str(_("NPS trend")),
-            str(_("NPS by %(interval)s, from −100 to 100.") % {"interval": filters.interval}),
+            str(_("NPS by %(interval)s, from −100 to 100.") % {"interval": interval_label}),
             trend_points,
         ),
         "score_chart": charts.bars(
