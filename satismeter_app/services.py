@@ -382,11 +382,12 @@ def start_response(
     """Create a response; returns it and the token that authorises later saves. A ``forced``
     response (staff preview) skips the duplicate check and may answer a draft survey."""
     survey = _active_survey(config, survey_id, forced=forced)
-    if not forced:
-        _refuse_duplicate(config, survey, user, now)
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
+        # Checked under the user's row lock, so that two answers sent at once cannot both pass.
         locked = EndUser.objects.select_for_update().get(pk=user.pk)
+        if not forced:
+            _refuse_duplicate(config, survey, locked, now)
         response = Response(
             project_id=config.id,
             survey_id=survey.id,
@@ -399,6 +400,7 @@ def start_response(
             edit_token_hash=keys.hash_api_key(token),
             created=now,
         )
+        # A stand-in with what the payloads read, from the cached configuration: no query.
         response.survey = Survey(pk=survey.id, name=survey.name, type=survey.type)
         _save_with_events(response, locked, data, now, creating=True)
     return response, token

@@ -573,3 +573,36 @@ def test_staff_preview_can_answer_a_draft_survey(api_client, project, make_surve
     answered = start(api_client, project, draft, userId="u", rating=7, forceSurvey=True)
     assert (shown.status_code, answered.status_code) == (201, 201), shown.content
     assert Response.objects.get().survey == draft
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_answers_sent_at_once_record_one(project, make_survey):
+    import threading
+
+    from django.db import connection, connections
+    from rest_framework.test import APIClient
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs at once")
+    survey = make_survey(project, min_tenure_days=0)
+    widget(APIClient(), project, userId="twice")
+    start_line = threading.Barrier(4)
+    codes: list[int] = []
+
+    def answer(rating: int) -> None:
+        try:
+            start_line.wait()
+            codes.append(
+                start(APIClient(), project, survey, userId="twice", rating=rating).status_code
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in (3, 6, 9, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [201, 400, 400, 400]
+    assert Response.objects.filter(survey=survey).count() == 1
