@@ -56,7 +56,7 @@ def parse_time(value: Any) -> datetime | None:
     numeric string, RFC 2822, or JavaScript's ``Date.toString()``."""
     parsed = _parse_time(value)
     try:
-        # In UTC: PostgreSQL refuses offsets past ±15:59, which Python accepts.
+        # The forms targeting.parse_timestamp does not read may carry any offset: to UTC too.
         return parsed.astimezone(UTC) if parsed is not None else None
     except OverflowError:
         return None
@@ -171,7 +171,8 @@ def _check_storable(value: Any, name: str) -> None:
         raise InvalidInput(name, "must not contain NUL characters")
 
 
-def _timestamp(raw: Mapping[str, Any], now: datetime) -> datetime:
+def event_time(raw: Mapping[str, Any], now: datetime) -> datetime:
+    """The message's ``timestamp``, never later than ``now``; ``now`` when absent."""
     value = raw.get("timestamp")
     if value in (None, ""):
         return now
@@ -218,7 +219,7 @@ def parse_message(raw: Any, index: int, now: datetime, *, type_: str | None = No
         type=kind,
         user_id=user_id,
         anonymous_id=anonymous_id,
-        timestamp=_timestamp(raw, now),
+        timestamp=event_time(raw, now),
         message_id=_text(raw, "messageId", MAX_MESSAGE_ID_LENGTH) or None,
         traits=traits,
         columns=columns,

@@ -47,10 +47,11 @@ def erase_user(user: EndUser, mode: Mode = ANONYMISE) -> None:
         return
     UserEvent.objects.filter(user=locked).delete()
     Display.objects.filter(user=locked).update(url="")
-    for response in Response.objects.filter(user=locked).only("pk", "answers"):
-        Response.objects.filter(pk=response.pk).update(
-            feedback="", traits={}, referrer="", answers=_chosen_answers(response.answers)
-        )
+    responses = list(Response.objects.filter(user=locked).only("pk", "answers"))
+    for response in responses:
+        response.feedback, response.traits, response.referrer = "", {}, ""
+        response.answers = _chosen_answers(response.answers)
+    Response.objects.bulk_update(responses, ["feedback", "traits", "referrer", "answers"])
     _anonymise(locked)
     user.refresh_from_db()
 

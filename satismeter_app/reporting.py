@@ -14,7 +14,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -227,10 +227,7 @@ class Cursor:
         when = targeting.parse_timestamp(created) if isinstance(created, str) else None
         if when is None or isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk < 2**63:
             raise InvalidInput("pageCursor", "is not a cursor this API gave out")
-        try:
-            return cls(when.astimezone(UTC), pk)
-        except OverflowError:
-            raise InvalidInput("pageCursor", "is not a cursor this API gave out") from None
+        return cls(when, pk)
 
 
 @dataclass(frozen=True)

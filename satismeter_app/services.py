@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -54,12 +54,7 @@ def user_columns(traits: Mapping[str, Any]) -> dict[str, Any]:
     """The EndUser columns that the well-known traits set; raises InvalidInput."""
     columns: dict[str, Any] = {}
     if "createdAt" in traits and traits["createdAt"] not in (None, ""):
-        created_at = targeting.parse_timestamp(traits["createdAt"])
-        try:
-            # In UTC: PostgreSQL refuses offsets past ±15:59, which Python accepts.
-            columns["created_at"] = created_at.astimezone(UTC) if created_at else None
-        except OverflowError:
-            columns["created_at"] = None
+        columns["created_at"] = targeting.parse_timestamp(traits["createdAt"])
         if columns["created_at"] is None:
             raise InvalidInput(
                 "traits.createdAt",
@@ -236,12 +231,6 @@ def user_state(user: EndUser) -> targeting.UserState:
 class Verdict:
     survey: SurveyConfig | None
     decisions: list[tuple[targeting.SurveyRules, targeting.Decision]] = field(default_factory=list)
-
-    @property
-    def reason(self) -> str:
-        if self.survey is not None:
-            return next(d.reason for r, d in self.decisions if r.id == self.survey.id)
-        return self.decisions[0][1].reason if self.decisions else "no_survey"
 
 
 def decide(
@@ -427,7 +416,8 @@ def update_response(
     """A later save of a response (rating first, comment later), authorised by its token."""
     with transaction.atomic():
         response = (
-            Response.objects.select_for_update()
+            # Locks the response and its user (history changes), not the shared survey row.
+            Response.objects.select_for_update(of=("self", "user"))
             .select_related("survey", "user")
             .filter(pk=response_id)
             .first()
@@ -436,8 +426,7 @@ def update_response(
             raise InvalidInput("auth-token", "unknown response or wrong auth-token")
         if response.completed or response.dismissed:
             raise ResponseClosed("This response is finished and can no longer change.")
-        locked = EndUser.objects.select_for_update().get(pk=response.user_id)
-        _save_with_events(response, locked, data, now, creating=False)
+        _save_with_events(response, response.user, data, now, creating=False)
     return response
 
 

@@ -590,10 +590,11 @@ def _as_bounds(value: Any) -> tuple[float | None, float | None]:
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """An aware datetime from ISO-8601 (naive means UTC) or epoch seconds or milliseconds.
+    """A UTC datetime from ISO-8601 (naive means UTC) or epoch seconds or milliseconds.
 
     Accepts numbers and 10- or 13-digit numeric strings as epoch times, as the createdAt trait
-    does; anything else gives None.
+    does; anything else, or a time that does not fit in UTC, gives None. In UTC because
+    PostgreSQL refuses offsets past ±15:59, which Python accepts.
     """
     if isinstance(value, bool):
         return None
@@ -609,7 +610,12 @@ def parse_timestamp(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _from_epoch(number: float) -> datetime | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import Http404
@@ -113,11 +113,9 @@ def parse_time_param(request: Request, name: str, *, end: bool = False) -> datet
         return None
     when = targeting.parse_timestamp(value)
     try:
-        # In UTC: PostgreSQL refuses offsets past ±15:59, which Python accepts.
-        when = when.astimezone(UTC) if when else None
         if when is not None and end and _DATE_ONLY.match(value.strip()):
             when += timedelta(days=1)
-    except OverflowError:
+    except OverflowError:  # the last day there is
         when = None
     if when is None:
         raise InvalidInput(name, "use an ISO-8601 date (2024-01-31) or date-time")

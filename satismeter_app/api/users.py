@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import ingest, privacy, reporting, services
-from ..exceptions import InvalidInput, SatismeterError
+from ..exceptions import InvalidInput
 from ..models import EndUser
 from .authentication import key_project_id
 from .exports import PROJECT_PARAM, stream
@@ -109,7 +110,8 @@ class UsersView(SecretKeyView):
         data = serializer.validated_data
         project_id = key_project_id(request, data.get("project"))
         now = timezone.now()
-        try:
+        # One transaction: a call refused half-way leaves the user as it was.
+        with transaction.atomic():
             user = services.identify(
                 project_id,
                 services.Identity(user_id=data["userId"]),
@@ -120,11 +122,8 @@ class UsersView(SecretKeyView):
             if "surveyDate" in data:
                 services.set_survey_date(user, ingest.parse_time(data["surveyDate"]))
             if data.get("type") == "track":
-                when = ingest.parse_time(data.get("timestamp")) or now
+                when = ingest.event_time(data, now)
                 services.track(user, data["event"], data.get("properties") or {}, when)
-        except SatismeterError as exc:
-            body = {"error": str(exc), "field": getattr(exc, "field", None)}
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response({"user": user_object(user)})
 
 

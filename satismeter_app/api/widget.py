@@ -30,6 +30,7 @@ from ..exceptions import SatismeterError
 from ..models import Membership
 from . import serializers
 from .exports import ResponseExport, ResponseRead
+from .keyed import error_response
 from .parsers import DEFAULT_PARSERS
 from .throttling import ClientThrottle, WriteKeyThrottle
 
@@ -74,9 +75,7 @@ class PublicWidgetView(APIView):
         if isinstance(exc, WidgetError):
             return Response(exc.body, status=exc.status_code)
         if isinstance(exc, SatismeterError):
-            body = {"error": str(exc)}
-            body.update({k: getattr(exc, k) for k in ("field", "reason") if hasattr(exc, k)})
-            return Response(body, status=getattr(exc, "status_code", 400))
+            return error_response(exc)
         if isinstance(exc, APIException | Http404 | PermissionDenied):
             return super().handle_exception(exc)
         # Answered here rather than by Django, so that the CORS headers reach the widget and
