@@ -301,7 +301,11 @@ def manage_probe(resource: str, detail: str = ""):
                         reply = client.post(base, body, format="json")
                         assert reply.status_code == 400, reply.content
                     continue
-                url = f"{base}/{b_object(b)}{detail}"
+                suffix = "" if detail == "detail" else detail
+                url = f"{base}/{b_object(b)}{suffix}"
+                if detail == "detail":  # the same route finds A's own object: it resolves
+                    own = client.get(f"{base}/{b_object(a)}")
+                    assert own.status_code == 200, (base, own.status_code)
                 if detail == "/erase":
                     assert client.post(url, {"mode": "delete"}, format="json").status_code == 404
                     continue
@@ -417,7 +421,7 @@ ROUTES: dict[str, Callable[..., None]] = {
         for name in ("project", "survey", "integration", "user", "response")
     },
     **{
-        f"manage-{name}-detail": manage_probe(f"{name}s", "/")
+        f"manage-{name}-detail": manage_probe(f"{name}s", "detail")
         for name in ("project", "survey", "integration", "user", "response")
     },
     "manage-user-erase": manage_probe("users", "/erase"),

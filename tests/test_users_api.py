@@ -132,11 +132,13 @@ def test_server_side_event_triggers_the_survey_on_the_next_visit(
 def test_event_outside_its_window_does_not_trigger(api_client, project, key, make_survey):
     make_survey(project, min_tenure_days=0, trigger_event="Upgraded", event_window_days=7)
     old = (timezone.now() - timedelta(days=8)).isoformat()
-    api_client.post(
+    reply = api_client.post(
         "/api/users",
         {"type": "track", "userId": "u", "event": "Upgraded", "timestamp": old},
         format="json",
         **auth_headers("bearer", key),
     )
+    assert reply.status_code == 200, reply.content
+    assert UserEvent.objects.get().name == "Upgraded"  # recorded, only too long ago
     visit = {"writeKey": project.write_key, "userId": "u"}
     assert api_client.post("/api/widget", visit, format="json").json()["widget"]["visible"] is False
