@@ -276,7 +276,8 @@ def record(
         held = [row for row in rows if current.get(row.pk) == row.next_attempt_at]
         log = [judge(row, outcomes[row.pk], now, jitter) for row in held]
         held_ids = {row.pk for row in held}
-        lost = [row for row in rows if row.pk not in held_ids]
+        # Rows another worker took over; rows deleted meanwhile (admin) have nothing to log.
+        lost = [row for row in rows if row.pk in current and row.pk not in held_ids]
         log += [lost_claim_attempt(row, outcomes[row.pk]) for row in lost]
         for entry in log:
             entry.started, entry.duration_ms = started, duration_ms
