@@ -184,7 +184,7 @@ def measure(project: Any, repeat: int) -> dict[str, Any]:
     from django.urls import reverse
     from django.utils import timezone
 
-    from satismeter_app import dashboard
+    from satismeter_app.services import dashboard
 
     admin = get_user_model().objects.create_superuser("bench", password=secrets.token_hex(8))
     client = Client()

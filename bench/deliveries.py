@@ -132,9 +132,9 @@ def seed(responses: int, sink: SegmentSink) -> int:
     """Completed responses made by the service; returns the integration's id."""
     from django.utils import timezone
 
-    from satismeter_app import services
-    from satismeter_app.config import project_config
     from satismeter_app.models import EndUser, Integration, Project, Survey
+    from satismeter_app.services import responses
+    from satismeter_app.services.snapshots import project_config
 
     project = Project.objects.create(name="Bench")
     survey = Survey.objects.create(
@@ -151,8 +151,8 @@ def seed(responses: int, sink: SegmentSink) -> int:
     config = project_config(project.write_key)
     assert config is not None
     for n, user in enumerate(users):
-        data = services.ResponseInput(rating=n % 11, feedback=f"Comment number {n}: fine.")
-        services.start_response(config, user, survey.pk, data, now=timezone.now())
+        data = responses.ResponseInput(rating=n % 11, feedback=f"Comment number {n}: fine.")
+        responses.start_response(config, user, survey.pk, data, now=timezone.now())
     return integration.pk
 
 

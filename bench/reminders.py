@@ -102,7 +102,7 @@ def select_phase(survey: Any) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from satismeter_app import reminders
+    from satismeter_app.services import reminders
 
     with CaptureQueriesContext(connection) as queries:
         start = time.perf_counter()
@@ -116,8 +116,8 @@ def render_phase(survey: Any, found: list[Any], count: int) -> dict[str, Any]:
     from django.core.mail import get_connection
     from django.utils import timezone
 
-    from satismeter_app import reminders
     from satismeter_app.models import Reminder
+    from satismeter_app.services import reminders
 
     rows = Reminder.objects.bulk_create(
         Reminder(

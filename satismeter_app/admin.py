@@ -55,7 +55,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from . import charts, dashboard, i18n, keys, nps, outbox, privacy, reporting, services
+from . import charts, i18n, keys, nps, outbox
 from .conf import app_settings
 from .models import (
     ApiKey,
@@ -71,6 +71,7 @@ from .models import (
     Unsubscribe,
     UserEvent,
 )
+from .services import dashboard, decisions, privacy, reporting
 
 ANY_ROLE = frozenset(Membership.Role.values)
 ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
@@ -614,7 +615,7 @@ class EndUserAdmin(ProjectScopedAdmin):
                     decision.reason,
                     decision.detail,
                 )
-                for survey, decision in services.explain(obj, timezone.now())
+                for survey, decision in decisions.explain(obj, timezone.now())
             ),
         )
         note = _("Page rules and device types are checked when a page asks.")
@@ -823,7 +824,7 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
     def reminder_counts(self, survey: Survey) -> str:
         if survey.pk is None:
             return "—"
-        from . import reminders
+        from .services import reminders
 
         counts = reminders.counts(survey.pk)
         return f"{counts['sent']} / {counts['answered']}"

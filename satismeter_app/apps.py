@@ -9,7 +9,8 @@ class SatismeterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, config  # noqa: F401  (registers checks and cache signals)
+        from . import checks, tasks  # noqa: F401  (registers checks; tasks listen to the outbox)
+        from .services import snapshots  # noqa: F401  (drops cached configuration on save)
 
         if apps.is_installed("drf_spectacular"):
             from .api import schema  # noqa: F401  (OpenAPI extensions)

@@ -16,10 +16,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import i18n, nps, reminders
+from . import i18n, nps
 from .conf import app_settings
 from .exceptions import InvalidInput, ResponseClosed
 from .models import Reminder
+from .services import reminders
 
 
 def _page(

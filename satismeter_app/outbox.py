@@ -22,6 +22,7 @@ same message id: receivers (Segment, webhook consumers) drop repeats by that id.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -35,13 +36,14 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .conf import app_settings
 from .destinations import destination_for
 from .destinations.base import Destination, Outcome
 from .exceptions import DeliveryError, SatismeterConfigurationError
-from .models import Delivery, DeliveryAttempt, Integration
+from .models import Delivery, DeliveryAttempt, Integration, Response
 
 logger = logging.getLogger(__name__)
 
@@ -73,21 +75,51 @@ def schedule(integration_ids: Iterable[int | None]) -> None:
         transaction.on_commit(partial(enqueue, ids))
 
 
-def enqueue(integration_ids: Sequence[int]) -> None:
-    """Ask the workers to send; a broker that is down must not fail the caller's request."""
-    from . import tasks  # tasks call this module: import at use
+# Sent once a transaction that wrote rows commits, with the integrations that have rows to
+# send. tasks.py (the layer above) listens and enqueues one Celery task per integration, so
+# that this module never imports the interfaces that call it.
+deliveries_due = Signal()
 
-    for integration_id in integration_ids:
-        try:
-            tasks.send_deliveries.apply_async((integration_id,), retry=False)
-        except Exception as exc:  # kombu's errors vary with the transport; the sweep catches up
-            logger.warning(
-                "Could not enqueue deliveries of integration %s (%s: %s); the sweep will "
-                "send them.",
-                integration_id,
-                type(exc).__name__,
-                exc,
-            )
+
+def write(
+    project_id: int,
+    survey_id: int,
+    events: list[tuple[str, str, dict[str, Any]]],
+    *,
+    response: Response | None,
+) -> None:
+    """Write one Delivery per event and interested integration, in the caller's transaction;
+    they are sent once it commits. ``events`` are ``(event, source, payload)``: ``source``
+    names what caused the event, so that its message id is the same on every retry."""
+    if not events:
+        return
+    integrations = integrations_for(project_id, survey_id)
+    rows = Delivery.objects.bulk_create(
+        Delivery(
+            project_id=project_id,
+            response=response,
+            integration=integration,
+            destination=integration.kind,
+            event=event,
+            payload=payload,
+            message_id=message_id(source, integration.pk),
+        )
+        for event, source, payload in events
+        for integration in integrations
+        if integration.wants(event, payload)
+    )
+    schedule(row.integration_id for row in rows)
+
+
+def message_id(source: str, integration_id: int) -> str:
+    """A stable UUID per (cause, integration): receivers drop repeats by it."""
+    digest = hashlib.sha256(f"{source}:{integration_id}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def enqueue(integration_ids: Sequence[int]) -> None:
+    """Ask the workers to send (through :data:`deliveries_due`)."""
+    deliveries_due.send(sender=Delivery, integration_ids=list(integration_ids))
 
 
 def send_test_message(integration: Integration) -> Delivery:

@@ -12,10 +12,14 @@ tasks only; the host project owns the Celery app and schedules :func:`sweep_deli
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from celery import shared_task
+from django.dispatch import receiver
 
-from . import outbox, reminders
+from . import outbox
+from .services import reminders
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +44,19 @@ def send_reminders() -> None:
     report = reminders.send_all()
     if report.selected:
         logger.info("Reminders: %s", report)
+
+
+@receiver(outbox.deliveries_due)
+def enqueue_deliveries(sender: Any, integration_ids: Sequence[int], **kwargs: Any) -> None:
+    """One task per integration; a broker that is down must not fail the caller's request."""
+    for integration_id in integration_ids:
+        try:
+            send_deliveries.apply_async((integration_id,), retry=False)
+        except Exception as exc:  # kombu's errors vary with the transport; the sweep catches up
+            logger.warning(
+                "Could not enqueue deliveries of integration %s (%s: %s); the sweep will "
+                "send them.",
+                integration_id,
+                type(exc).__name__,
+                exc,
+            )

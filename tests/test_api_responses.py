@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from satismeter_app import reporting
 from satismeter_app.models import ApiKey, Display
+from satismeter_app.services import reporting
 
 pytestmark = pytest.mark.django_db
 

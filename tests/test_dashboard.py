@@ -13,8 +13,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from satismeter_app import dashboard, nps
+from satismeter_app import nps
 from satismeter_app.models import Display, Project, Response, Survey
+from satismeter_app.services import dashboard
 
 
 def dashboard_url(project: Project) -> str:

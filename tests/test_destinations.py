@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from satismeter_app import outbox, services
-from satismeter_app.config import project_config
+from satismeter_app import outbox
 from satismeter_app.destinations import base, locmem
 from satismeter_app.destinations.segment import (
     MAX_BATCH_MESSAGES,
@@ -37,6 +36,8 @@ from satismeter_app.destinations.webhook import (
 )
 from satismeter_app.exceptions import DeliveryError, MissingExtraError
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
+from satismeter_app.services import responses
+from satismeter_app.services.snapshots import project_config
 from tests.delivery_harness import ROOT, SegmentSink, Sink
 
 pytestmark = pytest.mark.django_db
@@ -71,11 +72,11 @@ def respond(
 
     def make(rating: int | None = 9, feedback: str = "", **user: Any) -> Any:
         end_user = make_end_user(project, **user)
-        data = services.ResponseInput(
+        data = responses.ResponseInput(
             rating=rating, feedback=feedback or None, dismissed=rating is None or None
         )
         config = project_config(project.write_key)
-        response, token = services.start_response(
+        response, token = responses.start_response(
             config, end_user, survey.pk, data, now=timezone.now()
         )
         response.token = token  # for later saves, as the widget keeps it
@@ -407,8 +408,8 @@ def test_slack_filters_choose_the_responses(
     respond(rating=9, feedback="Nice")
     respond(rating=3, feedback="Bad")
     rated = respond(rating=10)
-    services.update_response(  # closed after the score: completed without a comment
-        rated.pk, rated.token, services.ResponseInput(dismissed=True), now=timezone.now()
+    responses.update_response(  # closed after the score: completed without a comment
+        rated.pk, rated.token, responses.ResponseInput(dismissed=True), now=timezone.now()
     )
 
     outbox.send_all_due()

@@ -15,8 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
-from satismeter_app import reminders
 from satismeter_app.models import ApiKey, Display, Reminder, Response, Survey
+from satismeter_app.services import reminders
 
 pytestmark = pytest.mark.django_db
 

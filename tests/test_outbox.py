@@ -18,11 +18,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from satismeter_app import checks, outbox, services, tasks
-from satismeter_app.config import project_config
+from satismeter_app import checks, outbox, tasks
 from satismeter_app.destinations.base import Outcome
 from satismeter_app.exceptions import DeliveryError
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
+from satismeter_app.services import responses
+from satismeter_app.services.snapshots import project_config
 from tests.delivery_harness import SegmentSink, Sink, free_port, use_broker
 
 pytestmark = pytest.mark.django_db
@@ -41,10 +42,10 @@ def respond(
     project: Project, survey: Survey, make_end_user: Callable[..., Any]
 ) -> Callable[..., Any]:
     def make(rating: int = 9, feedback: str | None = "ok") -> Any:
-        data = services.ResponseInput(rating=rating, feedback=feedback)
+        data = responses.ResponseInput(rating=rating, feedback=feedback)
         config = project_config(project.write_key)
         user = make_end_user(project)
-        return services.start_response(config, user, survey.pk, data, now=timezone.now())[0]
+        return responses.start_response(config, user, survey.pk, data, now=timezone.now())[0]
 
     return make
 

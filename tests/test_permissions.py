@@ -23,7 +23,6 @@ from django.urls.resolvers import URLResolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from satismeter_app import reminders
 from satismeter_app import urls as app_urls
 from satismeter_app.models import (
     ApiKey,
@@ -38,6 +37,7 @@ from satismeter_app.models import (
     Unsubscribe,
     UserEvent,
 )
+from satismeter_app.services import reminders
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from satismeter_app import nps, privacy
+from satismeter_app import nps
 from satismeter_app.models import (
     Delivery,
     Display,
@@ -15,6 +15,7 @@ from satismeter_app.models import (
     Unsubscribe,
     UserEvent,
 )
+from satismeter_app.services import privacy
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from satismeter_app import reminders
 from satismeter_app.models import (
     Delivery,
     Display,
@@ -27,6 +26,7 @@ from satismeter_app.models import (
     Survey,
     Unsubscribe,
 )
+from satismeter_app.services import reminders
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from satismeter_app import ingest
 from satismeter_app.models import ApiKey, EndUser, Response, UserEvent
+from satismeter_app.services import ingest
 
 pytestmark = pytest.mark.django_db
 

@@ -211,12 +211,12 @@ def test_group_traits_land_on_the_user(api_client, project, survey):
 
 
 def test_server_errors_still_reach_the_widget_with_cors(api_client, project, survey, monkeypatch):
-    from satismeter_app import services
+    from satismeter_app.services import decisions
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "decide", broken)
+    monkeypatch.setattr(decisions, "decide", broken)
     reply = widget(api_client, project, userId="u")
     assert reply.status_code == 500
     assert reply["Access-Control-Allow-Origin"] == "*"

@@ -16,10 +16,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import reporting
 from ..exceptions import InvalidInput
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
+from ..services import reporting
 from .keyed import SecretKeyReads, SecretKeyView, object_id, time_window
 from .objects import (
     ErrorSerializer,

@@ -32,10 +32,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import nps, privacy
+from .. import nps
 from ..models import EndUser, Integration, Membership, Project, Survey
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
+from ..services import privacy
 from .objects import ResponseObjectSerializer
 from .parsers import DEFAULT_PARSERS, unstorable
 

@@ -32,10 +32,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import ingest
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import Project
+from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
 from .keyed import object_id
 from .parsers import StorableJSONParser

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import unsubscribes
+from ..services import unsubscribes
 from .keyed import SecretKeyView
 from .parsers import JSON_PARSERS
 

@@ -18,9 +18,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import ingest, privacy, reporting, services
 from ..exceptions import InvalidInput
 from ..models import EndUser
+from ..services import identity, ingest, privacy, reporting
 from .authentication import key_project_id
 from .exports import PROJECT_PARAM, stream
 from .keyed import SecretKeyView, object_id
@@ -112,18 +112,18 @@ class UsersView(SecretKeyView):
         now = timezone.now()
         # One transaction: a call refused half-way leaves the user as it was.
         with transaction.atomic():
-            user = services.identify(
+            user = identity.identify(
                 project_id,
-                services.Identity(user_id=data["userId"]),
+                identity.Identity(user_id=data["userId"]),
                 data.get("traits"),
                 now=now,
                 seen=False,
             )
             if "surveyDate" in data:
-                services.set_survey_date(user, ingest.parse_time(data["surveyDate"]))
+                identity.set_survey_date(user, ingest.parse_time(data["surveyDate"]))
             if data.get("type") == "track":
                 when = ingest.event_time(data, now)
-                services.track(user, data["event"], data.get("properties") or {}, when)
+                identity.track(user, data["event"], data.get("properties") or {}, when)
         return Response({"user": user_object(user)})
 
 

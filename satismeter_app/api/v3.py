@@ -18,9 +18,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import reporting
 from ..models import Project, Survey
 from ..models import Response as SurveyResponse
+from ..services import reporting
 from .exports import ERRORS, WINDOW_PARAMS
 from .keyed import SecretKeyView, int_param, object_id, time_window
 from .objects import ResponseObjectSerializer, StatisticsOneSerializer

@@ -23,11 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import device, i18n, keys, services, targeting
+from .. import device, i18n, keys, targeting
 from ..conf import app_settings
-from ..config import ProjectConfig, project_config
 from ..exceptions import SatismeterError
 from ..models import Membership
+from ..services import decisions, identity, responses
+from ..services.snapshots import ProjectConfig, project_config
 from . import serializers
 from .exports import ResponseExport, ResponseRead
 from .keyed import error_response
@@ -108,11 +109,9 @@ class PublicWidgetView(APIView):
         return config
 
     def user(self, config: ProjectConfig, data: dict[str, Any], url: str = "") -> Any:
-        identity = services.Identity(data.get("userId"), data.get("anonymousId"))
-        self.verify_identity(config, identity, data.get("userHash"))
-        return services.identify(
-            config.id, identity, data.get("traits"), url=url, now=timezone.now()
-        )
+        who = identity.Identity(data.get("userId"), data.get("anonymousId"))
+        self.verify_identity(config, who, data.get("userHash"))
+        return identity.identify(config.id, who, data.get("traits"), url=url, now=timezone.now())
 
     def may_preview(self, config: ProjectConfig) -> bool:
         """Staff previews: a logged-in member of the project, or DEBUG in the demo."""
@@ -130,10 +129,10 @@ class PublicWidgetView(APIView):
         return bool(data.get("forceSurvey")) and self.may_preview(config)
 
     @staticmethod
-    def verify_identity(config: ProjectConfig, identity: services.Identity, given: Any) -> None:
-        if not config.identity_verification or identity.user_id is None:
+    def verify_identity(config: ProjectConfig, who: identity.Identity, given: Any) -> None:
+        if not config.identity_verification or who.user_id is None:
             return
-        expected = keys.user_hash(identity.user_id, config.verification_secret)
+        expected = keys.user_hash(who.user_id, config.verification_secret)
         if not isinstance(given, str) or not hmac.compare_digest(expected, given.lower()):
             raise WidgetError(
                 403,
@@ -170,14 +169,14 @@ class WidgetView(PublicWidgetView):
         user = self.user(config, data, url)
         now = timezone.now()
         if data.get("type") == "track":
-            services.track(user, data["event"], data.get("properties") or {}, now)
+            identity.track(user, data["event"], data.get("properties") or {}, now)
         if data.get("type") == "group":
-            services.add_group(user, data["groupId"], group_traits or {})
+            identity.add_group(user, data["groupId"], group_traits or {})
         preview, force = self.preview(config, data)
         context = targeting.Context(
             url=url, device_type=device.device_type(_user_agent(request)), force=force
         )
-        verdict = services.decide(config, user, context, now, preview=preview)
+        verdict = decisions.decide(config, user, context, now, preview=preview)
         return Response({"widget": self.widget(config, user, verdict, data, force)})
 
     def preview(self, config: ProjectConfig, data: dict[str, Any]) -> tuple[Any, bool]:
@@ -187,7 +186,7 @@ class WidgetView(PublicWidgetView):
         if not self.may_preview(config):
             return None, False
         if data.get("previewCampaign"):
-            survey = services.preview_survey(config, data["previewCampaign"])
+            survey = decisions.preview_survey(config, data["previewCampaign"])
             if survey is None:
                 raise WidgetError(
                     400, {"error": "previewCampaign names no survey of this project."}
@@ -196,14 +195,14 @@ class WidgetView(PublicWidgetView):
         return None, True
 
     def widget(
-        self, config: ProjectConfig, user: Any, verdict: services.Verdict, data: dict, force: bool
+        self, config: ProjectConfig, user: Any, verdict: decisions.Verdict, data: dict, force: bool
     ) -> dict[str, Any]:
         if verdict.survey is None:
             return {"visible": False}
         languages = data.get("languages") or i18n.parse_accept_language(
             self.request.META.get("HTTP_ACCEPT_LANGUAGE", "")
         )
-        survey = services.survey_for_widget(config, verdict.survey, user, languages)
+        survey = decisions.survey_for_widget(config, verdict.survey, user, languages)
         return {"visible": True, "campaign": survey["id"], "survey": survey, "preview": force}
 
 
@@ -218,7 +217,7 @@ class DisplaysView(PublicWidgetView):
         config = self.project(data)
         url = _page_url(data)
         user = self.user(config, data, url)
-        display = services.record_display(
+        display = responses.record_display(
             config,
             user,
             data["campaign"],
@@ -229,9 +228,9 @@ class DisplaysView(PublicWidgetView):
         return Response({"id": str(display.pk)}, status=status.HTTP_201_CREATED)
 
 
-def _response_input(data: dict[str, Any], request: Request) -> services.ResponseInput:
+def _response_input(data: dict[str, Any], request: Request) -> responses.ResponseInput:
     method = data.get("method")
-    return services.ResponseInput(
+    return responses.ResponseInput(
         rating=data.get("rating"),
         feedback=data.get("feedback"),
         answers=[dict(a) for a in data["answers"]] if "answers" in data else None,
@@ -256,7 +255,7 @@ class ResponsesView(ResponseExport, PublicWidgetView):
         data = self.parse(serializers.NewResponseSerializer)
         config = self.project(data)
         user = self.user(config, data, _page_url(data))
-        response, token = services.start_response(
+        response, token = responses.start_response(
             config,
             user,
             data["campaign"],
@@ -289,7 +288,7 @@ class ResponseDetailView(ResponseRead, PublicWidgetView):
         if not token:
             raise WidgetError(401, {"error": "Send the auth-token header from the POST."})
         try:
-            response = services.update_response(
+            response = responses.update_response(
                 pk, token, _response_input(data, request), now=timezone.now()
             )
         except SatismeterError as exc:

@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from satismeter_app import reminders
 from satismeter_app.models import Display, EndUser, Reminder, Response, Survey
+from satismeter_app.services import reminders
 
 pytestmark = pytest.mark.browser
 

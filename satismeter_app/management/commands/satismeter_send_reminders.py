@@ -13,8 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from satismeter_app import reminders
 from satismeter_app.models import Survey
+from satismeter_app.services import reminders
 
 BAR_WIDTH = 30
 

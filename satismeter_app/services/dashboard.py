@@ -27,8 +27,8 @@ from django.db.models.functions import Cast, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import nps
-from .models import Display, Project, Response, Survey
+from .. import nps
+from ..models import Display, Project, Response, Survey
 
 DEFAULT_DAYS = 90
 COMMENTS_SHOWN = 20

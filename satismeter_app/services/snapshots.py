@@ -13,9 +13,9 @@ from django.core.cache import caches
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from . import targeting
-from .conf import app_settings
-from .models import Project, Survey
+from .. import targeting
+from ..conf import app_settings
+from ..models import Project, Survey
 
 _UNKNOWN = "unknown"  # cached marker for a write key that names no project
 

@@ -20,10 +20,10 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 
-from . import nps, targeting
-from .exceptions import InvalidInput
-from .models import Display, Response
-from .payloads import response_object
+from .. import nps, targeting
+from ..exceptions import InvalidInput
+from ..models import Display, Response
+from ..payloads import response_object
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the cursor
 OBJECTS_PER_WRITE = 200  # response objects joined into one chunk of the HTTP body

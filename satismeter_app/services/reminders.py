@@ -36,10 +36,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import i18n, services, targeting, unsubscribes
-from .conf import app_settings
-from .config import project_config
-from .models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
+from .. import i18n, targeting
+from ..conf import app_settings
+from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
+from . import responses, unsubscribes
+from .snapshots import project_config
 
 logger = logging.getLogger(__name__)
 
@@ -350,11 +351,11 @@ def record_score(reminder: Reminder, score: int, now: datetime) -> Recorded | No
         config = project_config(reminder.survey.project.write_key)
         if config is None or config.survey(reminder.survey_id) is None:
             return None
-        data = services.ResponseInput(
+        data = responses.ResponseInput(
             rating=score, method=Response.Method.EMAIL, language=reminder.language
         )
         # forced: the reminder row, not targeting, decides that this user may answer now.
-        response, token = services.start_response(
+        response, token = responses.start_response(
             config, reminder.user, reminder.survey_id, data, now=now, forced=True
         )
         locked.response = response
@@ -375,8 +376,8 @@ def _answered_since(reminder: Reminder) -> bool:
 def save_followup(reminder: Reminder, token: str, feedback: str, now: datetime) -> Response:
     if reminder.response_id is None:
         raise BadLink
-    data = services.ResponseInput(feedback=feedback, completed=True)
-    return services.update_response(reminder.response_id, token, data, now=now)
+    data = responses.ResponseInput(feedback=feedback, completed=True)
+    return responses.update_response(reminder.response_id, token, data, now=now)
 
 
 def unsubscribe(reminder: Reminder) -> None:

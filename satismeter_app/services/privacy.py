@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Delivery, Display, EndUser, Response, Unsubscribe, UserEvent
-from .payloads import _iso, response_object
+from ..models import Delivery, Display, EndUser, Response, Unsubscribe, UserEvent
+from ..payloads import _iso, response_object
 
 Mode = Literal["anonymise", "delete"]
 ANONYMISE: Final = "anonymise"

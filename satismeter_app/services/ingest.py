@@ -5,7 +5,7 @@ A batch is validated message by message: an invalid message is reported with its
 small number of SQL queries whatever their number: one ``SELECT … FOR UPDATE`` of the users
 they name, one ``INSERT`` of the users that are new, one ``UPDATE`` of the users that changed
 and one ``INSERT`` of the tracked events — with the same merging rules as
-:func:`services.identify`, :func:`services.add_group` and :func:`services.track`: traits merge
+:func:`identity.identify`, :func:`identity.add_group` and :func:`identity.track`: traits merge
 into the user's, the well-known traits fill the user's columns, an anonymous visitor who
 identifies keeps their row, and each event also lands in ``EndUser.history``, where targeting
 reads it (a survey may be waiting for it).
@@ -28,10 +28,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import history, privacy, services, targeting
-from .conf import app_settings
-from .exceptions import InvalidInput
-from .models import EndUser, UserEvent
+from .. import history, targeting
+from ..conf import app_settings
+from ..exceptions import InvalidInput
+from ..models import EndUser, UserEvent
+from . import identity, privacy
 
 TYPES = ("identify", "track", "page", "screen", "group")
 MAX_ID_LENGTH = 255
@@ -190,8 +191,8 @@ def _user_traits(traits: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
         when = parse_time(created)
         if when is not None:
             traits = {**traits, "createdAt": when.isoformat()}
-    services.check_traits_size(traits)
-    return traits, services.user_columns(traits)
+    identity.check_traits_size(traits)
+    return traits, identity.user_columns(traits)
 
 
 def parse_message(raw: Any, index: int, now: datetime, *, type_: str | None = None) -> Message:
@@ -237,7 +238,7 @@ def _parse_by_type(message: Message, raw: Mapping[str, Any], context: Mapping[st
         message.group_id = _text(raw, "groupId", MAX_ID_LENGTH, required=True)
         message.group_traits = _object(raw, "traits")
         _check_storable(message.group_traits, "traits")
-        services.check_traits_size(message.group_traits)
+        identity.check_traits_size(message.group_traits)
     elif message.type in ("page", "screen"):
         properties, page = _object(raw, "properties"), _object(context, "page")
         url = properties.get("url") or page.get("url") or ""

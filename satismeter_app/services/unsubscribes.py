@@ -15,8 +15,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from .exceptions import InvalidInput
-from .models import EndUser, Unsubscribe
+from ..exceptions import InvalidInput
+from ..models import EndUser, Unsubscribe
 
 CHUNK = 500  # ids or addresses per IN (...) list
 MAX_EMAIL_LENGTH = 254

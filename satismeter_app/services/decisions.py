@@ -1,0 +1,109 @@
+"""Deciding for the widget: the one survey to show a user now, and its texts in their language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import history, i18n, targeting
+from ..conf import app_settings
+from ..models import EndUser, Survey
+from .snapshots import ProjectConfig, SurveyConfig, survey_config
+
+
+def user_state(user: EndUser) -> targeting.UserState:
+    return targeting.UserState(
+        key=user.user_id or user.anonymous_id or str(user.pk),
+        identified=user.user_id is not None,
+        first_seen=user.first_seen,
+        created_at=user.created_at,
+        traits=user.traits,
+        survey_date=user.survey_date,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    survey: SurveyConfig | None
+    decisions: list[tuple[targeting.SurveyRules, targeting.Decision]] = field(default_factory=list)
+
+
+def decide(
+    config: ProjectConfig,
+    user: EndUser,
+    context: targeting.Context,
+    now: datetime,
+    *,
+    preview: SurveyConfig | None = None,
+) -> Verdict:
+    """The one survey to show this user now, if any."""
+    candidates = [preview] if preview else list(config.surveys)
+    chosen, decisions = targeting.choose(
+        [s.rules for s in candidates],
+        user_state(user),
+        history.as_targeting(user.history),
+        context,
+        now,
+        survey_gap_days=config.survey_gap_days,
+    )
+    survey = next((s for s in candidates if chosen and s.id == chosen.id), None)
+    return Verdict(survey=survey, decisions=decisions)
+
+
+def preview_survey(config: ProjectConfig, survey_id: Any) -> SurveyConfig | None:
+    """Any survey of the project, drafts included, for staff previews."""
+    try:
+        survey = Survey.objects.get(project_id=config.id, pk=int(survey_id))
+    except (Survey.DoesNotExist, TypeError, ValueError):
+        return None
+    return survey_config(survey)
+
+
+def survey_for_widget(
+    config: ProjectConfig,
+    survey: SurveyConfig,
+    user: EndUser,
+    browser_languages: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The survey as the widget needs it: texts resolved to the user's language, the design."""
+    language = i18n.choose_language(
+        [user.language or None, *browser_languages, config.default_language],
+        default=app_settings.DEFAULT_LANGUAGE,
+    )
+    translation = user.traits.get("translation")
+    strings = i18n.resolve_strings(
+        language,
+        survey_texts=survey.texts,
+        user_translation=translation if isinstance(translation, dict) else None,
+        service_name=str(survey.design.get("serviceName") or config.name),
+    )
+    return {
+        "id": str(survey.id),
+        "name": survey.name,
+        "type": survey.type,
+        "language": language,
+        "direction": i18n.direction(language),
+        "translation": strings,
+        "design": survey.design,
+    }
+
+
+def explain(user: EndUser, now: datetime) -> list[tuple[Survey, targeting.Decision]]:
+    """For staff: would this user see each survey of their project now, and why (not)."""
+    surveys = list(Survey.objects.filter(project_id=user.project_id).order_by("-priority", "pk"))
+    project = user.project
+    _, decisions = targeting.choose(
+        [survey_config(s).rules for s in surveys],
+        user_state(user),
+        history.as_targeting(user.history),
+        targeting.Context(),
+        now,
+        survey_gap_days=project.survey_gap_days,
+    )
+    by_id = {rules.id: decision for rules, decision in decisions}
+    return [(survey, by_id[survey.pk]) for survey in surveys]
+
+
+# --- displays and responses ---------------------------------------------------------------------
