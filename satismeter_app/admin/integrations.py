@@ -1,0 +1,310 @@
+"""Integrations and the outbox's delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .. import outbox
+from ..conf import app_settings
+from ..models import (
+    Delivery,
+    DeliveryAttempt,
+    Integration,
+)
+from .scoping import (
+    ADMIN_ROLE,
+    ProjectScopedAdmin,
+    ProjectScopedForm,
+    is_superuser,
+    project_filter,
+    project_roles,
+)
+
+
+class IntegrationForm(ProjectScopedForm):
+    """Settings as form fields per kind; the secret is write-only (typed in, never rendered
+    back; empty keeps the current one)."""
+
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        required=False,
+        choices=[(event, event) for event in Integration.EVENTS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "None ticked: the kind's default (Segment: all four; Slack: completed; webhook: "
+            "closed and completed). Webhooks send only closed (as dismissed) and completed; "
+            "Slack only answered and completed."
+        ),
+    )
+    secret = forms.CharField(
+        label=_("secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_(
+            "Segment: the source's write key. Slack: the incoming-webhook URL. Webhook: the "
+            "signing secret. Leave empty to keep the current one."
+        ),
+    )
+    segment_region = forms.ChoiceField(label=_("region"), required=False, choices=())
+    segment_host = forms.URLField(
+        label=_("host"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Any other endpoint, without /v1; it takes the place of the region."),
+    )
+    segment_traits = forms.MultipleChoiceField(
+        label=_("identify traits"),
+        required=False,
+        choices=[(name, name) for name in Integration.SEGMENT_TRAITS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Sent with identify on completion; none ticked: no identify call."),
+    )
+    slack_filter = forms.ChoiceField(
+        label=_("post"), required=False, choices=Integration.SlackFilter.choices
+    )
+    webhook_url = forms.URLField(label=_("URL"), required=False, assume_scheme="https")
+
+    class Meta:
+        model = Integration
+        # ``settings`` is assembled from the fields of the integration's kind (clean()).
+        fields = ("project", "survey", "kind", "name", "enabled", "events", "secret")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        region = self.fields["segment_region"]
+        assert isinstance(region, forms.ChoiceField)
+        region.choices = [(name, name.upper()) for name in app_settings.SEGMENT_HOSTS]
+        settings_ = self.instance.settings or {}
+        self.initial.setdefault("segment_region", settings_.get("region", "us"))
+        self.initial.setdefault("segment_host", settings_.get("host", ""))
+        traits = settings_.get("traits", list(Integration.SEGMENT_TRAITS))
+        self.initial.setdefault("segment_traits", traits)
+        self.initial.setdefault("slack_filter", settings_.get("filter", "all"))
+        self.initial.setdefault("webhook_url", settings_.get("url", ""))
+
+    def clean_secret(self) -> str:
+        return self.cleaned_data["secret"] or self.instance.secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The model validates the settings dict; the form only assembles it for the kind.
+        self.instance.settings = self.settings_for(cleaned.get("kind"), cleaned)
+        return cleaned
+
+    @staticmethod
+    def settings_for(kind: str | None, cleaned: dict[str, Any]) -> dict[str, Any]:
+        if kind == Integration.Kind.SEGMENT:
+            settings_ = {"region": cleaned.get("segment_region") or "us"}
+            if cleaned.get("segment_host"):
+                settings_["host"] = cleaned["segment_host"]
+            return settings_ | {"traits": list(cleaned.get("segment_traits") or [])}
+        if kind == Integration.Kind.SLACK:
+            return {"filter": cleaned.get("slack_filter") or "all"}
+        if kind == Integration.Kind.WEBHOOK and cleaned.get("webhook_url"):
+            return {"url": cleaned["webhook_url"]}
+        return {}
+
+
+@admin.register(Integration)
+class IntegrationAdmin(ProjectScopedAdmin):
+    # Integrations send every answer and a secret elsewhere: project admins set them up.
+    edit_roles = ADMIN_ROLE
+    form = IntegrationForm
+    list_display = ("__str__", "kind", "project", "survey", "enabled", "setup", "updated")
+    list_filter = ("kind", "enabled", project_filter())
+    list_select_related = ("project", "survey")
+    search_fields = ("name",)
+    readonly_fields = ("secret_hint", "delivery_log", "created", "updated")
+    actions = ("send_test_message",)
+    fieldsets = (
+        (None, {"fields": ("project", "survey", "kind", "name", "enabled", "events")}),
+        (_("Connection"), {"fields": ("secret", "secret_hint", "delivery_log")}),
+        (
+            _("Segment"),
+            {
+                "fields": ("segment_region", "segment_host", "segment_traits"),
+                "description": _(
+                    "Events and identify traits go to the Segment source of the write key. "
+                    "US: api.segment.io; EU: events.eu1.segmentapis.com."
+                ),
+            },
+        ),
+        (
+            _("Slack"),
+            {
+                "fields": ("slack_filter",),
+                "description": _("A message per completed response, in the webhook's channel."),
+            },
+        ),
+        (
+            _("Webhook"),
+            {
+                "fields": ("webhook_url",),
+                "description": _(
+                    "A signed POST per completed or dismissed response; see "
+                    "docs/integrations.md for the verification recipe."
+                ),
+            },
+        ),
+        (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description=_("current secret"))
+    def secret_hint(self, obj: Integration) -> str:
+        """Enough to tell secrets apart; a Slack URL shows only its host."""
+        if not obj.secret:
+            return "—"
+        parts = urlsplit(obj.secret)
+        if parts.scheme and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}/…"
+        return f"{obj.secret[:4]}…"
+
+    @admin.display(description=_("setup"))
+    def setup(self, obj: Integration) -> str:
+        missing = obj.missing()
+        text = _("missing %(what)s") % {"what": ", ".join(missing)} if missing else _("complete")
+        return str(text)
+
+    @admin.display(description=_("deliveries"))
+    def delivery_log(self, obj: Integration) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:satismeter_app_delivery_changelist")
+        return format_html(
+            '<a href="{}?integration__id__exact={}">{}</a>', url, obj.pk, _("Delivery log")
+        )
+
+    def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        missing = obj.missing()
+        if obj.enabled and missing:
+            messages.warning(
+                request,
+                _("%(integration)s sends nothing until it has its %(what)s.")
+                % {"integration": obj, "what": ", ".join(missing)},
+            )
+
+    @admin.action(description=_("Send a test message"), permissions=["change"])
+    def send_test_message(self, request: HttpRequest, queryset: QuerySet) -> None:
+        integrations = list(self.editable(request, queryset))
+        for integration in integrations:
+            outbox.send_test_message(integration)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d test message is on its way; see the delivery log.",
+                "%(count)d test messages are on their way; see the delivery log.",
+                len(integrations),
+            )
+            % {"count": len(integrations)},
+            messages.SUCCESS,
+        )
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """Every attempt of a delivery: when, how long, the HTTP status and the error."""
+
+    model = DeliveryAttempt
+    fields = ("started", "duration_ms", "status_code", "outcome", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request) or (
+            obj is not None and obj.project_id in project_roles(request)
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ProjectScopedAdmin):
+    """The outbox, read only: services write it with what caused each message.
+
+    Staff read it, delete rows, and retry: "retry now" makes pending and dead rows due with a
+    fresh retry window and asks a worker to send them at once.
+    """
+
+    list_display = (
+        "created",
+        "destination",
+        "event",
+        "state",
+        "attempts",
+        "last_status",
+        "short_error",
+        "next_attempt_at",
+        "delivered_at",
+        "integration",
+        "project",
+    )
+    list_filter = (
+        "state",
+        "destination",
+        "event",
+        ("created", admin.DateFieldListFilter),
+        project_filter("integration"),
+        project_filter(),
+    )
+    list_select_related = ("project", "integration")
+    search_fields = ("=message_id", "destination", "event")
+    date_hierarchy = "created"
+    readonly_fields = (
+        "payload",
+        "message_id",
+        "attempts",
+        "last_status",
+        "last_error",
+        "retry_until",
+        "created",
+        "delivered_at",
+    )
+    inlines = (DeliveryAttemptInline,)
+    show_full_result_count = False
+    actions = ("retry",)
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj: Delivery) -> str:
+        return Truncator(obj.last_error).chars(80)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a hand-written message would skip the payload builders and message ids
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request) or self.may(request, self.edit_roles)
+
+    @admin.action(description=_("Retry selected deliveries now"), permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = outbox.retry_now(self.editable(request, queryset))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d delivery will be retried.",
+                "%(count)d deliveries will be retried.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )

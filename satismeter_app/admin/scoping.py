@@ -1,0 +1,212 @@
+"""Project scoping for every admin page: who sees which project, with which role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import widgets
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    Membership,
+    Project,
+)
+
+ANY_ROLE = frozenset(Membership.Role.values)
+ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
+NO_ROLE: frozenset[str] = frozenset()  # superusers only
+
+Roles = frozenset[str]
+
+
+# Tenancy helpers ---------------------------------------------------------------------------
+
+
+def is_superuser(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
+def project_roles(request: HttpRequest) -> dict[int, str]:
+    """The user's role in each of their projects, read once per request.
+
+    The admin asks for permissions dozens of times per page (every model of the sidebar), so
+    the memberships are cached on the request rather than queried each time.
+    """
+    roles = getattr(request, "_satismeter_project_roles", None)
+    if roles is None:
+        user = request.user
+        rows = Membership.objects.none()
+        if user.is_active and user.is_staff:
+            rows = Membership.objects.filter(user_id=user.pk)
+        roles = dict(rows.values_list("project_id", "role"))
+        request._satismeter_project_roles = roles  # type: ignore[attr-defined]
+    return roles
+
+
+def project_ids(request: HttpRequest, roles: Roles) -> set[int]:
+    return {pk for pk, role in project_roles(request).items() if role in roles}
+
+
+# Widgets, forms and filters that respect the scope ------------------------------------------
+
+
+class ScopedRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id input that names the chosen object only when the user may see it.
+
+    Ids are guessable: without this, ``add/?user=123`` would print another project's user.
+    """
+
+    def __init__(self, rel: Any, admin_site: admin.AdminSite, queryset: QuerySet, **kwargs: Any):
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        try:
+            visible = self.queryset.filter(pk=value).exists()
+        except (ValueError, TypeError, ValidationError):
+            visible = False
+        return super().label_and_url_for_value(value) if visible else ("", "")
+
+
+class ProjectScopedForm(forms.ModelForm):
+    """Rejects a survey, user or response that belongs to another project than the object."""
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        project = cleaned.get("project")
+        project_id = project.pk if project else getattr(self.instance, "project_id", None)
+        if project_id is None:
+            return cleaned
+        for name, value in list(cleaned.items()):
+            related_project_id = getattr(value, "project_id", project_id)
+            if name != "project" and related_project_id != project_id:
+                self.add_error(name, _("This belongs to another project."))
+        return cleaned
+
+
+class ScopedRelatedFilter(admin.RelatedFieldListFilter):
+    """A related-object filter listing only the projects (or their surveys) the user sees."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list:
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        scope = model_admin.related_scope(request, field.related_model, model_admin.view_roles)
+        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=scope)
+
+
+def project_filter(field: str = "project") -> tuple[str, type[ScopedRelatedFilter]]:
+    return (field, ScopedRelatedFilter)
+
+
+# The base class ----------------------------------------------------------------------------
+
+
+class ProjectScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose objects belong to a project; see the module docstring for the rules.
+
+    Subclasses set ``view_roles`` (who sees the objects) and ``edit_roles`` (who adds, changes
+    and deletes them); ``project_lookup`` is the path from the model to its Project.
+    """
+
+    form = ProjectScopedForm
+    project_lookup = "project"
+    view_roles: Roles = ANY_ROLE
+    edit_roles: Roles = ANY_ROLE
+
+    # Scope ----------------------------------------------------------------------------------
+
+    def project_id_of(self, obj: models.Model) -> int:
+        return obj.project_id  # type: ignore[attr-defined]
+
+    def may(self, request: HttpRequest, roles: Roles, obj: models.Model | None = None) -> bool:
+        """Whether the user holds one of ``roles`` in obj's project (or in any, without obj)."""
+        allowed = project_ids(request, roles)
+        return bool(allowed) if obj is None else self.project_id_of(obj) in allowed
+
+    def scoped(self, request: HttpRequest, queryset: QuerySet, roles: Roles) -> QuerySet:
+        if is_superuser(request):
+            return queryset
+        return queryset.filter(**{f"{self.project_lookup}__in": project_ids(request, roles)})
+
+    def editable(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """The part of ``queryset`` the user may change; actions act on nothing else."""
+        return self.scoped(request, queryset, self.edit_roles)
+
+    def allowed_projects(self, request: HttpRequest, roles: Roles) -> QuerySet[Project]:
+        projects = Project.objects.for_staff(request.user)
+        if is_superuser(request):
+            return projects
+        return projects.filter(pk__in=project_ids(request, roles))
+
+    def related_scope(self, request: HttpRequest, model: type[models.Model], roles: Roles) -> Q:
+        """Which rows of a related model the user may pick or filter by."""
+        if is_superuser(request):
+            return Q()
+        if model is Project:
+            return Q(pk__in=self.allowed_projects(request, roles))
+        if any(field.name == "project" for field in model._meta.get_fields()):
+            return Q(project__in=self.allowed_projects(request, roles))
+        return Q()  # not project data (the auth user of a membership): superusers only edit it
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self.scoped(request, super().get_queryset(request), self.view_roles)
+
+    # Forms ----------------------------------------------------------------------------------
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        model, db = db_field.related_model, kwargs.get("using")
+        # Start from Django's choice (it carries the related admin's ordering), then scope it.
+        queryset = self.get_field_queryset(db, db_field, request)
+        if queryset is None:
+            queryset = model._default_manager.using(db).all()
+        queryset = queryset.filter(self.related_scope(request, model, self.edit_roles))
+        kwargs.setdefault("queryset", queryset)
+        if db_field.name in self.raw_id_fields:
+            kwargs.setdefault(
+                "widget",
+                ScopedRawIdWidget(db_field.remote_field, self.admin_site, queryset, using=db),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        # Moving a survey or a user to another project would leave its responses behind.
+        if obj is not None and self.project_lookup == "project":
+            readonly += ("project",)
+        return readonly
+
+    # Permissions: memberships, not model permissions, for non-superusers --------------------
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if is_superuser(request):
+            return super().has_module_permission(request)
+        return bool(project_roles(request))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if is_superuser(request):
+            return super().has_view_permission(request, obj)
+        return self.may(request, self.view_roles, obj) or self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        if is_superuser(request):
+            return super().has_add_permission(request)
+        return self.may(request, self.edit_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if is_superuser(request):
+            return super().has_change_permission(request, obj)
+        return self.may(request, self.edit_roles, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if is_superuser(request):
+            return super().has_delete_permission(request, obj)
+        return self.may(request, self.edit_roles, obj)
