@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.delivery_harness import (  # noqa: E402  (needs ROOT on sys.path)
+from tests.delivery.harness import (  # noqa: E402  (needs ROOT on sys.path)
     CeleryHarness,
     RedisServer,
     SegmentSink,

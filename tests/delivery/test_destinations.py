@@ -38,7 +38,7 @@ from satismeter_app.exceptions import DeliveryError, MissingExtraError
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
 from satismeter_app.services import responses
 from satismeter_app.services.snapshots import project_config
-from tests.delivery_harness import ROOT, SegmentSink, Sink
+from tests.delivery.harness import ROOT, SegmentSink, Sink
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from django.db import connection
 
 from satismeter_app.destinations.webhook import SIGNATURE_HEADER, verify_signature
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
-from tests.delivery_harness import (
+from tests.delivery.harness import (
     CeleryHarness,
     RedisServer,
     SegmentSink,

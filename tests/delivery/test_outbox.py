@@ -24,7 +24,7 @@ from satismeter_app.exceptions import DeliveryError
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
 from satismeter_app.services import responses
 from satismeter_app.services.snapshots import project_config
-from tests.delivery_harness import SegmentSink, Sink, free_port, use_broker
+from tests.delivery.harness import SegmentSink, Sink, free_port, use_broker
 
 pytestmark = pytest.mark.django_db
 

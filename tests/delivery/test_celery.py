@@ -11,7 +11,7 @@ import pytest
 import redis
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start_worker(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.Popen:
@@ -25,7 +25,7 @@ def _start_worker(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.P
         "project",
         "worker",
         "-I",
-        "tests.worker_tasks",
+        "tests.delivery.worker_tasks",
     ]
     command += ["--pool", "solo", "--without-gossip", "--without-mingle", "-l", "warning"]
     log = (tmp_path / "worker.log").open("w")
@@ -44,7 +44,9 @@ def _wait_for(path: Path, timeout: float = 30) -> str:
 def _send_and_wait(client: Celery, tmp_path: Path, worker: subprocess.Popen) -> str:
     target = tmp_path / "done.txt"
     try:
-        client.send_task("tests.worker_tasks.write_file", args=[str(target), "ran in worker"])
+        client.send_task(
+            "tests.delivery.worker_tasks.write_file", args=[str(target), "ran in worker"]
+        )
         return _wait_for(target)
     finally:
         worker.terminate()

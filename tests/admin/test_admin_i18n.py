@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from satismeter_app.models import Project
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "satismeter_app" / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "satismeter_app" / "locale"
 LANGUAGES = sorted(p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir())
 
 # Python-format placeholders (%% is a literal percent sign) and str.format-style fields.
