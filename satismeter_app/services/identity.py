@@ -10,12 +10,13 @@ refreshes ``last_seen`` at most every :data:`LAST_SEEN_RESOLUTION`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from .. import history, targeting
 from ..conf import app_settings
@@ -70,6 +71,141 @@ def check_traits_size(traits: Mapping[str, Any]) -> None:
         raise InvalidInput("traits", f"is {size} bytes of JSON; the limit is {limit}")
 
 
+class Directory:
+    """A project's users as one call or one batch names them, in memory: by userId, and the
+    anonymous ones by anonymousId. It holds the one rule that finds, claims and creates users:
+
+    - a userId names the user;
+    - a visitor known only by an anonymousId who now identifies keeps their row (and so their
+      history): the row is claimed by the userId;
+    - anyone else is a new user, created on first mention.
+
+    Changes are collected (:meth:`mark`) and written by the caller: one ``save`` for a widget
+    call, one ``bulk_update`` for a batch.
+    """
+
+    def __init__(self, project_id: int, existing: Iterable[EndUser], now: datetime) -> None:
+        self.project_id = project_id
+        self.now = now
+        self.by_user_id: dict[str, EndUser] = {}
+        self.by_anonymous_id: dict[str, EndUser] = {}
+        self.new: list[EndUser] = []
+        self.changed: dict[int, set[str]] = {}
+        for user in existing:
+            if user.user_id is not None:
+                self.by_user_id[user.user_id] = user
+            elif user.anonymous_id is not None:
+                self.by_anonymous_id[user.anonymous_id] = user
+
+    @classmethod
+    def load(
+        cls, project_id: int, identities: Iterable[Identity], now: datetime, *, lock: bool = False
+    ) -> Directory:
+        """The users the identities may name, in one query; ``lock`` takes their row locks,
+        always in the same order, so that two batches cannot deadlock on them."""
+        identities = list(identities)
+        user_ids = {i.user_id for i in identities if i.user_id is not None}
+        anonymous_ids = {i.anonymous_id for i in identities if i.anonymous_id is not None}
+        wanted = Q(user_id__in=user_ids) | Q(user_id__isnull=True, anonymous_id__in=anonymous_ids)
+        users = EndUser.objects.filter(wanted, project_id=project_id)
+        users = users.select_for_update().order_by("pk") if lock else users.order_by()
+        return cls(project_id, users, now)
+
+    def resolve(self, identity: Identity) -> EndUser:
+        """The user the identity names: found, claimed or created."""
+        if identity.user_id is not None:
+            user = self.by_user_id.get(identity.user_id)
+            if user is None and identity.anonymous_id is not None:
+                user = self._claim(identity.anonymous_id, identity.user_id)
+        else:
+            user = self.by_anonymous_id.get(identity.anonymous_id or "")
+        return user or self._create(identity)
+
+    def _claim(self, anonymous_id: str, user_id: str) -> EndUser | None:
+        user = self.by_anonymous_id.pop(anonymous_id, None)
+        if user is not None:
+            user.user_id = user_id
+            self.by_user_id[user_id] = user
+            self.mark(user, {"user_id"})
+        return user
+
+    def _create(self, identity: Identity) -> EndUser:
+        user = EndUser(
+            project_id=self.project_id,
+            user_id=identity.user_id,
+            anonymous_id=identity.anonymous_id,
+            first_seen=self.now,
+            last_seen=self.now,
+        )
+        if identity.user_id is not None:
+            self.by_user_id[identity.user_id] = user
+        else:
+            self.by_anonymous_id[identity.anonymous_id or ""] = user
+        self.new.append(user)
+        return user
+
+    def mark(self, user: EndUser, fields: set[str]) -> None:
+        """Remember which fields of an existing user changed (new users are inserted whole)."""
+        if user.pk is not None and fields:
+            self.changed.setdefault(user.pk, set()).update(fields)
+
+    def changes_of(self, user: EndUser) -> set[str]:
+        return self.changed.get(user.pk, set()) if user.pk is not None else set()
+
+    def updated(self) -> tuple[list[EndUser], list[str]]:
+        """The existing users that changed, and the union of the fields that did."""
+        known = [*self.by_user_id.values(), *self.by_anonymous_id.values()]
+        users = list({u.pk: u for u in known if u.pk in self.changed}.values())
+        fields = sorted(set().union(*self.changed.values())) if self.changed else []
+        return users, fields
+
+
+# --- what a call says about a user: the merge rules ----------------------------------------------
+
+
+def merge_traits(user: EndUser, traits: Mapping[str, Any], columns: Mapping[str, Any]) -> set[str]:
+    """Traits merge into the user's (a new value wins); the well-known ones fill the user's
+    columns. Returns the fields that changed."""
+    changed: set[str] = set()
+    merged = {**user.traits, **traits}
+    if merged != user.traits:
+        user.traits = merged
+        changed.add("traits")
+    for column, value in columns.items():
+        if getattr(user, column) != value:
+            setattr(user, column, value)
+            changed.add(column)
+    return changed
+
+
+def merge_group(user: EndUser, group_id: str, traits: Mapping[str, Any]) -> set[str]:
+    """A group's traits merge into what the user's group ``group_id`` had."""
+    merged = {**user.groups.get(group_id, {}), **traits}
+    if user.groups.get(group_id) == merged:
+        return set()
+    user.groups = {**user.groups, group_id: merged}
+    return {"groups"}
+
+
+def record_visit(user: EndUser, url: str, when: datetime, *, changed: bool = False) -> set[str]:
+    """The user saw a page at ``when``: it becomes their last page, and ``last_seen`` moves
+    forward — at most every :data:`LAST_SEEN_RESOLUTION` unless something else about the user
+    ``changed`` (then the row is written anyway), so that page views of a known user write
+    nothing."""
+    fields: set[str] = set()
+    if url and url != user.last_url:
+        user.last_url = url
+        fields.add("last_url")
+    moved = when - user.last_seen
+    if moved > timedelta(0) and (changed or fields or moved >= LAST_SEEN_RESOLUTION):
+        user.last_seen = when
+        fields.add("last_seen")
+    return fields
+
+
+# --- one call: the widget and the users API -------------------------------------------------------
+
+
 def identify(
     project_id: int,
     identity: Identity,
@@ -84,10 +220,37 @@ def identify(
     traits = dict(traits or {})
     check_traits_size(traits)
     columns = user_columns(traits)
-    user = _find_user(project_id, identity)
-    if user is None:
-        return _create_user(project_id, identity, traits, columns, url, now)
-    _refresh_user(user, identity, traits, columns, url, now, seen=seen)
+    return _identify(project_id, identity, traits, columns, url, now, seen, retry=True)
+
+
+def _identify(
+    project_id: int,
+    identity: Identity,
+    traits: dict[str, Any],
+    columns: dict[str, Any],
+    url: str,
+    now: datetime,
+    seen: bool,
+    *,
+    retry: bool,
+) -> EndUser:
+    users = Directory.load(project_id, [identity], now)
+    user = users.resolve(identity)
+    changed = users.changes_of(user) | merge_traits(user, traits, columns)
+    if seen:
+        changed |= record_visit(user, url, now, changed=bool(changed))
+    if user.pk is not None:
+        if changed:
+            user.save(update_fields=sorted(changed))
+        return user
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError:
+        if not retry:
+            raise
+        # Another request created the same user a moment ago: it is found this time.
+        return _identify(project_id, identity, traits, columns, url, now, seen, retry=False)
     return user
 
 
@@ -98,86 +261,9 @@ def set_survey_date(user: EndUser, when: datetime | None) -> None:
         user.save(update_fields=["survey_date"])
 
 
-def _find_user(project_id: int, identity: Identity) -> EndUser | None:
-    # Unique lookups: no ORDER BY (Meta.ordering would add one), at most one row.
-    users = EndUser.objects.filter(project_id=project_id).order_by()
-    if identity.user_id is not None:
-        user = next(iter(users.filter(user_id=identity.user_id)[:1]), None)
-        if user is not None or identity.anonymous_id is None:
-            return user
-    # An anonymous visitor who now identifies keeps their history: the row is claimed below.
-    anonymous = users.filter(user_id__isnull=True, anonymous_id=identity.anonymous_id)
-    return next(iter(anonymous[:1]), None)
-
-
-def _create_user(
-    project_id: int,
-    identity: Identity,
-    traits: dict[str, Any],
-    columns: dict[str, Any],
-    url: str,
-    now: datetime,
-) -> EndUser:
-    user = EndUser(
-        project_id=project_id,
-        user_id=identity.user_id,
-        anonymous_id=identity.anonymous_id,
-        traits=traits,
-        first_seen=now,
-        last_seen=now,
-        last_url=url,
-        **columns,
-    )
-    try:
-        with transaction.atomic():
-            user.save(force_insert=True)
-    except IntegrityError:
-        # Another request created the same user a moment ago.
-        found = _find_user(project_id, identity)
-        if found is None:
-            raise
-        _refresh_user(found, identity, traits, columns, url, now)
-        return found
-    return user
-
-
-def _refresh_user(
-    user: EndUser,
-    identity: Identity,
-    traits: dict[str, Any],
-    columns: dict[str, Any],
-    url: str,
-    now: datetime,
-    *,
-    seen: bool = True,
-) -> None:
-    changed: set[str] = set()
-    if identity.user_id is not None and user.user_id is None:
-        user.user_id = identity.user_id
-        changed.add("user_id")
-    merged = {**user.traits, **traits}
-    if merged != user.traits:
-        user.traits = merged
-        changed.add("traits")
-    for column, value in columns.items():
-        if getattr(user, column) != value:
-            setattr(user, column, value)
-            changed.add(column)
-    if url and url != user.last_url:
-        user.last_url = url
-        changed.add("last_url")
-    if seen and (changed or now - user.last_seen >= LAST_SEEN_RESOLUTION):
-        user.last_seen = max(now, user.first_seen)
-        changed.add("last_seen")
-    if changed:
-        user.save(update_fields=sorted(changed))
-
-
 def add_group(user: EndUser, group_id: str, traits: Mapping[str, Any]) -> None:
     check_traits_size(traits)
-    merged = {**user.groups.get(group_id, {}), **traits}
-    if user.groups.get(group_id) != merged:
-        user.groups = {**user.groups, group_id: merged}
+    if merge_group(user, group_id, traits):
         user.save(update_fields=["groups"])
 
 

@@ -4,11 +4,11 @@ A batch is validated message by message: an invalid message is reported with its
 ``messageId`` and the valid ones are kept. The valid ones are then applied in a constant,
 small number of SQL queries whatever their number: one ``SELECT … FOR UPDATE`` of the users
 they name, one ``INSERT`` of the users that are new, one ``UPDATE`` of the users that changed
-and one ``INSERT`` of the tracked events — with the same merging rules as
-:func:`identity.identify`, :func:`identity.add_group` and :func:`identity.track`: traits merge
-into the user's, the well-known traits fill the user's columns, an anonymous visitor who
-identifies keeps their row, and each event also lands in ``EndUser.history``, where targeting
-reads it (a survey may be waiting for it).
+and one ``INSERT`` of the tracked events — with the rules of
+:mod:`.identity` that every widget call follows (one :class:`identity.Directory` finds,
+claims and creates the users; ``merge_traits``, ``merge_group`` and ``record_visit`` change
+them), and each event also lands in ``EndUser.history``, where targeting reads it (a survey
+may be waiting for it).
 
 An event's ``messageId`` is stored with it, unique per project, so that a message Segment
 delivers twice (it retries for hours) is recorded once.
@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .. import history, targeting
@@ -101,6 +100,10 @@ class Message:
     group_id: str = ""
     group_traits: dict[str, Any] = field(default_factory=dict)
     url: str = ""
+
+    @property
+    def identity(self) -> identity.Identity:
+        return identity.Identity(self.user_id, self.anonymous_id)
 
 
 @dataclass(frozen=True)
@@ -288,87 +291,20 @@ def _short_id(value: Any) -> str | None:
 # --- applying them --------------------------------------------------------------------------------
 
 
-class _Users:
-    """The batch's users, found by userId or (anonymous ones) by anonymousId, in memory."""
-
-    def __init__(self, project_id: int, existing: Iterable[EndUser], now: datetime) -> None:
-        self.project_id = project_id
-        self.now = now
-        self.by_user_id: dict[str, EndUser] = {}
-        self.by_anonymous_id: dict[str, EndUser] = {}
-        self.new: list[EndUser] = []
-        self.changed: dict[int, set[str]] = {}
-        for user in existing:
-            if user.user_id is not None:
-                self.by_user_id[user.user_id] = user
-            elif user.anonymous_id is not None:
-                self.by_anonymous_id[user.anonymous_id] = user
-
-    def resolve(self, message: Message) -> EndUser:
-        if message.user_id is not None:
-            user = self.by_user_id.get(message.user_id)
-            if user is None and message.anonymous_id is not None:
-                user = self._claim(message.anonymous_id, message.user_id)
-        else:
-            user = self.by_anonymous_id.get(message.anonymous_id or "")
-        return user or self._create(message)
-
-    def _claim(self, anonymous_id: str, user_id: str) -> EndUser | None:
-        """An anonymous visitor who identifies keeps their row and history."""
-        user = self.by_anonymous_id.pop(anonymous_id, None)
-        if user is not None:
-            user.user_id = user_id
-            self.by_user_id[user_id] = user
-            self.mark(user, "user_id")
-        return user
-
-    def _create(self, message: Message) -> EndUser:
-        user = EndUser(
-            project_id=self.project_id,
-            user_id=message.user_id,
-            anonymous_id=message.anonymous_id,
-            first_seen=self.now,
-            last_seen=self.now,
-        )
-        if message.user_id is not None:
-            self.by_user_id[message.user_id] = user
-        else:
-            self.by_anonymous_id[message.anonymous_id or ""] = user
-        self.new.append(user)
-        return user
-
-    def mark(self, user: EndUser, *fields: str) -> None:
-        if user.pk is not None:
-            self.changed.setdefault(user.pk, set()).update(fields)
-
-    def updated(self) -> tuple[list[EndUser], list[str]]:
-        """The existing users that changed, and the union of the fields that did."""
-        known = [*self.by_user_id.values(), *self.by_anonymous_id.values()]
-        users = list({u.pk: u for u in known if u.pk in self.changed}.values())
-        fields = sorted(set().union(*self.changed.values())) if self.changed else []
-        return users, fields
-
-
-def _apply(users: _Users, user: EndUser, message: Message) -> UserEvent | None:
-    merged = {**user.traits, **message.traits}
-    if merged != user.traits:
-        user.traits = merged
-        users.mark(user, "traits")
-    for column, value in message.columns.items():
-        if getattr(user, column) != value:
-            setattr(user, column, value)
-            users.mark(user, column)
+def _apply(users: identity.Directory, user: EndUser, message: Message) -> UserEvent | None:
+    """What one message does to its user, by the same rules as a widget call."""
+    changed = identity.merge_traits(user, message.traits, message.columns)
     if message.type == "group":
-        group = {**user.groups.get(message.group_id, {}), **message.group_traits}
-        if user.groups.get(message.group_id) != group:
-            user.groups = {**user.groups, message.group_id: group}
-            users.mark(user, "groups")
+        changed |= identity.merge_group(user, message.group_id, message.group_traits)
     if message.type in ("page", "screen"):
-        _saw_page(users, user, message)
+        changed |= identity.record_visit(
+            user, message.url, message.timestamp, changed=bool(changed)
+        )
+    users.mark(user, changed)
     if message.type != "track":
         return None
     history.add_event(user.history, message.event, message.timestamp)
-    users.mark(user, "history")
+    users.mark(user, {"history"})
     return UserEvent(
         project_id=users.project_id,
         user=user,
@@ -379,32 +315,13 @@ def _apply(users: _Users, user: EndUser, message: Message) -> UserEvent | None:
     )
 
 
-def _saw_page(users: _Users, user: EndUser, message: Message) -> None:
-    if message.url and message.url != user.last_url:
-        user.last_url = message.url
-        users.mark(user, "last_url")
-    if message.timestamp > user.last_seen:
-        user.last_seen = message.timestamp
-        users.mark(user, "last_seen")
-
-
-def _load(project_id: int, messages: Sequence[Message]) -> list[EndUser]:
-    user_ids = {m.user_id for m in messages if m.user_id is not None}
-    anonymous_ids = {m.anonymous_id for m in messages if m.anonymous_id is not None}
-    return list(
-        EndUser.objects.select_for_update()
-        .filter(project_id=project_id)
-        .filter(Q(user_id__in=user_ids) | Q(user_id__isnull=True, anonymous_id__in=anonymous_ids))
-        .order_by("pk")  # rows locked in one order: two batches cannot deadlock on them
-    )
-
-
 def _write(project_id: int, messages: Sequence[Message], now: datetime) -> list[EndUser]:
-    users = _Users(project_id, _load(project_id, messages), now)
+    identities = [m.identity for m in messages]
+    users = identity.Directory.load(project_id, identities, now, lock=True)
     events = []
     touched: dict[int, EndUser] = {}
     for message in messages:
-        user = users.resolve(message)
+        user = users.resolve(message.identity)
         touched[id(user)] = user
         event = _apply(users, user, message)
         if event is not None:
