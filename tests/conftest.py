@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from satismeter_app.models import EndUser, Membership, Project, Response, Survey
+from satismeter_app.models import ApiKey, EndUser, Membership, Project, Response, Survey
 
 _serial = count(1)
 
@@ -68,6 +68,18 @@ def make_survey(db: Any) -> Callable[..., Survey]:
         return Survey.objects.create(project=project, **fields)
 
     return make
+
+
+@pytest.fixture
+def survey(project: Project, make_survey: Callable[..., Survey]) -> Survey:
+    """The project's active NPS survey, shown to anyone at once (no tenure to wait for)."""
+    return make_survey(project, name="Quarterly NPS", min_tenure_days=0)
+
+
+@pytest.fixture
+def key(project: Project) -> str:
+    """A secret API key of the project, in clear."""
+    return ApiKey.issue(project, "tests")[1]
 
 
 @pytest.fixture

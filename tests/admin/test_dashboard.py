@@ -32,11 +32,6 @@ def csv_rows(response: Any) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def survey(project: Project, make_survey: Callable[..., Survey]) -> Survey:
-    return make_survey(project, name="Quarterly NPS")
-
-
-@pytest.fixture
 def answers(survey: Survey, make_response: Callable[..., Response]) -> list[Response]:
     """6 promoters, 2 passives, 2 detractors (NPS 40) in the last week, plus a dismissal."""
     now = timezone.now()

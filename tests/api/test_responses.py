@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from satismeter_app.models import ApiKey, Display
+from satismeter_app.models import Display
 from satismeter_app.services import reporting
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +27,6 @@ def auth_headers(scheme: str, key: str) -> dict[str, str]:
     if scheme == "basic":
         return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
     return {"HTTP_AUTHKEY": key}
-
-
-@pytest.fixture
-def key(project) -> str:
-    return ApiKey.issue(project, "export")[1]
-
-
-@pytest.fixture
-def survey(project, make_survey):
-    return make_survey(project, name="Quarterly NPS")
 
 
 def body_of(reply) -> bytes:

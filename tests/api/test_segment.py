@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 CREATED = datetime(2015, 6, 16, 9, 19, 47, tzinfo=UTC)
 
 
-@pytest.fixture
-def key(project) -> str:
-    return ApiKey.issue(project, "segment")[1]
-
-
 def basic(key: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
 

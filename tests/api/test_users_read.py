@@ -4,14 +4,9 @@ import json
 
 import pytest
 
-from satismeter_app.models import ApiKey, EndUser, Response, Unsubscribe
+from satismeter_app.models import EndUser, Response, Unsubscribe
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def key(project) -> str:
-    return ApiKey.issue(project, "users")[1]
 
 
 @pytest.fixture

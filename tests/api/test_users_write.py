@@ -6,14 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from satismeter_app.models import ApiKey, EndUser, UserEvent
+from satismeter_app.models import EndUser, UserEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def key(project) -> str:
-    return ApiKey.issue(project, "backend")[1]
 
 
 def auth_headers(scheme: str, key: str) -> dict[str, str]:

@@ -7,24 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from satismeter_app.models import ApiKey
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def key(project) -> str:
-    return ApiKey.issue(project, "v3")[1]
 
 
 @pytest.fixture
 def headers(key) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
-
-
-@pytest.fixture
-def survey(project, make_survey):
-    return make_survey(project, name="Quarterly NPS")
 
 
 def test_project(api_client, project, headers):

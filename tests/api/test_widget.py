@@ -26,11 +26,6 @@ CHROME = (
 )
 
 
-@pytest.fixture
-def survey(project, make_survey) -> Survey:
-    return make_survey(project, name="Quarterly NPS", min_tenure_days=0)
-
-
 def widget(client, project, **body: Any) -> Any:
     return client.post(
         "/api/widget",

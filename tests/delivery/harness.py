@@ -295,7 +295,7 @@ class RedisServer:
 class CeleryHarness:
     """Starts ``celery worker`` and ``celery beat`` processes of the example project with a
     settings module of its own (written to ``directory``): the given database and broker, and
-    ``overrides`` applied on top of project.settings."""
+    ``overrides`` applied on top of tests.settings."""
 
     directory: Path
     database_url: str
@@ -304,7 +304,7 @@ class CeleryHarness:
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def settings_module(self) -> str:
-        lines = ["from project.settings import *  # noqa: F403"]
+        lines = ["from tests.settings import *  # noqa: F403"]
         lines += [f"{name} = {value!r}" for name, value in self.overrides.items()]
         (self.directory / "delivery_test_settings.py").write_text("\n".join(lines) + "\n")
         return "delivery_test_settings"

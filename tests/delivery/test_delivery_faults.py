@@ -104,11 +104,6 @@ def sink() -> Iterator[SegmentSink]:
 
 
 @pytest.fixture
-def survey(project: Project, make_survey: Callable[..., Survey]) -> Survey:
-    return make_survey(project, name="Quarterly NPS", min_tenure_days=0)
-
-
-@pytest.fixture
 def answer(api_client: Any, project: Project, survey: Survey) -> Callable[[int], float]:
     """One response (rating and comment: answered + completed) through the widget API;
     returns how long the API took."""

@@ -46,11 +46,6 @@ WRITE_KEY = "sk_test_write_key_0123456789abcdef"
 
 
 @pytest.fixture
-def survey(project: Project, make_survey: Callable[..., Survey]) -> Survey:
-    return make_survey(project, name="Quarterly NPS", min_tenure_days=0)
-
-
-@pytest.fixture
 def segment_sink() -> Iterator[SegmentSink]:
     sink = SegmentSink(WRITE_KEY).start()
     yield sink

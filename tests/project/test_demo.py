@@ -33,6 +33,12 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _example_base_url(settings: Any) -> None:
+    """The demo prints links on the example project's address."""
+    settings.SATISMETER = {"PUBLIC_BASE_URL": "http://127.0.0.1:8000"}
+
+
 def run_demo(*args: str) -> str:
     out = StringIO()
     call_command("satismeter_demo", *args, stdout=out)

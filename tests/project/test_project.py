@@ -21,7 +21,7 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings", **env},
         capture_output=True,
         text=True,
         timeout=120,
