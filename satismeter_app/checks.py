@@ -8,7 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULTS, app_settings
+from .conf import DEFAULTS, app_settings, parse_rate
 from .exceptions import SatismeterConfigurationError
 
 MESSAGES = {
@@ -163,14 +163,12 @@ def check_integrations(
 
 
 def _check_rates() -> list[checks.CheckMessage]:
-    from .api.throttling import parse_rate
-
     errors = []
     for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT"):
         value = getattr(app_settings, name)
         try:
             parse_rate(value)
-        except (AttributeError, KeyError, ValueError):
+        except ValueError:
             errors.append(_message(checks.Error, "E005", name, value))
     return errors
 
