@@ -220,11 +220,9 @@ class Destination:
     @classmethod
     def sends(cls, chosen: Sequence[str]) -> tuple[str, ...]:
         """The events an integration sends when it ticked ``chosen`` (none: the default)."""
-        return (
-            tuple(event for event in cls.events if event in chosen)
-            if chosen
-            else cls.default_events
-        )
+        if not chosen:
+            return cls.default_events
+        return tuple(event for event in cls.events if event in chosen)
 
     @classmethod
     def wants(cls, event: str, payload: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
