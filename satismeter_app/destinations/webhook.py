@@ -3,8 +3,8 @@ dismissed response, as SatisMeter sends them.
 
 Signature: the header ``X-Satismeter-Signature: t=<unix time>,v1=<hex>`` where ``<hex>`` is
 HMAC-SHA256, keyed with the integration's signing secret, of ``"<t>." + raw body``. Receivers
-check it with :func:`verify_signature` (this module imports nothing of Django at run time, so
-a receiver can use it without configuring the app) or with the recipe in docs/integrations.md.
+check it with :func:`verify_signature` (importing this module needs no Django settings, so a
+receiver can use it without configuring the app) or with the recipe in docs/integrations.md.
 ``X-Satismeter-Message-Id`` stays the same on every retry of a message: use it to drop
 repeats.
 """
