@@ -1,6 +1,5 @@
 """System checks: configuration mistakes reported by ``manage.py check`` with stable ids."""
 
-import importlib.util
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -8,7 +7,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULTS, app_settings
+from .conf import DEFAULTS, app_settings, parse_rate
 from .exceptions import SatismeterConfigurationError
 
 MESSAGES = {
@@ -38,6 +37,10 @@ MESSAGES = {
         "SATISMETER['SEGMENT_HOSTS'][{!r}] must be an http(s) URL without /v1, not {!r}.",
         "For example 'https://events.eu1.segmentapis.com'.",
     ),
+    "E012": (
+        "SATISMETER['DESTINATIONS'] names {!r}, which is not a kind of integration ({}).",
+        "A destination class replaces one of the kinds; it cannot add one.",
+    ),
     "W010": (
         "SATISMETER['DELIVERY_CLAIM_TIMEOUT'] ({}s) is short for REQUESTS_TIMEOUT ({}s): a slow "
         "destination may still be answering when the claim runs out and another worker sends "
@@ -51,7 +54,7 @@ MESSAGES = {
     "W012": (
         "Integration {} ({}) is enabled but the package {!r} is not installed; its "
         "deliveries wait and then die. Install it: pip install 'django-satismeter[{}]'.",
-        "Each kind of integration has a pip extra: segment, slack.",
+        "Each kind of integration that needs a package has a pip extra of that name.",
     ),
     "W001": (
         "SATISMETER['PUBLIC_BASE_URL'] is not set; links in emails and Slack messages "
@@ -77,8 +80,6 @@ POSITIVE_NUMBERS = [
     "DELIVERY_CLAIM_TIMEOUT",
     "REQUESTS_TIMEOUT",
 ]
-# The package each kind of integration needs, and the pip extra that installs it.
-INTEGRATION_PACKAGES = {"segment": ("segment", "segment"), "slack": ("slack_sdk", "slack")}
 
 
 def _message(level: Any, code: str, *args: Any) -> checks.CheckMessage:
@@ -110,18 +111,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 
 
 def _check_deliveries() -> list[checks.CheckMessage]:
-    from .destinations import destination_class
-    from .destinations.base import Destination
+    from .destinations import KINDS
 
-    errors: list[checks.CheckMessage] = []
-    for kind in DEFAULTS["DESTINATIONS"]:
-        try:
-            cls = destination_class(kind)
-        except SatismeterConfigurationError as exc:
-            errors.append(_message(checks.Error, "E010", kind, exc))
-            continue
-        if not (isinstance(cls, type) and issubclass(cls, Destination)):
-            errors.append(_message(checks.Error, "E010", kind, f"{cls!r}"))
+    errors = [_message(checks.Error, "E010", kind, why) for kind, why in _misconfigured_kinds()]
+    for kind in sorted(set(app_settings.DESTINATIONS) - set(KINDS)):
+        errors.append(_message(checks.Error, "E012", kind, ", ".join(KINDS)))
     for region, host in app_settings.SEGMENT_HOSTS.items():
         parts = urlsplit(str(host))
         if parts.scheme not in {"http", "https"} or not parts.netloc or "/v1" in parts.path:
@@ -130,6 +124,25 @@ def _check_deliveries() -> list[checks.CheckMessage]:
     if isinstance(claim, int | float) and isinstance(timeout, int | float) and claim < 10 * timeout:
         errors.append(_message(checks.Warning, "W010", claim, timeout))
     return errors
+
+
+def _misconfigured_kinds() -> list[tuple[str, str]]:
+    """(kind, why) for each kind whose configured class cannot send it."""
+    from .destinations import KINDS, destination_class
+    from .destinations.base import Destination
+
+    found = []
+    for kind in KINDS:
+        try:
+            cls = destination_class(kind)
+        except SatismeterConfigurationError as exc:
+            found.append((kind, str(exc)))
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Destination)):
+            found.append((kind, f"{cls!r}"))
+        elif cls.kind not in {"", kind}:
+            found.append((kind, f"{cls.__name__} sends {cls.kind!r} integrations"))
+    return found
 
 
 @checks.register(checks.Tags.database)
@@ -156,21 +169,21 @@ def check_integrations(
             errors.append(
                 _message(checks.Warning, "W011", label, integration.kind, ", ".join(missing))
             )
-        package, extra = INTEGRATION_PACKAGES.get(integration.kind, ("", ""))
-        if package and importlib.util.find_spec(package) is None:
-            errors.append(_message(checks.Warning, "W012", label, integration.kind, package, extra))
+        extra = integration.declared.extra
+        if extra and not extra.installed():
+            errors.append(
+                _message(checks.Warning, "W012", label, integration.kind, extra.package, extra.name)
+            )
     return errors
 
 
 def _check_rates() -> list[checks.CheckMessage]:
-    from .api.throttling import parse_rate
-
     errors = []
     for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT"):
         value = getattr(app_settings, name)
         try:
             parse_rate(value)
-        except (AttributeError, KeyError, ValueError):
+        except ValueError:
             errors.append(_message(checks.Error, "E005", name, value))
     return errors
 

@@ -64,6 +64,22 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """A rate setting such as ``"120/min"`` as (requests, period in seconds): (120, 60).
+
+    The period is read by its first letter, as Django REST framework reads it: ``s``, ``min``,
+    ``hour``, ``day`` (or ``second``, ``m``, ``h``, ``d``). Raises ValueError naming the problem.
+    """
+    count, _slash, period = str(rate).partition("/")
+    seconds = _RATE_PERIODS.get(period.strip()[:1])
+    if not count.strip().isdigit() or seconds is None:
+        raise ValueError(f"{rate!r} is not a rate such as '120/min'.")
+    return int(count), seconds
+
+
 class AppSettings:
     """Attribute access to ``settings.SATISMETER`` with :data:`DEFAULTS` filled in."""
 

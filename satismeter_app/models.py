@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import i18n, keys, nps
-from .conf import app_settings
+from .destinations import KINDS, kind_class
+from .destinations.base import Destination
+from .destinations.segment import SegmentDestination
+from .destinations.slack import SlackDestination
+from .destinations.webhook import WebhookDestination
 from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
 from .rules import (
     validate_design,
@@ -413,39 +416,21 @@ class Integration(models.Model):
     A project-wide integration (no survey) covers every survey of the project; a survey with
     enabled integrations of its own of some kind gets only those for that kind, so that a
     survey can narrow or redirect what the project sends (other events, traits, a channel).
+
+    What each kind is (the events it takes, its settings and their validation, its secret,
+    its filters) is declared by its Destination class; the methods here ask that class
+    (``destinations.kind_class``).
     """
 
     class Kind(models.TextChoices):
-        SEGMENT = "segment", _("Segment")
-        SLACK = "slack", _("Slack")
-        WEBHOOK = "webhook", _("Webhook")
+        """The kinds the database stores: the field's choices and a check constraint, so a
+        change takes a migration and cannot follow the ``DESTINATIONS`` setting. Each kind is
+        named by its built-in Destination class, and a test keeps this list equal to
+        ``destinations.KINDS``."""
 
-    class SlackFilter(models.TextChoices):
-        ALL = "all", _("Every response")
-        DETRACTORS = "detractors", _("Detractors only (0–6)")
-        COMMENTED = "commented", _("Only responses with a comment")
-
-    EVENTS = ("viewed", "closed", "answered", "completed")
-    # What each kind can send, and what it sends when ``events`` is left empty. Slack posts a
-    # message per completed response (a rating alone is usually followed by a comment); a
-    # webhook sends SatisMeter's "completed" and "dismissed".
-    KIND_EVENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-        "segment": (EVENTS, EVENTS),
-        "slack": (("answered", "completed"), ("completed",)),
-        "webhook": (("closed", "completed"), ("closed", "completed")),
-    }
-    SEGMENT_TRAITS = ("NPS_rating", "NPS_comment", "NPS_date")
-    # The names each kind accepts in ``settings``; anything else is a typo.
-    KIND_SETTINGS = {
-        "segment": {"region", "host", "traits"},
-        "slack": {"filter"},
-        "webhook": {"url"},
-    }
-    SECRET_NAMES = {
-        "segment": _("write key"),
-        "slack": _("incoming-webhook URL"),
-        "webhook": _("signing secret"),
-    }
+        SEGMENT = SegmentDestination.kind, SegmentDestination.label
+        SLACK = SlackDestination.kind, SlackDestination.label
+        WEBHOOK = WebhookDestination.kind, WebhookDestination.label
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("project")
@@ -508,103 +493,51 @@ class Integration(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}
-        allowed = self.KIND_EVENTS.get(self.kind, (self.EVENTS,))[0]
-        if not isinstance(self.events, list) or set(self.events) - set(allowed):
-            errors["events"] = _("Use a list of %(events)s.") % {"events": ", ".join(allowed)}
         if self.survey_id and self.survey and self.survey.project_id != self.project_id:
             errors["survey"] = _("The survey belongs to another project.")
-        errors.update(self._settings_errors())
-        if self.kind == self.Kind.SLACK and self.secret and not _is_http_url(self.secret):
-            errors["secret"] = _("Use the Slack incoming-webhook URL (https://hooks.slack.com/…).")
+        if self.kind in KINDS:  # another kind is the field's error
+            errors.update(self._kind_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _kind_errors(self) -> dict[str, Any]:
+        """What the kind's declaration refuses in events, settings and secret."""
+        declared = self.declared
+        errors: dict[str, Any] = {}
+        if not isinstance(self.events, list) or set(self.events) - set(declared.events):
+            errors["events"] = _("Use a list of %(events)s.") % {
+                "events": ", ".join(declared.events)
+            }
+        for name, clean, value in (
+            ("settings", declared.clean_settings, self.settings),
+            ("secret", declared.clean_secret, self.secret),
+        ):
+            try:
+                clean(value)
+            except ValidationError as error:
+                errors[name] = error.messages
+        return errors
+
+    @property
+    def declared(self) -> type[Destination]:
+        """The Destination class that declares this integration's kind."""
+        return kind_class(self.kind)
 
     def missing(self) -> list[str]:
         """What the integration still needs before it can send (a check and the admin say so;
         its deliveries wait and retry meanwhile)."""
-        missing = [] if self.secret else [str(self.SECRET_NAMES[self.kind])]
-        if self.kind == self.Kind.WEBHOOK and not (self.settings or {}).get("url"):
-            missing.append("URL")
-        return missing
-
-    def _settings_errors(self) -> dict[str, Any]:
-        settings_ = self.settings
-        if not isinstance(settings_, dict):
-            return {"settings": _("Use an object.")}
-        unknown = sorted(set(settings_) - self.KIND_SETTINGS.get(self.kind, set()))
-        if unknown:
-            return {"settings": _("Unknown setting(s): %(names)s.") % {"names": ", ".join(unknown)}}
-        problem = _SETTING_RULES.get(self.kind, _no_problem)(settings_)
-        return {"settings": problem} if problem else {}
+        return self.declared.missing(self.settings or {}, self.secret)
 
     @property
     def sends(self) -> tuple[str, ...]:
         """The lifecycle events this integration sends."""
-        allowed, default = self.KIND_EVENTS[self.kind]
-        return tuple(e for e in allowed if e in self.events) if self.events else default
+        return self.declared.sends(self.events or [])
 
     def wants(self, event: str, payload: dict[str, Any] | None = None) -> bool:
-        """Whether this event (with this snapshot, for Slack's filters) goes out."""
+        """Whether this event (with this snapshot, for the kind's filters) goes out."""
         if not self.enabled or event not in self.sends:
             return False
-        if self.kind != self.Kind.SLACK or payload is None:
-            return True
-        return slack_filter_passes(self.settings.get("filter", "all"), payload)
-
-
-def slack_filter_passes(name: str, payload: dict[str, Any]) -> bool:
-    response = payload.get("response") or {}
-    if name == Integration.SlackFilter.DETRACTORS:
-        return response.get("category") == nps.DETRACTOR
-    if name == Integration.SlackFilter.COMMENTED:
-        return bool(response.get("feedback"))
-    return True
-
-
-def _is_http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in {"http", "https"} and bool(parts.netloc)
-
-
-def _no_problem(settings_: dict[str, Any]) -> str:
-    return ""
-
-
-def _segment_settings_problem(settings_: dict[str, Any]) -> Any:
-    regions = sorted(app_settings.SEGMENT_HOSTS)
-    if "region" in settings_ and settings_["region"] not in regions:
-        return _("region must be one of %(regions)s.") % {"regions": ", ".join(regions)}
-    if "host" in settings_ and not _is_http_url(settings_["host"]):
-        return _("host must be an http(s) URL without /v1, e.g. https://api.segment.io.")
-    traits = settings_.get("traits", list(Integration.SEGMENT_TRAITS))
-    if not isinstance(traits, list) or set(traits) - set(Integration.SEGMENT_TRAITS):
-        return _("traits must be a list of %(traits)s.") % {
-            "traits": ", ".join(Integration.SEGMENT_TRAITS)
-        }
-    return ""
-
-
-def _slack_settings_problem(settings_: dict[str, Any]) -> Any:
-    if settings_.get("filter", "all") not in Integration.SlackFilter.values:
-        return _("filter must be one of %(names)s.") % {
-            "names": ", ".join(Integration.SlackFilter.values)
-        }
-    return ""
-
-
-def _webhook_settings_problem(settings_: dict[str, Any]) -> Any:
-    if "url" in settings_ and not _is_http_url(settings_["url"]):
-        return _("url must be an http(s) URL.")
-    return ""
-
-
-_SETTING_RULES = {
-    "segment": _segment_settings_problem,
-    "slack": _slack_settings_problem,
-    "webhook": _webhook_settings_problem,
-}
+        return payload is None or self.declared.wants(event, payload, self.settings or {})
 
 
 class UserEvent(models.Model):

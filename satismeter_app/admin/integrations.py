@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import outbox
-from ..conf import app_settings
+from ..destinations import KINDS, kind_class, kind_classes
+from ..destinations.base import LIFECYCLE_EVENTS, Destination
 from ..models import (
     Delivery,
     DeliveryAttempt,
@@ -33,47 +34,21 @@ from .scoping import (
 
 
 class IntegrationForm(ProjectScopedForm):
-    """Settings as form fields per kind; the secret is write-only (typed in, never rendered
-    back; empty keeps the current one)."""
+    """The settings of every kind as form fields named ``<kind>_<setting>``, as each kind's
+    Destination class declares them; the secret is write-only (typed in, never rendered back;
+    empty keeps the current one)."""
 
     events = forms.MultipleChoiceField(
         label=_("events"),
         required=False,
-        choices=[(event, event) for event in Integration.EVENTS],
+        choices=[(event, event) for event in LIFECYCLE_EVENTS],
         widget=forms.CheckboxSelectMultiple,
-        help_text=_(
-            "None ticked: the kind's default (Segment: all four; Slack: completed; webhook: "
-            "closed and completed). Webhooks send only closed (as dismissed) and completed; "
-            "Slack only answered and completed."
-        ),
     )
     secret = forms.CharField(
         label=_("secret"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_(
-            "Segment: the source's write key. Slack: the incoming-webhook URL. Webhook: the "
-            "signing secret. Leave empty to keep the current one."
-        ),
     )
-    segment_region = forms.ChoiceField(label=_("region"), required=False, choices=())
-    segment_host = forms.URLField(
-        label=_("host"),
-        required=False,
-        assume_scheme="https",
-        help_text=_("Any other endpoint, without /v1; it takes the place of the region."),
-    )
-    segment_traits = forms.MultipleChoiceField(
-        label=_("identify traits"),
-        required=False,
-        choices=[(name, name) for name in Integration.SEGMENT_TRAITS],
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("Sent with identify on completion; none ticked: no identify call."),
-    )
-    slack_filter = forms.ChoiceField(
-        label=_("post"), required=False, choices=Integration.SlackFilter.choices
-    )
-    webhook_url = forms.URLField(label=_("URL"), required=False, assume_scheme="https")
 
     class Meta:
         model = Integration
@@ -82,16 +57,14 @@ class IntegrationForm(ProjectScopedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        region = self.fields["segment_region"]
-        assert isinstance(region, forms.ChoiceField)
-        region.choices = [(name, name.upper()) for name in app_settings.SEGMENT_HOSTS]
-        settings_ = self.instance.settings or {}
-        self.initial.setdefault("segment_region", settings_.get("region", "us"))
-        self.initial.setdefault("segment_host", settings_.get("host", ""))
-        traits = settings_.get("traits", list(Integration.SEGMENT_TRAITS))
-        self.initial.setdefault("segment_traits", traits)
-        self.initial.setdefault("slack_filter", settings_.get("filter", "all"))
-        self.initial.setdefault("webhook_url", settings_.get("url", ""))
+        declared = kind_classes()
+        self.fields["events"].help_text = events_help(declared)
+        self.fields["secret"].help_text = secret_help(declared)
+        for kind, cls in declared.items():
+            saved = self.instance.settings if self.instance.kind == kind else {}
+            for name, field in cls.settings_fields().items():
+                self.fields[f"{kind}_{name}"] = field
+                self.initial.setdefault(f"{kind}_{name}", (saved or {}).get(name, field.initial))
 
     def clean_secret(self) -> str:
         return self.cleaned_data["secret"] or self.instance.secret
@@ -104,16 +77,31 @@ class IntegrationForm(ProjectScopedForm):
 
     @staticmethod
     def settings_for(kind: str | None, cleaned: dict[str, Any]) -> dict[str, Any]:
-        if kind == Integration.Kind.SEGMENT:
-            settings_ = {"region": cleaned.get("segment_region") or "us"}
-            if cleaned.get("segment_host"):
-                settings_["host"] = cleaned["segment_host"]
-            return settings_ | {"traits": list(cleaned.get("segment_traits") or [])}
-        if kind == Integration.Kind.SLACK:
-            return {"filter": cleaned.get("slack_filter") or "all"}
-        if kind == Integration.Kind.WEBHOOK and cleaned.get("webhook_url"):
-            return {"url": cleaned["webhook_url"]}
-        return {}
+        """The settings of ``kind`` from its fields; an empty field leaves its setting out."""
+        if kind not in KINDS:
+            return {}
+        names = kind_class(kind).settings_fields()
+        values = {name: cleaned.get(f"{kind}_{name}") for name in names}
+        return {name: value for name, value in values.items() if value not in ("", None)}
+
+
+def events_help(declared: dict[str, type[Destination]]) -> str:
+    """What each kind takes and sends when none is ticked, from the declarations."""
+    lines = [
+        _("%(kind)s takes %(events)s; none ticked: %(default)s.")
+        % {
+            "kind": cls.label,
+            "events": ", ".join(cls.events),
+            "default": ", ".join(cls.default_events),
+        }
+        for cls in declared.values()
+    ]
+    return " ".join(str(line) for line in lines)
+
+
+def secret_help(declared: dict[str, type[Destination]]) -> str:
+    texts = [str(cls.secret.help_text) for cls in declared.values() if cls.secret]
+    return " ".join([*texts, str(_("Leave empty to keep the current one."))])
 
 
 @admin.register(Integration)
@@ -127,38 +115,27 @@ class IntegrationAdmin(ProjectScopedAdmin):
     search_fields = ("name",)
     readonly_fields = ("secret_hint", "delivery_log", "created", "updated")
     actions = ("send_test_message",)
-    fieldsets = (
-        (None, {"fields": ("project", "survey", "kind", "name", "enabled", "events")}),
-        (_("Connection"), {"fields": ("secret", "secret_hint", "delivery_log")}),
-        (
-            _("Segment"),
-            {
-                "fields": ("segment_region", "segment_host", "segment_traits"),
-                "description": _(
-                    "Events and identify traits go to the Segment source of the write key. "
-                    "US: api.segment.io; EU: events.eu1.segmentapis.com."
-                ),
-            },
-        ),
-        (
-            _("Slack"),
-            {
-                "fields": ("slack_filter",),
-                "description": _("A message per completed response, in the webhook's channel."),
-            },
-        ),
-        (
-            _("Webhook"),
-            {
-                "fields": ("webhook_url",),
-                "description": _(
-                    "A signed POST per completed or dismissed response; see "
-                    "docs/integrations.md for the verification recipe."
-                ),
-            },
-        ),
-        (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
-    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A section per kind, with the settings its Destination class declares."""
+        kinds = [
+            (cls.label, {"fields": kind_field_names(kind, cls), "description": cls.description})
+            for kind, cls in kind_classes().items()
+        ]
+        return [
+            (None, {"fields": ("project", "survey", "kind", "name", "enabled", "events")}),
+            (_("Connection"), {"fields": ("secret", "secret_hint", "delivery_log")}),
+            *kinds,
+            (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
+        ]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        # The kinds' fields are made by the form itself (they follow the DESTINATIONS setting),
+        # so the model form factory is given only the model's fields.
+        kwargs["fields"] = IntegrationForm.Meta.fields
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description=_("current secret"))
     def secret_hint(self, obj: Integration) -> str:
@@ -210,6 +187,10 @@ class IntegrationAdmin(ProjectScopedAdmin):
             % {"count": len(integrations)},
             messages.SUCCESS,
         )
+
+
+def kind_field_names(kind: str, cls: type[Destination]) -> list[str]:
+    return [f"{kind}_{name}" for name in cls.settings_fields()]
 
 
 class DeliveryAttemptInline(admin.TabularInline):

@@ -12,15 +12,7 @@ from typing import Any
 from django.core.cache import caches
 from rest_framework.throttling import BaseThrottle
 
-from ..conf import app_settings
-
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"120/min"`` → (120, 60): requests allowed per period in seconds."""
-    count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period.strip()[:1]]
+from ..conf import app_settings, parse_rate
 
 
 class _WindowThrottle(BaseThrottle):

@@ -5,6 +5,11 @@ A destination gets the claimed Delivery rows of one integration and answers with
 :class:`Outcome` per row. Subclasses only build the requests (:meth:`Destination.build`): the
 outbox decides what an outcome means for the row (delivered, retry later, dead).
 
+Each subclass is also the one declaration of its kind of integration, as django-anymail's
+backends declare what they need: its name, the lifecycle events it takes, its settings (as
+form fields, which validate both the admin form and the JSON of the API), its secret, its
+optional package, and which snapshots it wants. The model, the admin and the checks ask it.
+
 This module and its subclasses import no models at run time, so that
 ``satismeter_app.destinations.webhook.verify_signature`` can be imported by a receiver that
 has the package installed but not configured as a Django app.
@@ -12,28 +17,71 @@ has the package installed but not configured as a Django app.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils.translation import gettext_lazy as _
 
 from .. import __version__
 from ..conf import app_settings
-from ..exceptions import DeliveryError, MessageRejected, SatismeterConfigurationError
+from ..exceptions import (
+    DeliveryError,
+    MessageRejected,
+    MissingExtraError,
+    SatismeterConfigurationError,
+)
 
 if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
     from ..models import Delivery, Integration
 
 USER_AGENT = f"django-satismeter/{__version__}"
+# What happens to a response, in order; each kind takes some of them (Destination.events).
+LIFECYCLE_EVENTS = ("viewed", "closed", "answered", "completed")
+# Form fields accept ftp:// URLs; nothing here speaks anything but HTTP.
+http_url = URLValidator(schemes=["http", "https"])
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """What an integration's secret is for a kind: its name (in warnings, "missing write
+    key"), what the admin says about it, and the validators a typed-in value must pass."""
+
+    name: StrOrPromise
+    help_text: StrOrPromise
+    validators: tuple[Callable[[str], None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Extra:
+    """The optional package a kind needs: the module it imports, the distribution pip
+    installs, and the extra of this package that brings it in."""
+
+    module: str
+    package: str
+    name: str
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+    def missing(self) -> MissingExtraError:
+        """The error to raise when the import fails; it names the pip extra."""
+        return MissingExtraError(self.package, self.name)
 
 
 @dataclass
@@ -91,15 +139,100 @@ class Outcome:
 
 
 class Destination:
-    """Sends the deliveries of one integration; one instance per integration and task run."""
+    """Sends the deliveries of one integration; one instance per integration and task run.
 
-    kind: str = ""
+    The class attributes and class methods declare the kind; a subclass configured in
+    ``SATISMETER["DESTINATIONS"]`` for a kind may change them (other events, settings, a
+    filter). A class with an empty ``kind`` stands in for any kind (LocmemDestination) and
+    declares nothing: the built-in class of the kind does.
+    """
+
+    # The value of Integration.kind this class sends, and its name for people.
+    kind: ClassVar[str] = ""
+    label: ClassVar[StrOrPromise] = ""
+    # What the admin says above the kind's settings.
+    description: ClassVar[StrOrPromise] = ""
+    # The lifecycle events it can send, and those it sends when an integration ticks none.
+    events: ClassVar[tuple[str, ...]] = LIFECYCLE_EVENTS
+    default_events: ClassVar[tuple[str, ...]] = LIFECYCLE_EVENTS
+    secret: ClassVar[Secret | None] = None
+    extra: ClassVar[Extra | None] = None
+    # The settings it cannot send without (each one of settings_fields()).
+    needs: ClassVar[tuple[str, ...]] = ()
     # How many rows one claim takes: one Segment batch, a few one-by-one posts for the others.
     claim_size: int = 10
 
     def __init__(self, integration: Integration) -> None:
         self.integration = integration
         self.timeout = app_settings.REQUESTS_TIMEOUT
+
+    # The declaration ---------------------------------------------------------------------------
+
+    @classmethod
+    def settings_fields(cls) -> dict[str, forms.Field]:
+        """The settings, by their name in ``Integration.settings``, as new form fields: the
+        admin shows them, :meth:`clean_settings` validates JSON with them, and their
+        ``initial`` is the value a setting left out takes."""
+        return {}
+
+    @classmethod
+    def clean_settings(cls, settings: Any) -> dict[str, Any]:
+        """``settings`` if every name is known and every value is valid as written; else a
+        ValidationError with one message per problem, each naming its setting."""
+        if not isinstance(settings, dict):
+            raise ValidationError(_("Use an object."))
+        fields = cls.settings_fields()
+        unknown = sorted(set(settings) - set(fields))
+        if unknown:
+            raise ValidationError(
+                _("Unknown setting(s): %(names)s.") % {"names": ", ".join(unknown)}
+            )
+        problems = [
+            f"{name}: {problem}"
+            for name, value in settings.items()
+            for problem in _problems(fields[name], value)
+        ]
+        if problems:
+            raise ValidationError(problems)
+        return settings
+
+    @classmethod
+    def with_defaults(cls, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """Every declared setting: the integration's value, or the field's ``initial``."""
+        fields = cls.settings_fields()
+        return {name: settings.get(name, field.initial) for name, field in fields.items()}
+
+    @classmethod
+    def clean_secret(cls, secret: str) -> str:
+        """The secret if it passes the kind's validators (empty means "not set yet")."""
+        if secret and cls.secret:
+            for validator in cls.secret.validators:
+                validator(secret)
+        return secret
+
+    @classmethod
+    def missing(cls, settings: Mapping[str, Any], secret: str) -> list[str]:
+        """What an integration of this kind still needs before it can send, by name."""
+        missing = [str(cls.secret.name)] if cls.secret and not secret else []
+        fields = cls.settings_fields()
+        return missing + [str(fields[name].label) for name in cls.needs if not settings.get(name)]
+
+    @classmethod
+    def sends(cls, chosen: Sequence[str]) -> tuple[str, ...]:
+        """The events an integration sends when it ticked ``chosen`` (none: the default)."""
+        if not chosen:
+            return cls.default_events
+        return tuple(event for event in cls.events if event in chosen)
+
+    @classmethod
+    def wants(cls, event: str, payload: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+        """Whether an event it sends goes out with this snapshot; kinds with filters say no."""
+        return True
+
+    @cached_property
+    def settings(self) -> dict[str, Any]:
+        """The integration's settings with the declared defaults filled in."""
+        return self.with_defaults(self.integration.settings or {})
 
     # The hooks -------------------------------------------------------------------------------
 
@@ -166,6 +299,20 @@ class Destination:
     def close(self) -> None:
         if "session" in self.__dict__:
             self.session.close()
+
+
+def _problems(field: forms.Field, value: Any) -> list[str]:
+    """What is wrong with one JSON setting: the field's own errors, or that the field would
+    have to rewrite it (a URL without its scheme), since the API stores what it was sent."""
+    if value in ("", None):
+        return [str(_("leave it out rather than empty."))]
+    try:
+        cleaned = field.clean(value)
+    except ValidationError as error:
+        return list(error.messages)
+    if cleaned != value:
+        return [str(_("write it in full, as %(value)s.") % {"value": cleaned})]
+    return []
 
 
 def _unbuildable() -> MessageRejected:

@@ -25,11 +25,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .. import __version__
 from ..conf import app_settings
-from ..exceptions import MessageRejected, MissingExtraError, SatismeterConfigurationError
-from .base import Built, Destination, Request, user_of
+from ..exceptions import MessageRejected, SatismeterConfigurationError
+from .base import Built, Destination, Extra, Request, Secret, http_url, user_of
 
 if TYPE_CHECKING:
     from ..models import Delivery
@@ -49,6 +54,7 @@ INTEGRATION_CONTEXT = {"name": "satismeter", "version": __version__}
 MAX_MESSAGE_BYTES = 32 << 10
 MAX_BATCH_BYTES = 475_000
 MAX_BATCH_MESSAGES = 100
+EXTRA = Extra(module="segment", package="segment-analytics-python", name="segment")
 
 
 @dataclass(frozen=True)
@@ -168,17 +174,52 @@ def truncate_for_json(text: str, budget: int) -> str:
     return text[:low] + "…" if low else ""
 
 
+def without_v1(url: str) -> None:
+    """The client adds /v1/batch itself; a host ending in /v1 would post to /v1/v1/batch."""
+    if "/v1" in urlsplit(url).path:
+        raise ValidationError(_("leave out /v1: the host alone, e.g. https://api.segment.io."))
+
+
 class SegmentDestination(Destination):
     kind = "segment"
+    label = _("Segment")
+    description = _(
+        "Events and identify traits go to the Segment source of the write key. "
+        "US: api.segment.io; EU: events.eu1.segmentapis.com."
+    )
+    secret = Secret(_("write key"), _("Segment: the source's write key."))
+    extra = EXTRA
     claim_size = MAX_BATCH_MESSAGES
+
+    @classmethod
+    def settings_fields(cls) -> dict[str, forms.Field]:
+        regions = [(name, name.upper()) for name in app_settings.SEGMENT_HOSTS]
+        return {
+            "region": forms.ChoiceField(
+                label=_("region"), required=False, choices=regions, initial="us"
+            ),
+            "host": forms.URLField(
+                label=_("host"),
+                required=False,
+                assume_scheme="https",
+                validators=[http_url, without_v1],
+                help_text=_("Any other endpoint, without /v1; it takes the place of the region."),
+            ),
+            "traits": forms.MultipleChoiceField(
+                label=_("identify traits"),
+                required=False,
+                choices=[(name, name) for name in ALL_TRAITS],
+                initial=list(ALL_TRAITS),
+                widget=forms.CheckboxSelectMultiple,
+                help_text=_("Sent with identify on completion; none ticked: no identify call."),
+            ),
+        }
 
     @property
     def host(self) -> str:
-        settings = self.integration.settings
-        if settings.get("host"):
-            return str(settings["host"]).rstrip("/")
-        region = settings.get("region", "us")
-        return str(app_settings.SEGMENT_HOSTS[region]).rstrip("/")
+        if self.settings["host"]:
+            return str(self.settings["host"]).rstrip("/")
+        return str(app_settings.SEGMENT_HOSTS[self.settings["region"]]).rstrip("/")
 
     @property
     def write_key(self) -> str:
@@ -193,7 +234,7 @@ class SegmentDestination(Destination):
         try:
             from segment.analytics import Client
         except ImportError as exc:
-            raise MissingExtraError("segment-analytics-python", "segment") from exc
+            raise EXTRA.missing() from exc
         # sync_mode: no consumer thread (safe after a fork); send=False: build, never post.
         return Client(
             self.write_key, host=self.host, sync_mode=True, send=False, timeout=self.timeout
@@ -203,7 +244,7 @@ class SegmentDestination(Destination):
 
     def messages(self, delivery: Delivery) -> list[dict[str, Any]]:
         """The Segment messages of one row, each under 32 KB; MessageRejected if impossible."""
-        traits = self.integration.settings.get("traits", ALL_TRAITS)
+        traits = self.settings["traits"]
         calls = calls_for(delivery.event, delivery.payload, delivery.message_id, traits)
         return [self._fit(call) for call in calls]
 

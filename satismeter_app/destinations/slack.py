@@ -2,7 +2,8 @@
 
 The integration's secret is the incoming-webhook URL (the URL is the credential, so it is
 never shown back and error messages name only its host). Which responses go is decided when
-the outbox row is written (``Integration.wants``: all, detractors only, with a comment only).
+the outbox row is written (:meth:`SlackDestination.wants`: every response, detractors only,
+or only those with a comment).
 """
 
 from __future__ import annotations
@@ -12,9 +13,25 @@ from functools import cached_property
 from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
 
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .. import nps
 from ..conf import app_settings
-from ..exceptions import DeliveryError, MissingExtraError, SatismeterConfigurationError
-from .base import USER_AGENT, Built, Destination, Request, compact_json, raise_for_status, user_of
+from ..exceptions import DeliveryError, SatismeterConfigurationError
+from .base import (
+    USER_AGENT,
+    Built,
+    Destination,
+    Extra,
+    Request,
+    Secret,
+    compact_json,
+    http_url,
+    raise_for_status,
+    user_of,
+)
 
 if TYPE_CHECKING:
     from ..models import Delivery
@@ -24,13 +41,40 @@ HEADER_LIMIT = 150
 COMMENT_LIMIT = 2900
 FIELD_LIMIT = 1900
 CATEGORY_EMOJI = {"promoter": ":star-struck:", "passive": ":neutral_face:", "detractor": ":rage:"}
+EXTRA = Extra(module="slack_sdk", package="slack_sdk", name="slack")
+# The "post" setting: which responses reach the channel.
+FILTERS = {
+    "all": _("Every response"),
+    "detractors": _("Detractors only (0–6)"),
+    "commented": _("Only responses with a comment"),
+}
+
+
+def passes_filter(name: str, payload: Mapping[str, Any]) -> bool:
+    """Whether a snapshot passes the "post" setting ``name``."""
+    response = payload.get("response") or {}
+    if name == "detractors":
+        return bool(response.get("category") == nps.DETRACTOR)
+    if name == "commented":
+        return bool(response.get("feedback"))
+    return True
+
+
+def webhook_url(secret: str) -> None:
+    """The secret of a Slack integration is its incoming-webhook URL."""
+    try:
+        http_url(secret)
+    except ValidationError:
+        raise ValidationError(
+            _("Use the Slack incoming-webhook URL (https://hooks.slack.com/…).")
+        ) from None
 
 
 def _blocks() -> Any:
     try:
         from slack_sdk.models import blocks
     except ImportError as exc:
-        raise MissingExtraError("slack_sdk", "slack") from exc
+        raise EXTRA.missing() from exc
     return blocks
 
 
@@ -101,6 +145,28 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 class SlackDestination(Destination):
     kind = "slack"
+    label = _("Slack")
+    description = _("A message per completed response, in the webhook's channel.")
+    # A rating alone is usually followed by a comment, so one message per completed response
+    # unless answered is ticked too.
+    events = ("answered", "completed")
+    default_events = ("completed",)
+    secret = Secret(
+        _("incoming-webhook URL"), _("Slack: the incoming-webhook URL."), (webhook_url,)
+    )
+    extra = EXTRA
+
+    @classmethod
+    def settings_fields(cls) -> dict[str, forms.Field]:
+        return {
+            "filter": forms.ChoiceField(
+                label=_("post"), required=False, choices=list(FILTERS.items()), initial="all"
+            )
+        }
+
+    @classmethod
+    def wants(cls, event: str, payload: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+        return passes_filter(cls.with_defaults(settings)["filter"], payload)
 
     def build(self, deliveries: Sequence[Delivery]) -> Built:
         url = self.integration.secret
@@ -120,7 +186,7 @@ class SlackDestination(Destination):
         try:
             from slack_sdk.webhook import WebhookClient
         except ImportError as exc:
-            raise MissingExtraError("slack_sdk", "slack") from exc
+            raise EXTRA.missing() from exc
         # No retry handlers: the outbox retries, with its backoff and its attempt log.
         return WebhookClient(
             self.integration.secret,

@@ -3,8 +3,8 @@ dismissed response, as SatisMeter sends them.
 
 Signature: the header ``X-Satismeter-Signature: t=<unix time>,v1=<hex>`` where ``<hex>`` is
 HMAC-SHA256, keyed with the integration's signing secret, of ``"<t>." + raw body``. Receivers
-check it with :func:`verify_signature` (this module imports nothing of Django at run time, so
-a receiver can use it without configuring the app) or with the recipe in docs/integrations.md.
+check it with :func:`verify_signature` (importing this module needs no Django settings, so a
+receiver can use it without configuring the app) or with the recipe in docs/integrations.md.
 ``X-Satismeter-Message-Id`` stays the same on every retry of a message: use it to drop
 repeats.
 """
@@ -17,8 +17,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
 from ..exceptions import MessageRejected, SatismeterConfigurationError
-from .base import Built, Destination, Request, compact_json
+from .base import Built, Destination, Request, Secret, compact_json, http_url
 
 if TYPE_CHECKING:
     from ..models import Delivery
@@ -62,6 +65,23 @@ def verify_signature(
 
 class WebhookDestination(Destination):
     kind = "webhook"
+    label = _("Webhook")
+    description = _(
+        "A signed POST per completed or dismissed response; see docs/integrations.md for the "
+        "verification recipe."
+    )
+    events = ("closed", "completed")
+    default_events = ("closed", "completed")
+    secret = Secret(_("signing secret"), _("Webhook: the signing secret."))
+    needs = ("url",)
+
+    @classmethod
+    def settings_fields(cls) -> dict[str, forms.Field]:
+        return {
+            "url": forms.URLField(
+                label=_("URL"), required=False, assume_scheme="https", validators=[http_url]
+            )
+        }
 
     def build(self, deliveries: Sequence[Delivery]) -> Built:
         built = Built()
@@ -74,7 +94,7 @@ class WebhookDestination(Destination):
         return built
 
     @property
-    def secret(self) -> str:
+    def signing_secret(self) -> str:
         if not self.integration.secret:
             raise SatismeterConfigurationError(
                 f"The webhook integration {self.integration.pk} has no signing secret."
@@ -97,13 +117,13 @@ class WebhookDestination(Destination):
             EVENT_HEADER: event,
             MESSAGE_ID_HEADER: delivery.message_id,
             # Signed when the claim is sent, so that a retry hours later is still fresh.
-            SIGNATURE_HEADER: sign(body, self.secret, int(time.time())),
+            SIGNATURE_HEADER: sign(body, self.signing_secret, int(time.time())),
         }
         return Request(self.url, body, headers, [delivery])
 
     @property
     def url(self) -> str:
-        url = self.integration.settings.get("url")
+        url = self.settings["url"]
         if not url:
             raise SatismeterConfigurationError(
                 f"The webhook integration {self.integration.pk} has no URL."

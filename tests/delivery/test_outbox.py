@@ -3,6 +3,7 @@ with backoff within a window, swept, and shown in the admin."""
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import threading
 import time
@@ -533,9 +534,9 @@ def test_checks_report_incomplete_integrations_and_missing_packages(
 ) -> None:
     Integration.objects.create(project=project, kind="webhook", name="hook")
     Integration.objects.create(project=project, kind="slack", secret="https://hooks.slack.com/x")
-    real_find_spec = checks.importlib.util.find_spec
+    real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        checks.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name: None if name == "slack_sdk" else real_find_spec(name),
     )

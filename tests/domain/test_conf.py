@@ -2,7 +2,7 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from satismeter_app.conf import DEFAULTS, app_settings
+from satismeter_app.conf import DEFAULTS, app_settings, parse_rate
 from satismeter_app.exceptions import SatismeterConfigurationError
 
 
@@ -74,3 +74,17 @@ def test_local_memory_cache_warns_on_deploy() -> None:
 def test_malformed_rates_are_named() -> None:
     assert "satismeter.E005" in _ids(WIDGET_RATE_PER_KEY="lots")
     assert "satismeter.E005" not in _ids(WIDGET_RATE_PER_KEY="6000/min")
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [("120/min", (120, 60)), ("5/s", (5, 1)), ("1000/hour", (1000, 3600)), ("7/day", (7, 86400))],
+)
+def test_a_rate_reads_as_requests_per_period(rate: str, expected: tuple[int, int]) -> None:
+    assert parse_rate(rate) == expected
+
+
+@pytest.mark.parametrize("rate", ["lots", "120", "120/", "120/week", "-5/min", None])
+def test_a_malformed_rate_says_what_a_rate_looks_like(rate: object) -> None:
+    with pytest.raises(ValueError, match="120/min"):
+        parse_rate(rate)  # type: ignore[arg-type]
