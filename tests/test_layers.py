@@ -3,8 +3,9 @@ modules import each other, directly or through others — an import hidden insid
 counts too. Imports under ``if TYPE_CHECKING:`` are for type hints only and do not count.
 
 From the top: the interfaces (HTTP, admin, commands, Celery tasks, wiring), the use cases
-(services/), the outbox, the domain (models and pure rules), the destinations (HTTP senders
-that need no models at run time) and the plumbing (settings, errors).
+(services/), the outbox, the domain (models, pure rules, and the destinations: the
+declarations and HTTP senders of each kind of integration, which models ask and which read
+the NPS categories, but import no model at run time) and the plumbing (settings, errors).
 """
 
 import ast
@@ -42,9 +43,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "storable",
             "payloads",
             "representations",
+            "destinations",
         ),
     ),
-    ("destinations", ("destinations",)),
     ("plumbing", ("conf", "exceptions", "__init__")),
 ]
 
