@@ -19,8 +19,9 @@ A page rule is ``{"op": "equals"|"contains"|"starts_with"|"regex", "value": STR,
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
+
+from .timeparse import parse_iso
 
 OPERATORS: dict[str, set[str]] = {
     "text": {"equals", "not_equals", "contains", "in"},
@@ -34,15 +35,6 @@ URL_OPERATORS = {"equals", "contains", "starts_with", "regex"}
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _parse_date(value: Any) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _value_error(kind: str, op: str, value: Any) -> str | None:
@@ -61,7 +53,7 @@ def _value_error(kind: str, op: str, value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         return None if ok else "needs a whole number of days ≥ 0"
     if kind == "date":
-        return None if _parse_date(value) else "needs an ISO-8601 date"
+        return None if parse_iso(value) else "needs an ISO-8601 date"
     return None if isinstance(value, bool) else "needs true or false"
 
 

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .rules import OPERATORS, PRESENCE_OPERATORS
+from .timeparse import parse_timestamp
 
 if TYPE_CHECKING:
     from .models import Survey
@@ -69,9 +70,6 @@ DEFAULT_DEVICE = "desktop"
 # views after it (a server-side event reaches the widget only on the next one), and no more.
 IMMEDIATE_EVENT_WINDOW = timedelta(minutes=30)
 SAMPLE_BUCKETS = 10_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Epoch numbers at or past this are milliseconds: as seconds they would be after the year 5000.
-EPOCH_MILLISECONDS_FROM = 100_000_000_000
 
 
 class Reason(StrEnum):
@@ -587,45 +585,6 @@ def _as_bounds(value: Any) -> tuple[float | None, float | None]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         return None, None
     return _as_number(value[0]), _as_number(value[1])
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """A UTC datetime from ISO-8601 (naive means UTC) or epoch seconds or milliseconds.
-
-    Accepts numbers and 10- or 13-digit numeric strings as epoch times, as the createdAt trait
-    does; anything else, or a time that does not fit in UTC, gives None. In UTC because
-    PostgreSQL refuses offsets past ±15:59, which Python accepts.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _from_epoch(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    # 10 or 13 digits are epoch seconds or milliseconds, as createdAt accepts them.
-    if text.isascii() and text.isdigit() and len(text) in (10, 13):
-        return _from_epoch(int(text))
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        return None
-
-
-def _from_epoch(number: float) -> datetime | None:
-    if not math.isfinite(number):
-        return None
-    seconds = number / 1000 if abs(number) >= EPOCH_MILLISECONDS_FROM else number
-    try:
-        return EPOCH + timedelta(seconds=seconds)
-    except OverflowError:
-        return None
 
 
 def _as_bool(value: Any) -> bool | None:
