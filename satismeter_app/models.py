@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy as _
 
 from . import i18n, keys, nps
 from .conf import app_settings
+from .design import DeviceType, validate_design
 from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
 from .rules import (
-    validate_design,
     validate_texts,
     validate_trait_conditions,
     validate_url_rules,
@@ -396,7 +396,7 @@ class Survey(models.Model):
                 validate(getattr(self, field))
             except ValueError as exc:
                 errors[field] = str(exc)
-        unknown_devices = set(self.device_types or []) - {"desktop", "tablet", "mobile"}
+        unknown_devices = set(self.device_types or []) - set(DeviceType.values)
         if not isinstance(self.device_types, list) or unknown_devices:
             errors["device_types"] = _("Use a list of desktop, tablet and mobile.")
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:

@@ -57,6 +57,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .design import DEFAULT_DEVICE, DeviceType
 from .rules import OPERATORS, PRESENCE_OPERATORS
 from .timeparse import parse_timestamp
 
@@ -64,8 +65,6 @@ if TYPE_CHECKING:
     from .models import Survey
 
 ACTIVE = "active"
-DEVICE_TYPES = ("desktop", "tablet", "mobile")
-DEFAULT_DEVICE = "desktop"
 # event_window_days = 0 means "only right after the event": 30 minutes covers the next few page
 # views after it (a server-side event reaches the widget only on the next one), and no more.
 IMMEDIATE_EVENT_WINDOW = timedelta(minutes=30)
@@ -324,7 +323,7 @@ def _audience(case: _Case) -> Decision | None:
 def _device(case: _Case) -> Decision | None:
     allowed = case.rules.device_types
     device = case.context.device_type
-    device = device if device in DEVICE_TYPES else DEFAULT_DEVICE
+    device = device if device in DeviceType.values else DEFAULT_DEVICE
     if not allowed or device in allowed:
         return None
     return _no(Reason.DEVICE, f"The survey is for {', '.join(allowed)}; this is a {device}.")
