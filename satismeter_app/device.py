@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from ua_parser import parse
 
-DESKTOP, TABLET, MOBILE = "desktop", "tablet", "mobile"
+from .design import DeviceType
 
 _TABLET_HINTS = ("ipad", "tablet", "kindle", "silk", "playbook")
 _MOBILE_HINTS = ("mobi", "iphone", "ipod", "windows phone", "opera mini")
@@ -15,12 +15,12 @@ def device_type(user_agent: str) -> str:
     """desktop, tablet or mobile. Android without "Mobile" in its agent is a tablet."""
     ua = user_agent.lower()
     if any(hint in ua for hint in _TABLET_HINTS):
-        return TABLET
+        return DeviceType.TABLET
     if "android" in ua:
-        return MOBILE if "mobile" in ua else TABLET
+        return DeviceType.MOBILE if "mobile" in ua else DeviceType.TABLET
     if any(hint in ua for hint in _MOBILE_HINTS):
-        return MOBILE
-    return DESKTOP
+        return DeviceType.MOBILE
+    return DeviceType.DESKTOP
 
 
 @lru_cache(maxsize=4096)

@@ -11,12 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import targeting
+from .timeparse import parse_timestamp
 
 MAX_EVENTS = 200  # distinct event names remembered per user; the oldest are forgotten
-
-
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _survey(data: dict[str, Any], survey_id: int) -> dict[str, Any]:
@@ -26,14 +23,16 @@ def _survey(data: dict[str, Any], survey_id: int) -> dict[str, Any]:
 def as_targeting(data: dict[str, Any]) -> targeting.History:
     surveys = {
         int(sid): targeting.SurveyHistory(
-            last_answered=_time(entry.get("answered")),
-            last_dismissed=_time(entry.get("dismissed")),
+            last_answered=parse_timestamp(entry.get("answered")),
+            last_dismissed=parse_timestamp(entry.get("dismissed")),
             displays_since_last_answer=int(entry.get("displays", 0)),
-            last_display=_time(entry.get("last_display")),
+            last_display=parse_timestamp(entry.get("last_display")),
         )
         for sid, entry in data.get("surveys", {}).items()
     }
-    events = {name: t for name, iso in data.get("events", {}).items() if (t := _time(iso))}
+    events = {
+        name: t for name, iso in data.get("events", {}).items() if (t := parse_timestamp(iso))
+    }
     return targeting.History(surveys=surveys, last_events=events)
 
 
@@ -42,7 +41,7 @@ def add_display(
 ) -> None:
     """Count a display; a display after an ignored survey's wait starts the count again."""
     entry = _survey(data, survey_id)
-    last = _time(entry.get("last_display"))
+    last = parse_timestamp(entry.get("last_display"))
     if last is not None and when - last >= ignored_wait:
         entry["displays"] = 0
     entry["last_display"] = when.isoformat()
@@ -63,7 +62,7 @@ def add_dismissal(data: dict[str, Any], survey_id: int, when: datetime) -> None:
 
 def add_event(data: dict[str, Any], name: str, when: datetime) -> None:
     events = data.setdefault("events", {})
-    previous = _time(events.get(name))
+    previous = parse_timestamp(events.get(name))
     if previous is None or when > previous:
         events[name] = when.isoformat()
     if len(events) > MAX_EVENTS:

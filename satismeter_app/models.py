@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import i18n, keys, nps
+from .design import DeviceType, validate_design
 from .destinations import KINDS, kind_class
 from .destinations.base import Destination
 from .destinations.segment import SegmentDestination
@@ -23,7 +24,6 @@ from .destinations.slack import SlackDestination
 from .destinations.webhook import WebhookDestination
 from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
 from .rules import (
-    validate_design,
     validate_texts,
     validate_trait_conditions,
     validate_url_rules,
@@ -399,7 +399,7 @@ class Survey(models.Model):
                 validate(getattr(self, field))
             except ValueError as exc:
                 errors[field] = str(exc)
-        unknown_devices = set(self.device_types or []) - {"desktop", "tablet", "mobile"}
+        unknown_devices = set(self.device_types or []) - set(DeviceType.values)
         if not isinstance(self.device_types, list) or unknown_devices:
             errors["device_types"] = _("Use a list of desktop, tablet and mobile.")
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:

@@ -19,8 +19,9 @@ A page rule is ``{"op": "equals"|"contains"|"starts_with"|"regex", "value": STR,
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import Any
+
+from .timeparse import parse_iso
 
 OPERATORS: dict[str, set[str]] = {
     "text": {"equals", "not_equals", "contains", "in"},
@@ -34,15 +35,6 @@ URL_OPERATORS = {"equals", "contains", "starts_with", "regex"}
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _parse_date(value: Any) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _value_error(kind: str, op: str, value: Any) -> str | None:
@@ -61,7 +53,7 @@ def _value_error(kind: str, op: str, value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
         return None if ok else "needs a whole number of days ≥ 0"
     if kind == "date":
-        return None if _parse_date(value) else "needs an ISO-8601 date"
+        return None if parse_iso(value) else "needs an ISO-8601 date"
     return None if isinstance(value, bool) else "needs true or false"
 
 
@@ -115,22 +107,9 @@ def validate_url_rules(rules: Any) -> None:
                 raise ValueError(f"{where}: invalid regular expression ({exc}).") from exc
 
 
-# --- texts and design -------------------------------------------------------------------------
+# --- texts -----------------------------------------------------------------------------------
 
 _TEXT_KEY = re.compile(r"^[A-Z][A-Z0-9_]*$")
-DESIGN_KEYS = {
-    "skin": "dialog, panel or bar",
-    "position": "two letters: t, b or c, then l, r or c (e.g. br)",
-    "colors": "an object with primary, foreground and background colours",
-    "showNumbers": "true or false",
-    "requireFeedback": "true or false",
-    "poweredBy": "true or false",
-    "serviceName": "text",
-    "ctaText": "text",
-    "ctaUrl": "an http(s) URL",
-    "ctaFor": "a list of promoter, passive and detractor",
-}
-_CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|(rgb|rgba|hsl|hsla)\([0-9., %]+\))$")
 
 
 def validate_texts(texts: Any, languages: Iterable[str]) -> None:
@@ -150,38 +129,3 @@ def validate_texts(texts: Any, languages: Iterable[str]) -> None:
                 raise ValueError(f"{language}: {key!r} is not a KEY in upper case, e.g. FOLLOWUP.")
             if not isinstance(value, str):
                 raise ValueError(f"{language}.{key} must be text.")
-
-
-def validate_design(design: Any) -> None:
-    """The widget's display options; see docs/widget.md."""
-    if not isinstance(design, dict):
-        raise ValueError('Design must be an object, e.g. {"skin": "panel"}.')
-    unknown = sorted(set(design) - set(DESIGN_KEYS))
-    if unknown:
-        raise ValueError(
-            f"Unknown design keys: {', '.join(unknown)}; known: {', '.join(DESIGN_KEYS)}."
-        )
-    for key, value in design.items():
-        if not _design_value_ok(key, value):
-            raise ValueError(f"{key} must be {DESIGN_KEYS[key]}, not {value!r}.")
-
-
-def _design_value_ok(key: str, value: Any) -> bool:
-    if key == "skin":
-        return value in {"dialog", "panel", "bar"}
-    if key == "position":
-        return isinstance(value, str) and re.fullmatch(r"[tbc][lrc]", value) is not None
-    if key == "colors":
-        return isinstance(value, dict) and all(
-            k in {"primary", "foreground", "background"}
-            and isinstance(v, str)
-            and _CSS_COLOUR.match(v.strip())
-            for k, v in value.items()
-        )
-    if key in {"showNumbers", "requireFeedback", "poweredBy"}:
-        return isinstance(value, bool)
-    if key == "ctaUrl":
-        return isinstance(value, str) and value.startswith(("https://", "http://"))
-    if key == "ctaFor":
-        return isinstance(value, list) and set(value) <= {"promoter", "passive", "detractor"}
-    return isinstance(value, str)

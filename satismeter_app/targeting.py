@@ -57,21 +57,18 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from . import timeparse
+from .design import DEFAULT_DEVICE, DeviceType
 from .rules import OPERATORS, PRESENCE_OPERATORS
 
 if TYPE_CHECKING:
     from .models import Survey
 
 ACTIVE = "active"
-DEVICE_TYPES = ("desktop", "tablet", "mobile")
-DEFAULT_DEVICE = "desktop"
 # event_window_days = 0 means "only right after the event": 30 minutes covers the next few page
 # views after it (a server-side event reaches the widget only on the next one), and no more.
 IMMEDIATE_EVENT_WINDOW = timedelta(minutes=30)
 SAMPLE_BUCKETS = 10_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Epoch numbers at or past this are milliseconds: as seconds they would be after the year 5000.
-EPOCH_MILLISECONDS_FROM = 100_000_000_000
 
 
 class Reason(StrEnum):
@@ -326,7 +323,7 @@ def _audience(case: _Case) -> Decision | None:
 def _device(case: _Case) -> Decision | None:
     allowed = case.rules.device_types
     device = case.context.device_type
-    device = device if device in DEVICE_TYPES else DEFAULT_DEVICE
+    device = device if device in DeviceType.values else DEFAULT_DEVICE
     if not allowed or device in allowed:
         return None
     return _no(Reason.DEVICE, f"The survey is for {', '.join(allowed)}; this is a {device}.")
@@ -535,14 +532,14 @@ def _compare_number(op: str, actual: Any, expected: Any, now: datetime) -> bool:
 
 
 def _compare_date(op: str, actual: Any, expected: Any, now: datetime) -> bool:
-    when = parse_timestamp(actual)
+    when = timeparse.parse_timestamp(actual)
     if when is None:
         return False
     if op == "within_days":
         if not isinstance(expected, int) or isinstance(expected, bool):
             return False
         return 0 <= (now - when).total_seconds() <= expected * 86_400
-    target = parse_timestamp(expected)
+    target = timeparse.parse_timestamp(expected)
     if target is None:
         return False
     return when < target if op == "before" else when > target
@@ -587,45 +584,6 @@ def _as_bounds(value: Any) -> tuple[float | None, float | None]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         return None, None
     return _as_number(value[0]), _as_number(value[1])
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """A UTC datetime from ISO-8601 (naive means UTC) or epoch seconds or milliseconds.
-
-    Accepts numbers and 10- or 13-digit numeric strings as epoch times, as the createdAt trait
-    does; anything else, or a time that does not fit in UTC, gives None. In UTC because
-    PostgreSQL refuses offsets past ±15:59, which Python accepts.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _from_epoch(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    # 10 or 13 digits are epoch seconds or milliseconds, as createdAt accepts them.
-    if text.isascii() and text.isdigit() and len(text) in (10, 13):
-        return _from_epoch(int(text))
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        return None
-
-
-def _from_epoch(number: float) -> datetime | None:
-    if not math.isfinite(number):
-        return None
-    seconds = number / 1000 if abs(number) >= EPOCH_MILLISECONDS_FROM else number
-    try:
-        return EPOCH + timedelta(seconds=seconds)
-    except OverflowError:
-        return None
 
 
 def _as_bool(value: Any) -> bool | None:

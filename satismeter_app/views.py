@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from . import i18n
+from .design import Skin
 from .models import Project
 
 SCRIPT = "static/satismeter_app/widget.js"
@@ -127,10 +128,7 @@ class SampleForm(forms.Form):
     skin = forms.ChoiceField(
         label=_("Skin"),
         required=False,
-        choices=_choices(
-            [("dialog", _("Dialog")), ("panel", _("Panel")), ("bar", _("Bar"))],
-            _("The survey's own"),
-        ),
+        choices=_choices(Skin.choices, _("The survey's own")),
     )
     forceSurvey = forms.BooleanField(
         label=_("Skip targeting (forceSurvey)"),

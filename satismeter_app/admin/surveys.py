@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from .. import i18n, outbox
+from ..design import Skin
 from ..models import (
     Survey,
 )
@@ -55,9 +56,6 @@ def _survey_state_action(state: Survey.State, description: Any) -> Callable[...,
 # Survey editing: the live widget preview (issue #8) -----------------------------------------
 
 
-PREVIEW_SKINS = ("dialog", "panel", "bar")
-
-
 class SurveyPreviewViews:
     """``/admin/satismeter_app/survey/<id>/preview/?skin=…&language=…``: a page that runs the
     real widget script with ``previewCampaign`` (nothing is saved) and a ``design`` override
@@ -88,7 +86,7 @@ class SurveyPreviewViews:
             "traits": {"language": language} if language in i18n.available_languages() else {},
             "previewCampaign": str(survey.pk),
         }
-        if skin in PREVIEW_SKINS:
+        if skin in Skin.values:
             options["design"] = {"skin": skin}
         context = {"survey": survey, "options": options}
         return TemplateResponse(request, "admin/satismeter_app/survey/preview.html", context)
@@ -98,7 +96,7 @@ class SurveyPreviewViews:
     ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
-            "preview_skins": PREVIEW_SKINS,
+            "preview_skins": Skin.values,
             "preview_languages": i18n.language_choices(),
         }
         return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import targeting
+from .. import timeparse
 from ..exceptions import InvalidInput, SatismeterError
 from .authentication import ApiKeyAuthentication, HasProjectKey, key_project_id
 from .parsers import DEFAULT_PARSERS
@@ -111,7 +111,7 @@ def parse_time_param(request: Request, name: str, *, end: bool = False) -> datet
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
-    when = targeting.parse_timestamp(value)
+    when = timeparse.parse_timestamp(value)
     try:
         if when is not None and end and _DATE_ONLY.match(value.strip()):
             when += timedelta(days=1)

@@ -18,6 +18,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import timeparse
 from ..exceptions import InvalidInput
 from ..models import EndUser
 from ..services import identity, ingest, privacy, reporting
@@ -42,7 +43,7 @@ class UserUpsertSerializer(StrictSerializer):
             raise serializers.ValidationError({"event": ["A track call needs an event name."]})
         for name in ("surveyDate", "timestamp"):
             value = attrs.get(name)
-            if value and ingest.parse_time(value) is None:
+            if value and timeparse.parse_loose(value) is None:
                 raise serializers.ValidationError({name: ["Use an ISO-8601 date-time."]})
         return attrs
 
@@ -120,7 +121,7 @@ class UsersView(SecretKeyView):
                 seen=False,
             )
             if "surveyDate" in data:
-                identity.set_survey_date(user, ingest.parse_time(data["surveyDate"]))
+                identity.set_survey_date(user, timeparse.parse_loose(data["surveyDate"]))
             if data.get("type") == "track":
                 when = ingest.event_time(data, now)
                 identity.track(user, data["event"], data.get("properties") or {}, when)

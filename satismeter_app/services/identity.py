@@ -18,7 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from .. import history, targeting
+from .. import history, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import EndUser, UserEvent
@@ -40,7 +40,7 @@ def user_columns(traits: Mapping[str, Any]) -> dict[str, Any]:
     """The EndUser columns that the well-known traits set; raises InvalidInput."""
     columns: dict[str, Any] = {}
     if "createdAt" in traits and traits["createdAt"] not in (None, ""):
-        columns["created_at"] = targeting.parse_timestamp(traits["createdAt"])
+        columns["created_at"] = timeparse.parse_timestamp(traits["createdAt"])
         if columns["created_at"] is None:
             raise InvalidInput(
                 "traits.createdAt",

@@ -17,17 +17,15 @@ delivers twice (it retries for hours) is recorded once.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import history, targeting
+from .. import history, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import EndUser, UserEvent
@@ -40,45 +38,6 @@ MAX_MESSAGE_ID_LENGTH = 100
 MAX_URL_LENGTH = 4096
 MAX_BATCH_MESSAGES = 2500  # Segment's own limit per batch
 ATTEMPTS = 3  # a batch racing another one that creates the same users is run again
-
-# JavaScript's Date.prototype.toString(): "Tue Jun 16 2015 09:19:47 GMT+0200 (CEST)".
-_JS_DATE = re.compile(
-    r"^\w{3} (\w{3} \d{1,2} \d{4} \d{2}:\d{2}:\d{2}) GMT([+-]\d{4})(?: \(.*\))?$", re.ASCII
-)
-
-
-# --- times ----------------------------------------------------------------------------------------
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A time in any form Segment's libraries send or parse: ISO-8601 (with or without an
-    offset or milliseconds, or just a date), epoch seconds or milliseconds as a number or a
-    numeric string, RFC 2822, or JavaScript's ``Date.toString()``."""
-    parsed = _parse_time(value)
-    try:
-        # The forms targeting.parse_timestamp does not read may carry any offset: to UTC too.
-        return parsed.astimezone(UTC) if parsed is not None else None
-    except OverflowError:
-        return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    parsed = targeting.parse_timestamp(value)
-    if parsed is not None or not isinstance(value, str):
-        return parsed
-    text = value.strip()
-    try:
-        return targeting.parse_timestamp(float(text))
-    except ValueError:
-        pass
-    if match := _JS_DATE.match(text):
-        return datetime.strptime(" ".join(match.groups()), "%b %d %Y %H:%M:%S %z")
-    try:
-        parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
 
 # --- messages -------------------------------------------------------------------------------------
 
@@ -180,7 +139,7 @@ def event_time(raw: Mapping[str, Any], now: datetime) -> datetime:
     value = raw.get("timestamp")
     if value in (None, ""):
         return now
-    when = parse_time(value)
+    when = timeparse.parse_loose(value)
     if when is None:
         raise InvalidInput("timestamp", "use an ISO-8601 date-time or epoch seconds")
     return min(when, now)  # a clock ahead of ours must not put events in the future
@@ -190,8 +149,8 @@ def _user_traits(traits: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     """The traits, with createdAt as an ISO string when only Segment's looser forms parse it,
     and the user columns they set."""
     created = traits.get("createdAt")
-    if created not in (None, "") and targeting.parse_timestamp(created) is None:
-        when = parse_time(created)
+    if created not in (None, "") and timeparse.parse_timestamp(created) is None:
+        when = timeparse.parse_loose(created)
         if when is not None:
             traits = {**traits, "createdAt": when.isoformat()}
     identity.check_traits_size(traits)

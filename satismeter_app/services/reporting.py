@@ -20,7 +20,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 
-from .. import nps, targeting
+from .. import nps, timeparse
 from ..exceptions import InvalidInput
 from ..models import Display, Response
 from ..payloads import response_object
@@ -224,7 +224,7 @@ class Cursor:
             created, pk = json.loads(raw)
         except (binascii.Error, ValueError, TypeError):
             raise InvalidInput("pageCursor", "is not a cursor this API gave out") from None
-        when = targeting.parse_timestamp(created) if isinstance(created, str) else None
+        when = timeparse.parse_timestamp(created) if isinstance(created, str) else None
         if when is None or isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk < 2**63:
             raise InvalidInput("pageCursor", "is not a cursor this API gave out")
         return cls(when, pk)

@@ -22,7 +22,6 @@ from satismeter_app.targeting import (
     choose,
     decide,
     evaluate_condition,
-    parse_timestamp,
     sample_bucket,
     url_matches,
 )
@@ -390,28 +389,6 @@ MISSING = object()  # a trait the user does not have
 def test_evaluate_condition(condition: dict[str, Any], trait: Any, expected: bool) -> None:
     traits = {} if trait is MISSING else {"t": trait}
     assert evaluate_condition(condition, traits, NOW) is expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2025-01-01T10:00:00Z", datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        ("2025-01-01T12:00:00+02:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        ("2025-01-01T10:00:00", datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        ("2025-01-01", datetime(2025, 1, 1, tzinfo=UTC)),
-        (1735725600, datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        (1735725600000, datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        ("1735725600", datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        ("1735725600000", datetime(2025, 1, 1, 10, tzinfo=UTC)),
-        ("12345", None),
-        ("soon", None),
-        (None, None),
-        (True, None),
-        (float("inf"), None),
-    ],
-)
-def test_parse_timestamp(value: Any, expected: datetime | None) -> None:
-    assert parse_timestamp(value) == expected
 
 
 # --- event trigger ----------------------------------------------------------------------------

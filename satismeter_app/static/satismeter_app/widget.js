@@ -21,6 +21,11 @@
   var FIRST_DELAY = 1000; // the first retry of a failed save; doubles up to MAX_DELAY
   var MAX_DELAY = 60000;
   var CATEGORIES = ["detractor", "passive", "promoter"];
+  // The design's choices; the server's are the same (satismeter_app/design.py).
+  var SKINS = /^(dialog|panel|bar)$/;
+  var DEFAULT_SKIN = "dialog";
+  var POSITIONS = /^[tbc][lrc]$/;
+  var DEFAULT_POSITIONS = { dialog: "cr", panel: "br", bar: "bc" };
   var PASSED = ["traits", "event", "properties", "groupId", "name", "category", "forceSurvey",
     "previewCampaign"];
 
@@ -287,219 +292,251 @@
     savers.forEach(function (saver) { saver.flush(); });
   }
 
-  // --- The survey on screen.
+  // --- The survey on screen. `v` holds the survey, its elements and the answer so far.
 
   // forced: shown by staff preview (forceSurvey); the server then takes the answer even
   // from a user its targeting would refuse.
   function openSurvey(survey, previewOnly, forced) {
-    var t = survey.translation || {};
-    var design = Object.assign({}, survey.design, config.design);
-    var campaign = String(survey.id);
-    var rtl = survey.direction === "rtl";
-    var skin = /^(dialog|panel|bar)$/.test(design.skin) ? design.skin : "dialog";
-    var position = /^[tbc][lrc]$/.test(design.position) ? design.position : { dialog: "cr", panel: "br", bar: "bc" }[skin];
-    var vertical = skin !== "dialog" && position[0] === "c" ? "b" : position[0];
-    var rating = null;
-    var comment = null;
-    var done = false;
-    var extra = forced ? { forceSurvey: true } : {};
-    var saver = previewOnly ? null : new Saver({
-      url: base, identity: Object.assign({}, identity(), extra), campaign: campaign,
-      language: survey.language, page: String(location.href).slice(0, 4096), pending: {},
-    });
+    var v = {
+      t: survey.translation || {}, design: Object.assign({}, survey.design, config.design),
+      campaign: String(survey.id), rtl: survey.direction === "rtl", rating: null, comment: null,
+      done: false,
+    };
+    v.saver = previewOnly ? null : surveySaver(v.campaign, survey.language, forced);
     var tookFocus = !document.activeElement || document.activeElement === document.body;
+    v.host = widgetHost();
+    v.shadow = v.host.attachShadow({ mode: "open" });
+    adoptStyles(v.shadow);
+    v.box = surveyBox(v, survey.language);
+    var closer = closeButton(v);
+    v.main = el("div", "sm-main");
+    var question = el("p", "sm-q", v.t.HOW_LIKELY);
+    question.id = "sm-q";
+    v.main.append(question, ratingScale(v), commentForm(v));
+    v.status = el("div", "sm-status");
+    v.status.setAttribute("role", "status");
+    v.box.append(closer, v.main, v.status);
+    if (previewOnly) v.box.append(el("p", "sm-by", "Preview: answers are not saved"));
+    if (v.design.poweredBy !== false) v.box.append(el("p", "sm-by", (v.t.POWERED_BY || "Powered by") + " django-satismeter"));
+    v.box.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeSurvey(v);
+      }
+    });
+    v.shadow.append(v.box);
+    (document.body || document.documentElement).append(v.host);
+    startSurvey(v, tookFocus);
+    return { host: v.host, remove: removeSurvey.bind(null, v) };
+  }
 
+  function surveySaver(campaign, language, forced) {
+    return new Saver({
+      url: base, identity: Object.assign({}, identity(), forced ? { forceSurvey: true } : {}),
+      campaign: campaign, language: language, page: String(location.href).slice(0, 4096), pending: {},
+    });
+  }
+
+  function widgetHost() {
     var host = el("satismeter-widget");
     // Inline and !important: the host page's rules cannot hide or move the widget.
     host.setAttribute("style", "all:initial!important;display:block!important;position:fixed!important;" +
       "top:0!important;left:0!important;width:0!important;height:0!important;overflow:visible!important;" +
       "z-index:2147483647!important;visibility:visible!important;opacity:1!important");
-    var shadow = host.attachShadow({ mode: "open" });
-    adoptStyles(shadow);
+    return host;
+  }
 
+  function surveyBox(v, language) {
+    var design = v.design;
+    var skin = SKINS.test(design.skin) ? design.skin : DEFAULT_SKIN;
+    var position = POSITIONS.test(design.position) ? design.position : DEFAULT_POSITIONS[skin];
+    var vertical = skin !== "dialog" && position[0] === "c" ? "b" : position[0];
     var box = el("div", "sm sm-" + skin + " sm-v" + vertical + (skin === "bar" ? "" : " sm-h" + position[1]));
-    box.dir = rtl ? "rtl" : "ltr";
-    box.lang = survey.language || "";
+    box.dir = v.rtl ? "rtl" : "ltr";
+    box.lang = language || "";
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-labelledby", "sm-q");
-    box.setAttribute("data-campaign", campaign);
+    box.setAttribute("data-campaign", v.campaign);
     var colors = design.colors || {};
     [["--p", colors.primary], ["--fg", colors.foreground], ["--bg", colors.background]].forEach(function (pair) {
       var value = safeColor(pair[1]);
       if (value) box.style.setProperty(pair[0], value);
     });
+    return box;
+  }
 
+  function closeButton(v) {
     var closer = el("button", "sm-close", "\u00d7");
     closer.type = "button";
-    closer.setAttribute("aria-label", t.DISMISS || "Close");
-    closer.onclick = close;
+    closer.setAttribute("aria-label", v.t.DISMISS || "Close");
+    closer.onclick = closeSurvey.bind(null, v);
+    return closer;
+  }
 
-    var main = el("div", "sm-main");
-    var question = el("p", "sm-q", t.HOW_LIKELY);
-    question.id = "sm-q";
+  function ratingScale(v) {
     var rate = el("div", "sm-rate");
     var scale = el("div", "sm-scale");
     scale.setAttribute("role", "radiogroup");
-    scale.setAttribute("aria-label", t.RATING_LABEL || "0-10");
+    scale.setAttribute("aria-label", v.t.RATING_LABEL || "0-10");
     var legend = el("div", "sm-legend");
-    var low = el("span", null, t.UNLIKELY);
-    var high = el("span", null, t.LIKELY);
+    var low = el("span", null, v.t.UNLIKELY);
+    var high = el("span", null, v.t.LIKELY);
     low.id = "sm-low";
     high.id = "sm-high";
     legend.append(low, high);
-    var buttons = [];
+    v.buttons = [];
     for (var score = 0; score <= 10; score++) {
-      var button = el("button", null, design.showNumbers === false ? null : String(score));
-      button.type = "button";
-      button.setAttribute("role", "radio");
-      button.setAttribute("aria-checked", "false");
-      button.setAttribute("aria-label", String(t.SCORE_BUTTON_LABEL || "{{score}}").replace(/\{\{\s*score\s*\}\}/g, score));
-      if (score === 0 || score === 10) button.setAttribute("aria-describedby", score ? "sm-high" : "sm-low");
-      button.tabIndex = score ? -1 : 0;
-      button.onclick = choose.bind(null, score);
-      buttons.push(button);
+      var button = scoreButton(v, score);
+      v.buttons.push(button);
       scale.append(button);
     }
-    scale.onkeydown = moveFocus;
+    scale.onkeydown = moveFocus.bind(null, v);
     rate.append(scale, legend);
+    return rate;
+  }
 
-    var form = el("form", "sm-form");
+  function scoreButton(v, score) {
+    var button = el("button", null, v.design.showNumbers === false ? null : String(score));
+    button.type = "button";
+    button.setAttribute("role", "radio");
+    button.setAttribute("aria-checked", "false");
+    button.setAttribute("aria-label", String(v.t.SCORE_BUTTON_LABEL || "{{score}}").replace(/\{\{\s*score\s*\}\}/g, score));
+    if (score === 0 || score === 10) button.setAttribute("aria-describedby", score ? "sm-high" : "sm-low");
+    button.tabIndex = score ? -1 : 0;
+    button.onclick = chooseScore.bind(null, v, score);
+    return button;
+  }
+
+  // The follow-up question, hidden until a rating is chosen; its draft survives a reload.
+  function commentForm(v) {
+    var form = v.form = el("form", "sm-form");
     form.hidden = true;
-    var label = el("label", null, t.FOLLOWUP);
+    var label = v.label = el("label", null, v.t.FOLLOWUP);
     label.htmlFor = "sm-c";
-    var textarea = el("textarea");
+    var textarea = v.textarea = el("textarea");
     textarea.id = "sm-c";
     textarea.rows = 3;
     textarea.maxLength = 5000;
-    textarea.placeholder = t.FEEDBACK_PLACEHOLDER || "";
-    textarea.value = store("sessionStorage", "draft:" + campaign) || "";
-    var submit = el("button", "sm-send", t.SUBMIT || "Send");
+    textarea.placeholder = v.t.FEEDBACK_PLACEHOLDER || "";
+    textarea.value = store("sessionStorage", "draft:" + v.campaign) || "";
+    var submit = v.submit = el("button", "sm-send", v.t.SUBMIT || "Send");
     submit.type = "submit";
     var actions = el("div", "sm-actions");
     actions.append(submit);
     form.append(label, textarea, actions);
-    form.onsubmit = submitComment;
+    form.onsubmit = submitComment.bind(null, v);
     textarea.oninput = function () {
-      store("sessionStorage", "draft:" + campaign, textarea.value || null);
-      updateSubmit();
+      store("sessionStorage", "draft:" + v.campaign, textarea.value || null);
+      updateSubmit(v);
     };
-    main.append(question, rate, form);
+    return form;
+  }
 
-    var status = el("div", "sm-status");
-    status.setAttribute("role", "status");
-    box.append(closer, main, status);
-    if (previewOnly) box.append(el("p", "sm-by", "Preview: answers are not saved"));
-    if (design.poweredBy !== false) box.append(el("p", "sm-by", (t.POWERED_BY || "Powered by") + " django-satismeter"));
-    box.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") {
-        event.preventDefault();
-        close();
-      }
-    });
-    shadow.append(box);
-    (document.body || document.documentElement).append(host);
-    contrast(box, submit);
-    updateSubmit();
-    if (tookFocus) buttons[0].focus({ preventScroll: true });
+  // On the page: focus, the display counted, and a duplicate answer shown as such.
+  function startSurvey(v, tookFocus) {
+    contrast(v.box, v.submit);
+    updateSubmit(v);
+    if (tookFocus) v.buttons[0].focus({ preventScroll: true });
+    var saver = v.saver;
     if (saver) {
       saver.refused = function (res) {
-        if (res.body && res.body.error === "Duplicate response" && !done) finish(t.FILLED);
+        if (res.body && res.body.error === "Duplicate response" && !v.done) finishSurvey(v, v.t.FILLED);
       };
-      inLine("POST", "/api/displays", Object.assign({ campaign: campaign, url: saver.state.page }, saver.state.identity));
+      inLine("POST", "/api/displays", Object.assign({ campaign: v.campaign, url: saver.state.page }, saver.state.identity));
     }
-    fire("display", { campaign: campaign });
+    fire("display", { campaign: v.campaign });
+  }
 
-    function answers() {
-      var list = [{ id: "SM_rating", label: t.HOW_LIKELY, value: rating }];
-      if (comment !== null) list.push({ id: "SM_comment", label: label.textContent, value: comment });
-      return { campaign: campaign, answers: list };
+  function answersOf(v) {
+    var list = [{ id: "SM_rating", label: v.t.HOW_LIKELY, value: v.rating }];
+    if (v.comment !== null) list.push({ id: "SM_comment", label: v.label.textContent, value: v.comment });
+    return { campaign: v.campaign, answers: list };
+  }
+
+  function saveAnswer(v, fields) {
+    if (v.saver) v.saver.save(fields);
+  }
+
+  function chooseScore(v, score) {
+    var first = v.rating === null;
+    v.rating = score;
+    v.buttons.forEach(function (button, i) {
+      button.setAttribute("aria-checked", String(i === score));
+      button.tabIndex = i === score ? 0 : -1;
+    });
+    v.label.textContent = v.t["FOLLOWUP_" + category(score).toUpperCase()] || v.t.FOLLOWUP;
+    v.form.hidden = false;
+    saveAnswer(v, { rating: score });
+    fire("progress", answersOf(v));
+    if (first) v.textarea.focus({ preventScroll: true });
+  }
+
+  // Arrow keys, Home and End move within the scale; Space or Enter chooses.
+  function moveFocus(v, event) {
+    var buttons = v.buttons;
+    var index = buttons.indexOf(v.shadow.activeElement);
+    var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    if (v.rtl && /Left|Right/.test(event.key)) step = -step;
+    var next = event.key === "Home" ? 0 : event.key === "End" ? 10 : step ? index + step : -1;
+    if (index < 0 || next < 0 || next > 10) return;
+    event.preventDefault();
+    buttons.forEach(function (button, i) { button.tabIndex = i === next ? 0 : -1; });
+    buttons[next].focus();
+  }
+
+  function needsComment(v) {
+    return v.design.requireFeedback && !v.textarea.value.trim();
+  }
+
+  function updateSubmit(v) {
+    v.submit.setAttribute("aria-disabled", String(!!needsComment(v)));
+  }
+
+  function submitComment(v, event) {
+    event.preventDefault();
+    if (needsComment(v)) return v.textarea.focus();
+    var comment = v.comment = v.textarea.value;
+    saveAnswer(v, comment.trim() ? { feedback: comment, completed: true } : { completed: true });
+    store("sessionStorage", "draft:" + v.campaign, null);
+    finishSurvey(v, v.t.THANKS);
+    fire("progress", answersOf(v));
+    fire("complete", answersOf(v));
+  }
+
+  function finishSurvey(v, text) {
+    var focused = !!v.shadow.activeElement;
+    var design = v.design;
+    v.done = true;
+    v.main.hidden = true;
+    var thanks = el("p", "sm-thanks", text);
+    thanks.tabIndex = -1;
+    v.status.append(thanks);
+    var cta = design.ctaText && safeUrl(design.ctaUrl);
+    var audience = [].concat(design.ctaFor || CATEGORIES);
+    if (cta && v.rating !== null && text === v.t.THANKS && audience.indexOf(category(v.rating)) >= 0) {
+      var link = el("a", "sm-cta", design.ctaText);
+      link.href = cta;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      v.status.append(link);
     }
+    if (focused) thanks.focus();
+  }
 
-    function save(fields) {
-      if (saver) saver.save(fields);
+  function closeSurvey(v) {
+    // Closing after a rating completes the response; before one, it is a dismissal.
+    if (!v.done) {
+      saveAnswer(v, { dismissed: true });
+      if (v.rating === null) fire("dismiss", { campaign: v.campaign });
+      else fire("complete", answersOf(v));
     }
+    removeSurvey(v);
+  }
 
-    function choose(score) {
-      var first = rating === null;
-      rating = score;
-      buttons.forEach(function (button, i) {
-        button.setAttribute("aria-checked", String(i === score));
-        button.tabIndex = i === score ? 0 : -1;
-      });
-      label.textContent = t["FOLLOWUP_" + category(score).toUpperCase()] || t.FOLLOWUP;
-      form.hidden = false;
-      save({ rating: score });
-      fire("progress", answers());
-      if (first) textarea.focus({ preventScroll: true });
-    }
-
-    // Arrow keys, Home and End move within the scale; Space or Enter chooses.
-    function moveFocus(event) {
-      var index = buttons.indexOf(shadow.activeElement);
-      var step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
-      if (rtl && /Left|Right/.test(event.key)) step = -step;
-      var next = event.key === "Home" ? 0 : event.key === "End" ? 10 : step ? index + step : -1;
-      if (index < 0 || next < 0 || next > 10) return;
-      event.preventDefault();
-      buttons.forEach(function (button, i) { button.tabIndex = i === next ? 0 : -1; });
-      buttons[next].focus();
-    }
-
-    function blank() {
-      return design.requireFeedback && !textarea.value.trim();
-    }
-
-    function updateSubmit() {
-      submit.setAttribute("aria-disabled", String(!!blank()));
-    }
-
-    function submitComment(event) {
-      event.preventDefault();
-      if (blank()) return textarea.focus();
-      comment = textarea.value;
-      save(comment.trim() ? { feedback: comment, completed: true } : { completed: true });
-      store("sessionStorage", "draft:" + campaign, null);
-      finish(t.THANKS);
-      fire("progress", answers());
-      fire("complete", answers());
-    }
-
-    function finish(text) {
-      var focused = !!shadow.activeElement;
-      done = true;
-      main.hidden = true;
-      var thanks = el("p", "sm-thanks", text);
-      thanks.tabIndex = -1;
-      status.append(thanks);
-      var cta = design.ctaText && safeUrl(design.ctaUrl);
-      var audience = [].concat(design.ctaFor || CATEGORIES);
-      if (cta && rating !== null && text === t.THANKS && audience.indexOf(category(rating)) >= 0) {
-        var link = el("a", "sm-cta", design.ctaText);
-        link.href = cta;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
-        status.append(link);
-      }
-      if (focused) thanks.focus();
-    }
-
-    function close() {
-      // Closing after a rating completes the response; before one, it is a dismissal.
-      if (!done) {
-        save({ dismissed: true });
-        if (rating === null) fire("dismiss", { campaign: campaign });
-        else fire("complete", answers());
-      }
-      remove();
-    }
-
-    function remove() {
-      store("sessionStorage", "draft:" + campaign, null); // closed: the draft was discarded
-      host.remove();
-      if (current && current.host === host) current = null;
-    }
-
-    return { host: host, remove: remove };
+  function removeSurvey(v) {
+    store("sessionStorage", "draft:" + v.campaign, null); // closed: the draft was discarded
+    v.host.remove();
+    if (current && current.host === v.host) current = null;
   }
 
   // Text on the primary colour: dark on light colours, white on dark ones.
