@@ -314,7 +314,7 @@ class ResponseFilter(filters.FilterSet):
     ratingMin = rating_filter("gte")
     ratingMax = rating_filter("lte")
     category = filters.ChoiceFilter(
-        choices=[(c, c) for c in (nps.PROMOTER, nps.PASSIVE, nps.DETRACTOR)],
+        choices=[(c, c) for c in nps.CATEGORIES],
         method="by_category",
     )
     method = filters.ChoiceFilter(choices=SurveyResponse.Method.choices)
@@ -328,9 +328,7 @@ class ResponseFilter(filters.FilterSet):
         fields = ["project", "survey", "rating", "method", "dismissed", "pending", "completed"]
 
     def by_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        # nps.category() stays the one definition of which rating is which category.
-        ratings = [rating for rating in nps.SCORES if nps.category(rating) == value]
-        return queryset.filter(rating__in=ratings)
+        return queryset.filter(nps.category_q(value))
 
 
 # --- viewsets -------------------------------------------------------------------------------------

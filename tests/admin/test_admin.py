@@ -568,3 +568,17 @@ def test_bad_design_is_refused_with_a_message_that_says_why(client, make_project
     assert "skin must be dialog, panel or bar" in page
     survey.refresh_from_db()
     assert survey.design == {}
+
+
+@pytest.mark.parametrize(
+    ("category", "ratings"),
+    [("promoter", {9, 10}), ("passive", {7, 8}), ("detractor", {0, 6}), ("grumpy", set())],
+)
+def test_the_response_list_filters_by_category(
+    superuser_client: Client, acme: dict, make_response: Callable[..., Response], category, ratings
+) -> None:
+    survey = acme["survey"]
+    for rating in (0, 6, 7, 8, 10):
+        make_response(survey, rating=rating)
+    page = superuser_client.get(admin_url(Response, "changelist"), {"category": category})
+    assert {response.rating for response in page.context["cl"].result_list} == ratings
