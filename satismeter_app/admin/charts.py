@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
 
+from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 640, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 40, 10, 12, 28
@@ -38,21 +38,18 @@ def _number(value: float | None) -> str:
 
 
 def _figure(title: str, desc: str, body: SafeString, points: Sequence[Point], column: str) -> str:
-    ident = f"sm-chart-{next(_ids)}"
-    svg = format_html(
-        '<svg class="sm-svg" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
-        'preserveAspectRatio="xMidYMid meet"><title id="{}-t">{}</title>'
-        '<desc id="{}-d">{}</desc>{}</svg>',
-        *(WIDTH, HEIGHT, ident, ident, ident, title, ident, desc, body),
-    )
-    rows = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", _rows(points))
-    table = format_html(
-        "<details class='sm-table'><summary>{}</summary><table><caption>{}</caption>"
-        "<thead><tr><th scope='col'>{}</th><th scope='col'>{}</th></tr></thead>"
-        "<tbody>{}</tbody></table></details>",
-        *(_("Data table"), title, _("Period or value"), column, rows),
-    )
-    return format_html('<figure class="sm-chart">{}{}</figure>', svg, table)
+    """The chart with its numbers as a table below, for those who cannot see the drawing."""
+    context = {
+        "ident": f"sm-chart-{next(_ids)}",
+        "width": WIDTH,
+        "height": HEIGHT,
+        "title": title,
+        "desc": desc,
+        "body": body,
+        "column": column,
+        "rows": _rows(points),
+    }
+    return render_to_string("admin/satismeter_app/charts/figure.html", context)
 
 
 def _rows(points: Sequence[Point]) -> list[tuple[str, str]]:
