@@ -72,42 +72,35 @@ def _x_labels(points: Sequence[Point], every: int) -> SafeString:
     )
 
 
+def _axis() -> SafeString:
+    bottom = HEIGHT - PAD_BOTTOM
+    return format_html(
+        '<line class="sm-axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
+        *(PAD_LEFT, WIDTH - PAD_RIGHT, bottom, bottom),
+    )
+
+
 def bars(title: str, desc: str, points: Sequence[Point], column: str) -> str:
     """Vertical bars from zero, e.g. the 0–10 score distribution or the funnel."""
     top = max([p.value or 0 for p in points] + [1])
     step, plot = _plot_width(len(points)), HEIGHT - PAD_TOP - PAD_BOTTOM
-    shapes = []
+    rects, values = [], []
     for i, p in enumerate(points):
         h = (p.value or 0) / top * plot
         x, y = PAD_LEFT + step * i + step * 0.15, PAD_TOP + plot - h
-        shapes.append(
-            (p.css or "bar", _f(x), _f(y), _f(step * 0.7), _f(h), p.label, _number(p.value))
-        )
-        shapes.append(("value", _f(x + step * 0.35), _f(y - 3), "", "", "", _number(p.value)))
+        size = (_f(x), _f(y), _f(step * 0.7), _f(h))
+        rects.append((p.css or "bar", *size, p.label, _number(p.value)))
+        values.append((_f(x + step * 0.35), _f(y - 3), _number(p.value)))
     body = format_html_join(
         "",
         '<rect class="sm-{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
-        [s for s in shapes if s[0] != "value"],
+        rects,
     )
-    values = format_html_join(
-        "",
-        '<text class="sm-label" x="{}" y="{}" text-anchor="middle">{}</text>',
-        [(s[1], s[2], s[6]) for s in shapes if s[0] == "value"],
+    labels = format_html_join(
+        "", '<text class="sm-label" x="{}" y="{}" text-anchor="middle">{}</text>', values
     )
-    axis = format_html(
-        '<line class="sm-axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
-        PAD_LEFT,
-        WIDTH - PAD_RIGHT,
-        HEIGHT - PAD_BOTTOM,
-        HEIGHT - PAD_BOTTOM,
-    )
-    return _figure(
-        title,
-        desc,
-        format_html("{}{}{}{}", axis, body, values, _x_labels(points, 1)),
-        points,
-        column,
-    )
+    drawing = format_html("{}{}{}{}", _axis(), body, labels, _x_labels(points, 1))
+    return _figure(title, desc, drawing, points, column)
 
 
 def nps_line(title: str, desc: str, points: Sequence[Point]) -> str:

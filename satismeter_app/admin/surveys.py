@@ -52,7 +52,7 @@ def _survey_state_action(state: Survey.State, description: Any) -> Callable[...,
     return action
 
 
-# Survey editing: the live widget preview (issue #8) -----------------------------------------
+# Survey editing: the live widget preview ---------------------------------------------------
 
 
 PREVIEW_SKINS = ("dialog", "panel", "bar")
