@@ -1,4 +1,5 @@
-"""Project scoping for every admin page: who sees which project, with which role."""
+"""Project scoping for every admin page: the user's access (permissions.py), applied to querysets,
+forms, filters and permission checks."""
 
 from __future__ import annotations
 
