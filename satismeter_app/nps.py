@@ -3,6 +3,10 @@
 Promoters rate 9–10, passives 7–8, detractors 0–6. NPS is the share of promoters minus the
 share of detractors, in points (−100…100), over answered responses only: dismissed and pending
 responses are counted and reported, never part of the denominator.
+
+:func:`category` is the one definition of which rating falls in which category; the filters
+(:func:`ratings_of`, :func:`category_q`) and the SQL counts (:func:`category_counts`) are
+derived from it, so the admin, the APIs and the dashboard cannot disagree.
 """
 
 from __future__ import annotations
@@ -11,11 +15,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 PROMOTER = "promoter"
 PASSIVE = "passive"
 DETRACTOR = "detractor"
+CATEGORIES = (PROMOTER, PASSIVE, DETRACTOR)
 SCORES = range(11)
+
+# What staff pick from (the admin's filter, the dashboard's form), with the ratings shown.
+CATEGORY_CHOICES = (
+    (PROMOTER, _("Promoters (9–10)")),
+    (PASSIVE, _("Passives (7–8)")),
+    (DETRACTOR, _("Detractors (0–6)")),
+)
 
 
 def category(rating: int | None) -> str | None:
@@ -26,6 +39,33 @@ def category(rating: int | None) -> str | None:
     if rating >= 9:
         return PROMOTER
     return PASSIVE if rating >= 7 else DETRACTOR
+
+
+def ratings_of(category_name: str) -> list[int]:
+    """The ratings of a category, lowest first; none for a name that is not a category."""
+    return [rating for rating in SCORES if category(rating) == category_name]
+
+
+def category_q(category_name: str, field: str = "rating") -> Q:
+    """A filter for the responses of a category (an unknown name matches nothing).
+
+    The bounds of :func:`ratings_of`, so that SQL compares a range rather than a list.
+    """
+    ratings = ratings_of(category_name)
+    if not ratings:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__gte": ratings[0], f"{field}__lte": ratings[-1]})
+
+
+def category_counts() -> dict[str, Count]:
+    """SQL counts of answered responses, promoters, passives and detractors (for aggregate()
+    or annotate(); ``nps_value`` turns them into the NPS)."""
+    return {
+        "answered": Count("pk", filter=Q(rating__isnull=False)),
+        "promoters": Count("pk", filter=category_q(PROMOTER)),
+        "passives": Count("pk", filter=category_q(PASSIVE)),
+        "detractors": Count("pk", filter=category_q(DETRACTOR)),
+    }
 
 
 def score(rating: int | None) -> int | None:
@@ -60,12 +100,8 @@ class Summary:
 
 
 def _aggregates() -> dict[str, Count]:
-    rated = Q(rating__isnull=False)
     counts = {
-        "answered": Count("pk", filter=rated),
-        "promoters": Count("pk", filter=Q(rating__gte=9)),
-        "passives": Count("pk", filter=Q(rating__gte=7, rating__lte=8)),
-        "detractors": Count("pk", filter=Q(rating__lte=6)),
+        **category_counts(),
         "dismissed": Count("pk", filter=Q(dismissed=True)),
         "pending": Count("pk", filter=Q(pending=True)),
         "completed": Count("pk", filter=Q(completed=True)),

@@ -1,4 +1,4 @@
-"""Querysets: tenancy filters and the lookups the widget, the API and the dashboard share."""
+"""Querysets: the lookups the widget, the API and the dashboard share."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ if TYPE_CHECKING:
 
 
 class ProjectQuerySet(models.QuerySet):
-    def for_staff(self, user: Any) -> ProjectQuerySet:
-        """The projects a staff user may see: all for superusers, else their memberships."""
-        if not user.is_active or not user.is_staff:
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self.filter(memberships__user=user)
+    """Projects. Which of them a staff member sees is permissions.py's to say."""
 
 
 class SurveyQuerySet(models.QuerySet):

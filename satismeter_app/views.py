@@ -32,7 +32,7 @@ from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from . import i18n
+from . import i18n, permissions
 from .design import Skin
 from .models import Project
 
@@ -159,15 +159,13 @@ class SampleForm(forms.Form):
 
 
 def sample_projects(request: HttpRequest) -> QuerySet[Project]:
-    """The projects the sample page may show: all in DEBUG or to superusers, else the
-    staff member's own; none (404) to anyone else when DEBUG is off."""
-    projects = Project.objects.order_by("pk")
-    user = request.user
-    if settings.DEBUG or (user.is_active and user.is_superuser):
-        return projects
-    if user.is_active and user.is_staff:
-        return projects.filter(memberships__user=user)
-    raise Http404("The sample page is for staff when DEBUG is off.")
+    """The projects the sample page may show: all in DEBUG, else those the staff member sees
+    (all for superusers); none (404) to anyone else when DEBUG is off."""
+    if settings.DEBUG:
+        return Project.objects.order_by("pk")
+    if not permissions.is_staff_member(request.user):
+        raise Http404("The sample page is for staff when DEBUG is off.")
+    return permissions.visible_projects(request.user).order_by("pk")
 
 
 def _sample_project(request: HttpRequest) -> Project:

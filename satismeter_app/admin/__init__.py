@@ -17,7 +17,9 @@ non-superusers at all; the Membership rows of the user decide, per project:
 - only superusers create or delete projects and add, change or remove memberships: granting
   access is the one thing a project admin cannot do for themselves.
 
-Every admin below inherits this from ``ProjectScopedAdmin``: its changelists and change views
+Which projects a user sees, and in which role, is ``satismeter_app.permissions``'s to say (the
+management API, the widget's previews and the sample page ask it too). Every admin below
+inherits this from ``ProjectScopedAdmin``: its changelists and change views
 only find objects of the user's projects (another project's object is "missing", so Django
 redirects as it does for a deleted one), its foreign-key dropdowns and list filters only offer
 the user's projects and their surveys and users, its forms reject a survey or user of another

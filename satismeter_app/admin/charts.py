@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
 
+from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 640, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 40, 10, 12, 28
@@ -38,21 +38,18 @@ def _number(value: float | None) -> str:
 
 
 def _figure(title: str, desc: str, body: SafeString, points: Sequence[Point], column: str) -> str:
-    ident = f"sm-chart-{next(_ids)}"
-    svg = format_html(
-        '<svg class="sm-svg" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
-        'preserveAspectRatio="xMidYMid meet"><title id="{}-t">{}</title>'
-        '<desc id="{}-d">{}</desc>{}</svg>',
-        *(WIDTH, HEIGHT, ident, ident, ident, title, ident, desc, body),
-    )
-    rows = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", _rows(points))
-    table = format_html(
-        "<details class='sm-table'><summary>{}</summary><table><caption>{}</caption>"
-        "<thead><tr><th scope='col'>{}</th><th scope='col'>{}</th></tr></thead>"
-        "<tbody>{}</tbody></table></details>",
-        *(_("Data table"), title, _("Period or value"), column, rows),
-    )
-    return format_html('<figure class="sm-chart">{}{}</figure>', svg, table)
+    """The chart with its numbers as a table below, for those who cannot see the drawing."""
+    context = {
+        "ident": f"sm-chart-{next(_ids)}",
+        "width": WIDTH,
+        "height": HEIGHT,
+        "title": title,
+        "desc": desc,
+        "body": body,
+        "column": column,
+        "rows": _rows(points),
+    }
+    return render_to_string("admin/satismeter_app/charts/figure.html", context)
 
 
 def _rows(points: Sequence[Point]) -> list[tuple[str, str]]:
@@ -75,42 +72,35 @@ def _x_labels(points: Sequence[Point], every: int) -> SafeString:
     )
 
 
+def _axis() -> SafeString:
+    bottom = HEIGHT - PAD_BOTTOM
+    return format_html(
+        '<line class="sm-axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
+        *(PAD_LEFT, WIDTH - PAD_RIGHT, bottom, bottom),
+    )
+
+
 def bars(title: str, desc: str, points: Sequence[Point], column: str) -> str:
     """Vertical bars from zero, e.g. the 0–10 score distribution or the funnel."""
     top = max([p.value or 0 for p in points] + [1])
     step, plot = _plot_width(len(points)), HEIGHT - PAD_TOP - PAD_BOTTOM
-    shapes = []
+    rects, values = [], []
     for i, p in enumerate(points):
         h = (p.value or 0) / top * plot
         x, y = PAD_LEFT + step * i + step * 0.15, PAD_TOP + plot - h
-        shapes.append(
-            (p.css or "bar", _f(x), _f(y), _f(step * 0.7), _f(h), p.label, _number(p.value))
-        )
-        shapes.append(("value", _f(x + step * 0.35), _f(y - 3), "", "", "", _number(p.value)))
+        size = (_f(x), _f(y), _f(step * 0.7), _f(h))
+        rects.append((p.css or "bar", *size, p.label, _number(p.value)))
+        values.append((_f(x + step * 0.35), _f(y - 3), _number(p.value)))
     body = format_html_join(
         "",
         '<rect class="sm-{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>',
-        [s for s in shapes if s[0] != "value"],
+        rects,
     )
-    values = format_html_join(
-        "",
-        '<text class="sm-label" x="{}" y="{}" text-anchor="middle">{}</text>',
-        [(s[1], s[2], s[6]) for s in shapes if s[0] == "value"],
+    labels = format_html_join(
+        "", '<text class="sm-label" x="{}" y="{}" text-anchor="middle">{}</text>', values
     )
-    axis = format_html(
-        '<line class="sm-axis" x1="{}" x2="{}" y1="{}" y2="{}"/>',
-        PAD_LEFT,
-        WIDTH - PAD_RIGHT,
-        HEIGHT - PAD_BOTTOM,
-        HEIGHT - PAD_BOTTOM,
-    )
-    return _figure(
-        title,
-        desc,
-        format_html("{}{}{}{}", axis, body, values, _x_labels(points, 1)),
-        points,
-        column,
-    )
+    drawing = format_html("{}{}{}{}", _axis(), body, labels, _x_labels(points, 1))
+    return _figure(title, desc, drawing, points, column)
 
 
 def nps_line(title: str, desc: str, points: Sequence[Point]) -> str:

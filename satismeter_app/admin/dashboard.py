@@ -20,7 +20,7 @@ from ..models import (
 from ..services import dashboard, reporting
 from . import charts
 
-# The NPS dashboard (issue #8) ---------------------------------------------------------------
+# The NPS dashboard -------------------------------------------------------------------------
 
 
 class ProjectDashboardViews:

@@ -23,13 +23,13 @@ from ..models import (
     DeliveryAttempt,
     Integration,
 )
+from ..permissions import ADMIN_ROLE
 from .scoping import (
-    ADMIN_ROLE,
     ProjectScopedAdmin,
     ProjectScopedForm,
+    access,
     is_superuser,
     project_filter,
-    project_roles,
 )
 
 
@@ -203,9 +203,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     can_delete = False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request) or (
-            obj is not None and obj.project_id in project_roles(request)
-        )
+        return is_superuser(request) or (obj is not None and access(request).may(obj.project_id))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -274,7 +272,7 @@ class DeliveryAdmin(ProjectScopedAdmin):
         return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return is_superuser(request) or self.may(request, self.edit_roles)
+        return self.may(request, self.edit_roles)
 
     @admin.action(description=_("Retry selected deliveries now"), permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -90,29 +90,9 @@ class EndUserAdmin(ProjectScopedAdmin):
         """Each survey's targeting decision for this user, with the reason, for staff."""
         if obj.pk is None:
             return "—"
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            (
-                (
-                    survey.name,
-                    _("yes") if decision.show else _("no"),
-                    decision.reason,
-                    decision.detail,
-                )
-                for survey, decision in decisions.explain(obj, timezone.now())
-            ),
-        )
-        note = _("Page rules and device types are checked when a page asks.")
-        return format_html(
-            '<table class="sm-eligibility"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
-            '<th>{}</th></tr></thead><tbody>{}</tbody></table><p class="help">{}</p>',
-            _("Survey"),
-            _("Shown"),
-            _("Reason"),
-            _("Why"),
-            rows,
-            note,
+        decisions_now = decisions.explain(obj, timezone.now())
+        return render_to_string(
+            "admin/satismeter_app/enduser/survey_eligibility.html", {"decisions": decisions_now}
         )
 
 

@@ -20,14 +20,13 @@ from ..models import (
     Membership,
     Project,
 )
+from ..permissions import ADMIN_ROLE, NO_ROLE
 from .dashboard import ProjectDashboardViews
 from .scoping import (
-    ADMIN_ROLE,
-    NO_ROLE,
     ProjectScopedAdmin,
+    access,
     is_superuser,
     project_filter,
-    project_roles,
 )
 
 # Projects and access -----------------------------------------------------------------------
@@ -43,7 +42,7 @@ class ApiKeyInline(admin.TabularInline):
     show_change_link = True
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request) or (obj is not None and obj.pk in project_roles(request))
+        return is_superuser(request) or (obj is not None and access(request).may(obj.pk))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

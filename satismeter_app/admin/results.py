@@ -38,18 +38,11 @@ class CategoryFilter(admin.SimpleListFilter):
     parameter_name = "category"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [
-            (nps.PROMOTER, _("Promoters (9–10)")),
-            (nps.PASSIVE, _("Passives (7–8)")),
-            (nps.DETRACTOR, _("Detractors (0–6)")),
-        ]
+        return list(nps.CATEGORY_CHOICES)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
-        if self.value() is None:
-            return None
-        # nps.category() stays the one definition of which rating is which category.
-        ratings = [rating for rating in nps.SCORES if nps.category(rating) == self.value()]
-        return queryset.filter(rating__in=ratings)
+        value = self.value()
+        return None if value is None else queryset.filter(nps.category_q(value))
 
 
 @admin.register(Response)

@@ -1,4 +1,5 @@
-"""Project scoping for every admin page: who sees which project, with which role."""
+"""Project scoping for every admin page: the user's access (permissions.py), applied to querysets,
+forms, filters and permission checks."""
 
 from __future__ import annotations
 
@@ -13,45 +14,28 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from ..models import (
-    Membership,
-    Project,
-)
+from .. import permissions
+from ..models import Project
+from ..permissions import ANY_ROLE, Roles
 
-ANY_ROLE = frozenset(Membership.Role.values)
-ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
-NO_ROLE: frozenset[str] = frozenset()  # superusers only
-
-Roles = frozenset[str]
+# Tenancy, read once per request ------------------------------------------------------------
 
 
-# Tenancy helpers ---------------------------------------------------------------------------
-
-
-def is_superuser(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(user.is_active and user.is_superuser)
-
-
-def project_roles(request: HttpRequest) -> dict[int, str]:
-    """The user's role in each of their projects, read once per request.
+def access(request: HttpRequest) -> permissions.Access:
+    """The user's access (see permissions.py), read once per request.
 
     The admin asks for permissions dozens of times per page (every model of the sidebar), so
     the memberships are cached on the request rather than queried each time.
     """
-    roles = getattr(request, "_satismeter_project_roles", None)
-    if roles is None:
-        user = request.user
-        rows = Membership.objects.none()
-        if user.is_active and user.is_staff:
-            rows = Membership.objects.filter(user_id=user.pk)
-        roles = dict(rows.values_list("project_id", "role"))
-        request._satismeter_project_roles = roles  # type: ignore[attr-defined]
-    return roles
+    cached = getattr(request, "_satismeter_access", None)
+    if cached is None:
+        cached = permissions.Access.of(request.user)
+        request._satismeter_access = cached  # type: ignore[attr-defined]
+    return cached
 
 
-def project_ids(request: HttpRequest, roles: Roles) -> set[int]:
-    return {pk for pk, role in project_roles(request).items() if role in roles}
+def is_superuser(request: HttpRequest) -> bool:
+    return access(request).superuser
 
 
 # Widgets, forms and filters that respect the scope ------------------------------------------
@@ -127,32 +111,29 @@ class ProjectScopedAdmin(admin.ModelAdmin):
 
     def may(self, request: HttpRequest, roles: Roles, obj: models.Model | None = None) -> bool:
         """Whether the user holds one of ``roles`` in obj's project (or in any, without obj)."""
-        allowed = project_ids(request, roles)
-        return bool(allowed) if obj is None else self.project_id_of(obj) in allowed
+        if obj is None:
+            return access(request).may_somewhere(roles)
+        return access(request).may(self.project_id_of(obj), roles)
 
     def scoped(self, request: HttpRequest, queryset: QuerySet, roles: Roles) -> QuerySet:
-        if is_superuser(request):
+        allowed = access(request)
+        if allowed.superuser:
             return queryset
-        return queryset.filter(**{f"{self.project_lookup}__in": project_ids(request, roles)})
+        return queryset.filter(**{f"{self.project_lookup}__in": allowed.project_ids(roles)})
 
     def editable(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         """The part of ``queryset`` the user may change; actions act on nothing else."""
         return self.scoped(request, queryset, self.edit_roles)
 
-    def allowed_projects(self, request: HttpRequest, roles: Roles) -> QuerySet[Project]:
-        projects = Project.objects.for_staff(request.user)
-        if is_superuser(request):
-            return projects
-        return projects.filter(pk__in=project_ids(request, roles))
-
     def related_scope(self, request: HttpRequest, model: type[models.Model], roles: Roles) -> Q:
         """Which rows of a related model the user may pick or filter by."""
-        if is_superuser(request):
+        allowed = access(request)
+        if allowed.superuser:
             return Q()
         if model is Project:
-            return Q(pk__in=self.allowed_projects(request, roles))
+            return Q(pk__in=allowed.project_ids(roles))
         if any(field.name == "project" for field in model._meta.get_fields()):
-            return Q(project__in=self.allowed_projects(request, roles))
+            return Q(project__in=allowed.project_ids(roles))
         return Q()  # not project data (the auth user of a membership): superusers only edit it
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -189,7 +170,7 @@ class ProjectScopedAdmin(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         if is_superuser(request):
             return super().has_module_permission(request)
-        return bool(project_roles(request))
+        return access(request).may_somewhere(ANY_ROLE)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if is_superuser(request):

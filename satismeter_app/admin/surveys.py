@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -53,7 +53,7 @@ def _survey_state_action(state: Survey.State, description: Any) -> Callable[...,
     return action
 
 
-# Survey editing: the live widget preview (issue #8) -----------------------------------------
+# Survey editing: the live widget preview ---------------------------------------------------
 
 
 class SurveyPreviewViews:
@@ -177,29 +177,11 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
     def integration_list(self, survey: Survey) -> str:
         if survey.pk is None:
             return _("Save the survey first.")
-        rows = format_html_join(
-            "",
-            '<li><a href="{}">{}</a> — {}{}</li>',
-            (
-                (
-                    reverse("admin:satismeter_app_integration_change", args=[i.pk]),
-                    i,
-                    i.get_kind_display(),
-                    "" if i.survey_id else _(" (project-wide)"),
-                )
-                for i in outbox.integrations_for(survey.project_id, survey.pk)
-            ),
-        )
-        add = reverse("admin:satismeter_app_integration_add")
-        return format_html(
-            '<ul class="sm-integrations">{}</ul>'
-            '<a class="addlink" href="{}?project={}&amp;survey={}">{}</a>',
-            rows or format_html("<li>{}</li>", _("None: feedback stays here.")),
-            add,
-            survey.project_id,
-            survey.pk,
-            _("Add an integration for this survey"),
-        )
+        context = {
+            "survey": survey,
+            "integrations": outbox.integrations_for(survey.project_id, survey.pk),
+        }
+        return render_to_string("admin/satismeter_app/survey/integration_list.html", context)
 
     @admin.display(description=_("reminders sent / answered"))
     def reminder_counts(self, survey: Survey) -> str:

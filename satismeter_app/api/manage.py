@@ -2,7 +2,7 @@
 
 Authenticated by a DRF token (``Authorization: Token …``, when ``rest_framework.authtoken`` is
 installed) or the admin session (with its CSRF token for writes); staff only. It follows the
-admin's rules (see admin.py): a staff user sees the projects they are a member of (superusers
+admin's rules (see permissions.py): a staff user sees the projects they are a member of (superusers
 all); any member manages surveys, users and responses; changing a project's settings and its
 integrations takes the ``admin`` role. Another project's objects are not found (404), and one
 cannot be created in a project the user may not edit. Every write is validated by the model's
@@ -33,15 +33,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import nps
-from ..models import EndUser, Integration, Membership, Project, Survey
+from .. import permissions as tenancy
+from ..models import EndUser, Integration, Project, Survey
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
+from ..permissions import ADMIN_ROLE, ANY_ROLE
 from ..services import privacy
 from .objects import ResponseObjectSerializer
 from .parsers import DEFAULT_PARSERS, unstorable
-
-ANY_ROLE = frozenset(Membership.Role.values)
-ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
 
 
 def staff_authentication() -> list[type]:
@@ -51,27 +50,17 @@ def staff_authentication() -> list[type]:
     return classes
 
 
-def staff_projects(user: Any, roles: frozenset[str] = ANY_ROLE) -> QuerySet[Project]:
-    """The projects where the user holds one of ``roles`` (all projects for superusers)."""
-    projects = Project.objects.for_staff(user)
-    if user.is_superuser or roles == ANY_ROLE:
-        return projects
-    held = Membership.objects.filter(user=user, role__in=roles).values("project_id")
-    return projects.filter(pk__in=held)
-
-
 class IsStaffMember(permissions.BasePermission):
     message = "Staff only: send a staff user's token or session."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+        return tenancy.is_staff_member(request.user)
 
     def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
         project_id = obj.pk if isinstance(obj, Project) else obj.project_id  # type: ignore[attr-defined]
-        return staff_projects(request.user, view.edit_roles).filter(pk=project_id).exists()
+        return tenancy.may(request.user, project_id, view.edit_roles)
 
 
 class ManagePagination(PageNumberPagination):
@@ -113,12 +102,12 @@ class ScopedProjectField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> QuerySet[Project]:
         view = self.context["view"]
-        return staff_projects(self.context["request"].user, view.edit_roles)
+        return tenancy.visible_projects(self.context["request"].user, view.edit_roles)
 
 
 class ScopedSurveyField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[Survey]:
-        projects = staff_projects(self.context["request"].user, ANY_ROLE)
+        projects = tenancy.visible_projects(self.context["request"].user, ANY_ROLE)
         return Survey.objects.filter(project__in=projects)
 
 
@@ -325,7 +314,7 @@ class ResponseFilter(filters.FilterSet):
     ratingMin = rating_filter("gte")
     ratingMax = rating_filter("lte")
     category = filters.ChoiceFilter(
-        choices=[(c, c) for c in (nps.PROMOTER, nps.PASSIVE, nps.DETRACTOR)],
+        choices=[(c, c) for c in nps.CATEGORIES],
         method="by_category",
     )
     method = filters.ChoiceFilter(choices=SurveyResponse.Method.choices)
@@ -339,9 +328,7 @@ class ResponseFilter(filters.FilterSet):
         fields = ["project", "survey", "rating", "method", "dismissed", "pending", "completed"]
 
     def by_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        # nps.category() stays the one definition of which rating is which category.
-        ratings = [rating for rating in nps.SCORES if nps.category(rating) == value]
-        return queryset.filter(rating__in=ratings)
+        return queryset.filter(nps.category_q(value))
 
 
 # --- viewsets -------------------------------------------------------------------------------------
@@ -360,7 +347,7 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
     project_lookup = "project"
 
     def visible_projects(self) -> QuerySet[Project]:
-        return staff_projects(self.request.user, self.view_roles)
+        return tenancy.visible_projects(self.request.user, self.view_roles)
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()

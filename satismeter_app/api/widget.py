@@ -23,10 +23,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import device, i18n, keys, targeting
+from .. import device, i18n, keys, permissions, targeting
 from ..conf import app_settings
 from ..exceptions import SatismeterError
-from ..models import Membership
 from ..services import decisions, identity, responses
 from ..services.snapshots import ProjectConfig, project_config
 from . import serializers
@@ -117,13 +116,7 @@ class PublicWidgetView(APIView):
         """Staff previews: a logged-in member of the project, or DEBUG in the demo."""
         if settings.DEBUG and app_settings.ALLOW_PREVIEW_IN_DEBUG:
             return True
-        staff = self.request.user
-        if not staff or not staff.is_authenticated:
-            return False
-        return bool(
-            staff.is_superuser
-            or Membership.objects.filter(user=staff, project_id=config.id).exists()
-        )
+        return permissions.may(self.request.user, config.id)
 
     def forced(self, config: ProjectConfig, data: dict[str, Any]) -> bool:
         return bool(data.get("forceSurvey")) and self.may_preview(config)

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -83,12 +83,7 @@ class FilterForm(forms.Form):
     category = forms.ChoiceField(
         label=_("category"),
         required=False,
-        choices=[
-            ("", _("All")),
-            (nps.PROMOTER, _("Promoters (9–10)")),
-            (nps.PASSIVE, _("Passives (7–8)")),
-            (nps.DETRACTOR, _("Detractors (0–6)")),
-        ],
+        choices=[("", _("All")), *nps.CATEGORY_CHOICES],
     )
     trait = forms.RegexField(
         label=_("trait"),
@@ -144,11 +139,6 @@ def _bounds(filters: Filters) -> tuple[datetime, datetime]:
     return start, datetime.combine(filters.end + _DAY, time.min, tzinfo=tz)
 
 
-def ratings_of(category: str) -> list[int]:
-    """nps.category() stays the one definition of which rating is which category."""
-    return [rating for rating in nps.SCORES if nps.category(rating) == category]
-
-
 def trait_text(name: str) -> Cast:
     """A trait of the response as text (a number 5 reads "5"), comparable with a typed value."""
     return Cast(KeyTextTransform(name, "traits"), output_field=TextField())
@@ -164,7 +154,7 @@ def responses(project: Project, filters: Filters) -> QuerySet[Response]:
     if filters.language:
         qs = qs.filter(language=filters.language)
     if filters.category:
-        qs = qs.filter(rating__in=ratings_of(filters.category))
+        qs = qs.filter(nps.category_q(filters.category))
     if filters.trait and filters.trait_value:
         qs = qs.annotate(_trait=trait_text(filters.trait)).filter(_trait=filters.trait_value)
     return qs
@@ -239,14 +229,6 @@ def overview(project: Project, filters: Filters) -> Overview:
     )
 
 
-def _nps_counts() -> dict[str, Count]:
-    return {
-        "answered": Count("pk", filter=Q(rating__isnull=False)),
-        "promoters": Count("pk", filter=Q(rating__gte=9)),
-        "detractors": Count("pk", filter=Q(rating__lte=6)),
-    }
-
-
 def _with_nps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         row["nps"] = nps.nps_value(row["promoters"], row["detractors"], row["answered"])
@@ -261,7 +243,7 @@ def trend(project: Project, filters: Filters) -> list[dict[str, Any]]:
         .order_by()
         .annotate(period=trunc("created"))
         .values("period")
-        .annotate(**_nps_counts())
+        .annotate(**nps.category_counts())
     )
     return _with_nps([dict(row) for row in grouped.order_by("period")])
 
@@ -276,7 +258,7 @@ def breakdown(project: Project, filters: Filters) -> list[dict[str, Any]]:
         .annotate(value=trait_text(filters.trait))
         .filter(value__isnull=False, rating__isnull=False)
         .values("value")
-        .annotate(**_nps_counts())
+        .annotate(**nps.category_counts())
     )
     top = grouped.order_by("-answered", "value")[:BREAKDOWN_VALUES]
     return _with_nps([dict(row) for row in top])

@@ -568,3 +568,36 @@ def test_bad_design_is_refused_with_a_message_that_says_why(client, make_project
     assert "skin must be dialog, panel or bar" in page
     survey.refresh_from_db()
     assert survey.design == {}
+
+
+@pytest.mark.parametrize(
+    ("category", "ratings"),
+    [("promoter", {9, 10}), ("passive", {7, 8}), ("detractor", {0, 6}), ("grumpy", set())],
+)
+def test_the_response_list_filters_by_category(
+    superuser_client: Client, acme: dict, make_response: Callable[..., Response], category, ratings
+) -> None:
+    survey = acme["survey"]
+    for rating in (0, 6, 7, 8, 10):
+        make_response(survey, rating=rating)
+    page = superuser_client.get(admin_url(Response, "changelist"), {"category": category})
+    assert {response.rating for response in page.context["cl"].result_list} == ratings
+
+
+def test_survey_page_says_when_feedback_goes_nowhere(
+    superuser_client: Client, project: Project, make_survey: Callable[..., Survey]
+) -> None:
+    survey = make_survey(project, name="Quiet NPS")
+    page = superuser_client.get(admin_url(Survey, "change", survey.pk), HTTP_ACCEPT_LANGUAGE="de")
+    body = page.content.decode()
+    assert "Keine: Das Feedback bleibt hier." in body
+    assert f"?project={project.pk}&amp;survey={survey.pk}" in body
+
+
+def test_user_page_escapes_survey_names(superuser_client: Client, acme: dict, make_survey):
+    make_survey(acme["project"], name="<b>Bold</b> NPS")
+    user = acme["enduser"]
+    page = superuser_client.get(admin_url(EndUser, "change", user.pk), HTTP_ACCEPT_LANGUAGE="de")
+    body = page.content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt; NPS" in body and "<b>Bold</b>" not in body
+    assert "<th>Grund</th>" in body  # the table's headings follow the staff language

@@ -135,7 +135,7 @@ def test_dashboard_page_shows_numbers_and_accessible_charts(
     assert 'data-testid="nps">40<' in html
     assert html.count('role="img"') == 3
     assert html.count("<title id=") == 3 and html.count("<desc id=") == 3
-    assert html.count("<details class='sm-table'>") == 3
+    assert html.count('<details class="sm-table">') == 3
     assert "<script" not in html.split('id="content-main"')[1]  # no JavaScript needed
     assert "comment 8" in html and "sm-badge sm-detractor" in html
     assert ">pro</a>" in html and ">free</a>" in html

@@ -467,3 +467,16 @@ def test_no_route_reads_or_writes_another_projects_data(route, a, b, members):
     before = snapshot(b.project)
     ROUTES[route](a, b, members=members)
     assert snapshot(b.project) == before
+
+
+@pytest.mark.parametrize("how", STAFF_CREDENTIALS)
+def test_a_superuser_without_staff_status_reaches_no_staff_page(how, a, django_user_model):
+    """Staff status comes first on every staff surface: the admin, the management API, the
+    sample page (when DEBUG is off) and the widget's previews all follow permissions.py."""
+    user = django_user_model.objects.create(username="former", is_superuser=True)
+    client = staff_client(user, how)
+    assert client.get("/api/manage/projects").status_code in (401, 403)
+    if how == "session":
+        with override_settings(DEBUG=False):
+            assert client.get("/sample").status_code == 404
+        assert client.get("/admin/satismeter_app/project/").status_code == 302  # to the login
