@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _start_worker(env_overrides: dict[str, str], tmp_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
-    env.update(env_overrides, SATISMETER_VAR_DIR=str(tmp_path / "var"))
+    env.update(
+        env_overrides,
+        DJANGO_SETTINGS_MODULE="project.settings",  # the example project's, not the tests'
+        SATISMETER_VAR_DIR=str(tmp_path / "var"),
+    )
     command = [
         sys.executable,
         "-m",
