@@ -32,13 +32,13 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import nps
+from .. import nps, storable
 from ..models import EndUser, Integration, Membership, Project, Survey
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
 from ..services import privacy
 from .objects import ResponseObjectSerializer
-from .parsers import DEFAULT_PARSERS, unstorable
+from .parsers import DEFAULT_PARSERS
 
 ANY_ROLE = frozenset(Membership.Role.values)
 ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
@@ -103,9 +103,8 @@ class CleanModelSerializer(serializers.ModelSerializer):
 def _refuse_unstorable(attrs: dict[str, Any]) -> None:
     """JSON parsed from form data skips the JSON parser's check (parsers.py)."""
     for name, value in attrs.items():
-        if isinstance(value, dict | list) and (where := unstorable(value, name)):
-            message = f"{where}: text must not contain NUL characters or lone surrogates."
-            raise serializers.ValidationError({name: [message]})
+        if isinstance(value, dict | list) and (found := storable.find(value, name)):
+            raise serializers.ValidationError({name: [f"{found}."]})
 
 
 class ScopedProjectField(serializers.PrimaryKeyRelatedField):
