@@ -20,9 +20,9 @@ from ..exceptions import InvalidInput
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
 from ..services import reporting
+from .errors import ErrorSerializer
 from .keyed import SecretKeyReads, SecretKeyView, object_id, time_window
 from .objects import (
-    ErrorSerializer,
     ResponseExportSerializer,
     ResponseObjectSerializer,
     StatisticsListSerializer,

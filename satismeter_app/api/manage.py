@@ -37,6 +37,7 @@ from ..models import EndUser, Integration, Membership, Project, Survey
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
 from ..services import privacy
+from .errors import AppErrors
 from .objects import ResponseObjectSerializer
 from .parsers import DEFAULT_PARSERS
 
@@ -346,7 +347,7 @@ class ResponseFilter(filters.FilterSet):
 # --- viewsets -------------------------------------------------------------------------------------
 
 
-class ProjectScopedViewSet(viewsets.GenericViewSet):
+class ProjectScopedViewSet(AppErrors, viewsets.GenericViewSet):
     authentication_classes = staff_authentication()
     permission_classes = [IsStaffMember]
     throttle_classes: list[Any] = []

@@ -87,8 +87,3 @@ class StatisticsListSerializer(serializers.Serializer):
 
 class StatisticsOneSerializer(serializers.Serializer):
     data = StatisticsResourceSerializer()  # type: ignore[assignment]
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    field = serializers.CharField(required=False)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ..exceptions import InvalidInput
 from ..models import Delivery, Display, EndUser, Response, Unsubscribe, UserEvent
 from ..payloads import _iso, response_object
 
@@ -39,7 +40,7 @@ def erased_user_id(user: EndUser) -> str:
 @transaction.atomic
 def erase_user(user: EndUser, mode: Mode = ANONYMISE) -> None:
     if mode not in MODES:
-        raise ValueError(f"mode is one of {', '.join(MODES)}, not {mode!r}")
+        raise InvalidInput("mode", f"is one of {', '.join(MODES)}")
     locked = EndUser.objects.select_for_update().get(pk=user.pk)
     _forget_deliveries(locked)
     if mode == DELETE:

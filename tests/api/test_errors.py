@@ -9,10 +9,18 @@ import json
 import logging
 
 import pytest
+from django.test import override_settings
+from rest_framework.response import Response
 
+from satismeter_app.exceptions import SatismeterConfigurationError
 from satismeter_app.models import ApiKey
 
 pytestmark = pytest.mark.django_db
+
+
+def host_handler(exc, context):
+    """A host project's handler, for its own views; the app's routes must not use it."""
+    return Response({"host": "handled"}, status=418)
 
 
 @pytest.fixture
@@ -203,3 +211,37 @@ def test_the_management_api_keeps_drfs_bodies(api_client, make_staff, project):
     )
     status, body = answer(api_client.post("/api/manage/surveys", {}, format="json"))
     assert status == 400 and body["project"] == ["This field is required."]
+
+
+# --- the host's own handler -------------------------------------------------------------------
+
+
+def test_a_hosts_exception_handler_does_not_change_the_apps_answers(
+    api_client, headers, project, make_staff
+):
+    with override_settings(
+        REST_FRAMEWORK={"EXCEPTION_HANDLER": "tests.api.test_errors.host_handler"}
+    ):
+        assert api_client.get("/api/users").status_code == 401
+        reply = api_client.post("/api/widget", {"writeKey": "nope", "userId": "u"}, format="json")
+        assert answer(reply) == (401, {"error": "Invalid write key."})
+        reply = api_client.post("/segment/v1/identify", {"userId": "u"}, format="json")
+        assert reply.status_code == 401 and answer(reply)[1]["code"] == "not_authenticated"
+        api_client.force_authenticate(make_staff(project))
+        assert api_client.get("/api/manage/surveys/999999").status_code == 404
+
+
+def test_a_misconfiguration_is_a_logged_server_error_never_a_400(
+    api_client, headers, monkeypatch, caplog
+):
+    from satismeter_app.services import reporting
+
+    def misconfigured(*args, **kwargs):
+        raise SatismeterConfigurationError("SATISMETER['X'] is wrong")
+
+    monkeypatch.setattr(reporting, "statistics", misconfigured)
+    api_client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR):
+        reply = api_client.get("/api/v2/response-statistics", **headers)
+    assert reply.status_code == 500 and b"SATISMETER" not in reply.content
+    assert any(record.exc_info for record in caplog.records)
