@@ -35,11 +35,10 @@ from rest_framework.response import Response
 from .. import nps, storable
 from ..models import EndUser, Integration, Membership, Project, Survey
 from ..models import Response as SurveyResponse
-from ..payloads import response_object
 from ..services import privacy
 from .errors import AppErrors
-from .objects import ResponseObjectSerializer
 from .parsers import DEFAULT_PARSERS
+from .serializers import ResponseObjectSerializer
 
 ANY_ROLE = frozenset(Membership.Role.values)
 ADMIN_ROLE = frozenset({Membership.Role.ADMIN})
@@ -260,11 +259,6 @@ class EraseSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=list(privacy.MODES), default=privacy.ANONYMISE)
 
 
-class ResponseOutSerializer(ResponseObjectSerializer):
-    def to_representation(self, instance: SurveyResponse) -> dict[str, Any]:
-        return response_object(instance)
-
-
 # --- filters --------------------------------------------------------------------------------------
 
 MAX_ID = 2**63 - 1  # what a bigint column holds; a larger id is a 400, not a database error
@@ -455,7 +449,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectS
     queryset = SurveyResponse.objects.select_related("survey", "user").defer(
         "edit_token_hash", "survey__texts", "survey__design", "user__history"
     )
-    serializer_class = ResponseOutSerializer
+    serializer_class = ResponseObjectSerializer
     filterset_class = ResponseFilter
 
     def get_queryset(self) -> QuerySet:

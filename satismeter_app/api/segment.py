@@ -37,8 +37,8 @@ from ..exceptions import RequestRefused
 from ..models import Project
 from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
+from .base import object_id
 from .errors import SEGMENT_FAILURES, AppErrors
-from .keyed import object_id
 from .parsers import StorableJSONParser
 
 

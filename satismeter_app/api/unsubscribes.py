@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from ..exceptions import RequestRefused
 from ..services import unsubscribes
-from .keyed import SecretKeyView
+from .base import SecretKeyView
 from .parsers import JSON_PARSERS
 
 RESOURCE_TYPE = "project-unsubscribes"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from satismeter_app.api import serializers
 from satismeter_app.models import ApiKey, EndUser, Project, Survey
 from satismeter_app.models import Response as SurveyResponse
 
@@ -227,3 +228,19 @@ def test_statistics_and_unsubscribes_documents(api_client, headers, project, res
             }
         }
     )
+
+
+@pytest.mark.parametrize(
+    ("serializer_class", "instance_of"),
+    [
+        (serializers.ResponseObjectSerializer, lambda response: response),
+        (serializers.UserSnapshotSerializer, lambda response: response.user),
+        (serializers.UserObjectSerializer, lambda response: response.user),
+        (serializers.ProjectObjectSerializer, lambda response: response.project),
+        (serializers.CampaignObjectSerializer, lambda response: response.survey),
+    ],
+)
+def test_the_schema_describes_every_key_of_each_object(serializer_class, instance_of, response):
+    """Each schema serializer answers what its representation builds, key for key."""
+    serializer = serializer_class(instance_of(response))
+    assert list(serializer.data) == list(serializer.fields)
