@@ -59,7 +59,8 @@ def response(survey, user, make_response) -> SurveyResponse:
         user=user,
         rating=9,
         feedback="Très bien",
-        answers=[{"id": "q2", "label": "Why?", "value": "Speed", "type": "single-choice"}],
+        # Keys in the order PostgreSQL's jsonb keeps them (shortest first), as SQLite does.
+        answers=[{"id": "q2", "type": "single-choice", "label": "Why?", "value": "Speed"}],
         language="fr",
         referrer="https://app.example.com/x",
         device={"os": "iOS", "type": "mobile"},
@@ -80,7 +81,7 @@ def expected_response(response: SurveyResponse) -> dict[str, Any]:
         "answers": [
             {"id": "SM_rating", "label": "Rating", "value": 9, "type": "scale", "metric": "nps"},
             {"id": "SM_comment", "label": "Feedback", "value": "Très bien", "type": "long-text"},
-            {"id": "q2", "label": "Why?", "value": "Speed", "type": "single-choice"},
+            {"id": "q2", "type": "single-choice", "label": "Why?", "value": "Speed"},
         ],
         "category": "promoter",
         "score": 100,
