@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import i18n, nps
 from .conf import app_settings
-from .exceptions import InvalidInput, ResponseClosed
+from .exceptions import BadLink, InvalidInput, ResponseClosed
 from .models import Reminder
 from .services import reminders
 
@@ -54,7 +54,7 @@ def _gone() -> HttpResponse:
 def score(request: HttpRequest, token: str) -> HttpResponse:
     try:
         reminder, rating = reminders.open_link(token, "score")
-    except reminders.BadLink:
+    except BadLink:
         return _gone()
     if request.method == "HEAD":
         return HttpResponse(status=200)
@@ -91,7 +91,7 @@ def _followup(request: HttpRequest, reminder: Reminder, now: Any) -> HttpRespons
     feedback = request.POST.get("feedback", "").strip()
     try:
         reminders.save_followup(reminder, request.POST.get("auth", ""), feedback, now)
-    except (InvalidInput, ResponseClosed, reminders.BadLink):
+    except (InvalidInput, ResponseClosed, BadLink):
         return _message(request, reminder, "FILLED", status=400)
     return _message(request, reminder, "THANKS")
 
@@ -102,7 +102,7 @@ def _followup(request: HttpRequest, reminder: Reminder, now: Any) -> HttpRespons
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         reminder, _ = reminders.open_link(token, "unsubscribe")
-    except reminders.BadLink:
+    except BadLink:
         return _gone()
     if request.method == "HEAD":
         return HttpResponse(status=200)
@@ -124,7 +124,7 @@ def _confirm(request: HttpRequest, reminder: Reminder, heading: str, detail: str
 def honeypot(request: HttpRequest, token: str) -> HttpResponse:
     try:
         reminder, _ = reminders.open_link(token, "honeypot")
-    except reminders.BadLink:
+    except BadLink:
         return _gone()
     reminders.record_honeypot(reminder, timezone.now())
     return HttpResponse(status=204)

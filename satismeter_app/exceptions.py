@@ -23,14 +23,30 @@ class MissingExtraError(SatismeterConfigurationError):
         self.extra = extra
 
 
-class InvalidRuleError(SatismeterError, ValueError):
-    """A targeting rule (trait condition, URL rule) is malformed."""
+class RequestRefused(SatismeterError):
+    """A request the app refuses for a reason the client can fix.
 
-
-class InvalidInput(SatismeterError, ValueError):
-    """Something a client sent cannot be used; ``field`` names it, the message says why."""
+    ``status_code`` is the HTTP status the API answers with; ``code`` names the reason in a
+    word, for the clients that read one (Segment's libraries).
+    """
 
     status_code = 400
+    code = "invalid_request"
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        if status_code is not None:
+            self.status_code = status_code
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(RequestRefused, ValueError):
+    """Something a client sent cannot be used; ``field`` names it, the message says why."""
+
+    code = "invalid_message"  # Segment's name for a message it refuses
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -38,20 +54,25 @@ class InvalidInput(SatismeterError, ValueError):
         self.message = message
 
 
-class DuplicateResponse(SatismeterError):
+class DuplicateResponse(RequestRefused):
     """The user answered recently, or does not match the survey's targeting."""
 
-    status_code = 400
+    code = "duplicate_response"
 
     def __init__(self, reason: str) -> None:
         super().__init__("Duplicate response")
         self.reason = reason
 
 
-class ResponseClosed(SatismeterError):
+class ResponseClosed(RequestRefused):
     """A completed or dismissed response can no longer change."""
 
     status_code = 409
+    code = "response_closed"
+
+
+class BadLink(SatismeterError):
+    """A signed email link is forged, expired, or names a reminder that no longer exists."""
 
 
 class DeliveryError(SatismeterError):

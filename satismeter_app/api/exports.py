@@ -18,11 +18,10 @@ from rest_framework.response import Response
 
 from ..exceptions import InvalidInput
 from ..models import Response as SurveyResponse
-from ..payloads import response_object
 from ..services import reporting
-from .keyed import SecretKeyReads, SecretKeyView, object_id, time_window
-from .objects import (
-    ErrorSerializer,
+from .base import SecretKeyReads, SecretKeyView, object_id, time_window
+from .errors import ErrorSerializer
+from .serializers import (
     ResponseExportSerializer,
     ResponseObjectSerializer,
     StatisticsListSerializer,
@@ -101,7 +100,7 @@ class ResponseRead(SecretKeyReads):
         responses={200: ResponseObjectSerializer, 404: OpenApiResponse(description="No such")},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(response_object(one_response(self.project_id(), pk)))
+        return Response(ResponseObjectSerializer(one_response(self.project_id(), pk)).data)
 
 
 class StatisticsView(SecretKeyView):

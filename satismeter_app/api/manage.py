@@ -32,15 +32,15 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import nps
+from .. import nps, storable
 from .. import permissions as tenancy
 from ..models import EndUser, Integration, Project, Survey
 from ..models import Response as SurveyResponse
-from ..payloads import response_object
 from ..permissions import ADMIN_ROLE, ANY_ROLE
 from ..services import privacy
-from .objects import ResponseObjectSerializer
-from .parsers import DEFAULT_PARSERS, unstorable
+from .errors import AppErrors
+from .parsers import DEFAULT_PARSERS
+from .serializers import ResponseObjectSerializer
 
 
 def staff_authentication() -> list[type]:
@@ -92,9 +92,8 @@ class CleanModelSerializer(serializers.ModelSerializer):
 def _refuse_unstorable(attrs: dict[str, Any]) -> None:
     """JSON parsed from form data skips the JSON parser's check (parsers.py)."""
     for name, value in attrs.items():
-        if isinstance(value, dict | list) and (where := unstorable(value, name)):
-            message = f"{where}: text must not contain NUL characters or lone surrogates."
-            raise serializers.ValidationError({name: [message]})
+        if isinstance(value, dict | list) and (found := storable.find(value, name)):
+            raise serializers.ValidationError({name: [f"{found}."]})
 
 
 class ScopedProjectField(serializers.PrimaryKeyRelatedField):
@@ -249,11 +248,6 @@ class EraseSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=list(privacy.MODES), default=privacy.ANONYMISE)
 
 
-class ResponseOutSerializer(ResponseObjectSerializer):
-    def to_representation(self, instance: SurveyResponse) -> dict[str, Any]:
-        return response_object(instance)
-
-
 # --- filters --------------------------------------------------------------------------------------
 
 MAX_ID = 2**63 - 1  # what a bigint column holds; a larger id is a 400, not a database error
@@ -334,7 +328,7 @@ class ResponseFilter(filters.FilterSet):
 # --- viewsets -------------------------------------------------------------------------------------
 
 
-class ProjectScopedViewSet(viewsets.GenericViewSet):
+class ProjectScopedViewSet(AppErrors, viewsets.GenericViewSet):
     authentication_classes = staff_authentication()
     permission_classes = [IsStaffMember]
     throttle_classes: list[Any] = []
@@ -442,7 +436,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectS
     queryset = SurveyResponse.objects.select_related("survey", "user").defer(
         "edit_token_hash", "survey__texts", "survey__design", "user__history"
     )
-    serializer_class = ResponseOutSerializer
+    serializer_class = ResponseObjectSerializer
     filterset_class = ResponseFilter
 
     def get_queryset(self) -> QuerySet:

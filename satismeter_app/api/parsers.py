@@ -1,9 +1,5 @@
-"""Request bodies the database can store.
-
-JSON may carry ``\\u0000`` and lone surrogates (``\\ud800``), which Python accepts and
-PostgreSQL refuses (in text and in ``jsonb``): such a body is a 400 that says so, before any
-view code runs, rather than a database error later.
-"""
+"""Request bodies the database can store (:mod:`satismeter_app.storable`): a JSON body with
+a NUL character or a lone surrogate is a 400 that says where, before any view code runs."""
 
 from __future__ import annotations
 
@@ -12,32 +8,12 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-
-def unstorable(value: Any, path: str = "") -> str | None:
-    """Where ``value`` holds a string PostgreSQL cannot store, or None."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return path or "the body"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "the body"
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if (found := unstorable(key, where)) or (found := unstorable(item, where)):
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if found := unstorable(item, f"{path}[{index}]"):
-                return found
-    return None
+from .. import storable
 
 
 def check_storable(value: Any) -> None:
-    if (where := unstorable(value)) is not None:
-        raise ParseError(f"{where[:100]}: text must not contain NUL characters or lone surrogates.")
+    if (found := storable.find(value)) is not None:
+        raise ParseError(f"{found}.")
 
 
 class StorableJSONParser(parsers.JSONParser):

@@ -25,28 +25,21 @@ import zlib
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..conf import app_settings
-from ..exceptions import InvalidInput
+from ..exceptions import RequestRefused
 from ..models import Project
 from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
-from .keyed import object_id
+from .base import object_id
+from .errors import SEGMENT_FAILURES, AppErrors
 from .parsers import StorableJSONParser
-
-
-class SegmentError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 def read_json(request: Request, limit: int) -> Any:
@@ -56,18 +49,20 @@ def read_json(request: Request, limit: int) -> Any:
     except ValueError:
         length = 0
     if length > limit:
-        raise SegmentError("too_large", f"The body is {length} bytes; the limit is {limit}.")
+        raise RequestRefused(f"The body is {length} bytes; the limit is {limit}.", code="too_large")
     raw = request._request.body
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
         raw = _gunzip(raw, limit)
     if len(raw) > limit:
-        raise SegmentError("too_large", f"The body is {len(raw)} bytes; the limit is {limit}.")
+        raise RequestRefused(
+            f"The body is {len(raw)} bytes; the limit is {limit}.", code="too_large"
+        )
     try:
         # Each message's text is checked on its own (ingest): one bad message is reported,
         # the others are kept.
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise SegmentError("invalid_json", f"The body is not JSON: {exc}") from None
+        raise RequestRefused(f"The body is not JSON: {exc}", code="invalid_json") from None
 
 
 def _gunzip(raw: bytes, limit: int) -> bytes:
@@ -75,9 +70,11 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
     try:
         data = inflater.decompress(raw, limit + 1)
     except zlib.error:
-        raise SegmentError("invalid_gzip", "Content-Encoding is gzip, the body is not.") from None
+        raise RequestRefused(
+            "Content-Encoding is gzip, the body is not.", code="invalid_gzip"
+        ) from None
     if len(data) > limit:
-        raise SegmentError("too_large", f"The inflated body is over {limit} bytes.")
+        raise RequestRefused(f"The inflated body is over {limit} bytes.", code="too_large")
     return data
 
 
@@ -96,9 +93,10 @@ class SegmentKeyAuthentication(ApiKeyAuthentication):
         return self.authenticate_key(key)
 
 
-class SegmentView(APIView):
+class SegmentView(AppErrors, APIView):
     """Shared by the tracking routes: size limits, key, Segment-style errors."""
 
+    segment_errors = True
     authentication_classes = [SegmentKeyAuthentication]
     permission_classes = [HasProjectKey]
     throttle_classes: list[Any] = []
@@ -109,30 +107,11 @@ class SegmentView(APIView):
         # Read (and size-check) the body before the key: the key may be in it.
         request.segment_body = read_json(request, getattr(app_settings, self.body_limit_setting))  # type: ignore[attr-defined]
         if not isinstance(request.segment_body, dict):  # type: ignore[attr-defined]
-            raise SegmentError("invalid_body", "The body must be a JSON object.")
+            raise RequestRefused("The body must be a JSON object.", code="invalid_body")
         super().initial(request, *args, **kwargs)
-
-    def handle_exception(self, exc: Exception) -> Any:
-        if isinstance(exc, SegmentError):
-            return failure(exc.code, exc.message, exc.status)
-        if isinstance(exc, InvalidInput):
-            return failure("invalid_message", str(exc), 400)
-        response = super().handle_exception(exc)
-        if isinstance(exc, exceptions.APIException):
-            detail = (
-                response.data.get("detail", exc.detail)
-                if isinstance(response.data, dict)
-                else exc.detail
-            )
-            response.data = {"success": False, "code": exc.default_code, "message": str(detail)}
-        return response
 
     def project_id(self) -> int:
         return int(self.request.auth.project_id)  # type: ignore[union-attr]
-
-
-def failure(code: str, message: str, status: int) -> Response:
-    return Response({"success": False, "code": code, "message": message}, status=status)
 
 
 def accepted(result: ingest.Result) -> Response:
@@ -187,18 +166,6 @@ class AcceptedSerializer(serializers.Serializer):
     errors = RejectedSerializer(many=True)  # type: ignore[assignment]
 
 
-class FailureSerializer(serializers.Serializer):
-    success = serializers.BooleanField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-FAILURES = {
-    400: OpenApiResponse(FailureSerializer, description="Too large, not JSON, or invalid."),
-    401: OpenApiResponse(FailureSerializer, description="No secret key, or a wrong one."),
-}
-
-
 # --- the routes -------------------------------------------------------------------------------
 
 
@@ -210,7 +177,7 @@ def message_view(message_type: str) -> type[SegmentView]:
             operation_id=f"segment_{message_type}",
             summary=f"Segment {message_type} (tracking API)",
             request=SegmentMessageSerializer,
-            responses={200: AcceptedSerializer, **FAILURES},
+            responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
             tags=["segment"],
         )
         def post(self, request: Request) -> Response:
@@ -231,17 +198,19 @@ class BatchView(SegmentView):
         operation_id="segment_batch",
         summary="Segment batch (tracking API; /import is the same)",
         request=SegmentBatchSerializer,
-        responses={200: AcceptedSerializer, **FAILURES},
+        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
         tags=["segment"],
     )
     def post(self, request: Request) -> Response:
         body = request.segment_body  # type: ignore[attr-defined]
         messages = body.get("batch")
         if not isinstance(messages, list):
-            raise SegmentError("invalid_batch", "batch must be an array of messages.")
+            raise RequestRefused("batch must be an array of messages.", code="invalid_batch")
         if len(messages) > ingest.MAX_BATCH_MESSAGES:
             limit = ingest.MAX_BATCH_MESSAGES
-            raise SegmentError("too_many", f"{len(messages)} messages; the limit is {limit}.")
+            raise RequestRefused(
+                f"{len(messages)} messages; the limit is {limit}.", code="too_many"
+            )
         return accepted(ingest.ingest(self.project_id(), messages, defaults=body))
 
 
@@ -250,7 +219,7 @@ class ImportView(BatchView):
         operation_id="segment_import",
         summary="Segment import (the legacy name of batch)",
         request=SegmentBatchSerializer,
-        responses={200: AcceptedSerializer, **FAILURES},
+        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
         tags=["segment"],
     )
     def post(self, request: Request) -> Response:
@@ -274,7 +243,8 @@ def signature_matches(secret: str, raw: bytes, body: Any, given: str) -> bool:
     )
 
 
-class SegmentWebhookView(APIView):
+class SegmentWebhookView(AppErrors, APIView):
+    segment_errors = True
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
@@ -293,20 +263,21 @@ class SegmentWebhookView(APIView):
             )
         ],
         request=SegmentMessageSerializer,
-        responses={200: AcceptedSerializer, **FAILURES},
+        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
         tags=["segment"],
     )
     def post(self, request: Request, project: str) -> Response:
-        try:
-            body = read_json(request, app_settings.MAX_BATCH_BYTES)
-        except SegmentError as exc:
-            return failure(exc.code, exc.message, exc.status)
+        body = read_json(request, app_settings.MAX_BATCH_BYTES)
         project_id = self.verified_project(request, project, body)
         if project_id is None:
-            return failure("invalid_signature", "Unknown webhook, or a wrong X-Signature.", 401)
+            raise RequestRefused(
+                "Unknown webhook, or a wrong X-Signature.",
+                status_code=401,
+                code="invalid_signature",
+            )
         messages = body if isinstance(body, list) else [body]
         if len(messages) > ingest.MAX_BATCH_MESSAGES:
-            return failure("too_many", "Too many messages in one request.", 400)
+            raise RequestRefused("Too many messages in one request.", code="too_many")
         return accepted(ingest.ingest(project_id, messages, deletions=True))
 
     def verified_project(self, request: Request, project: str, body: Any) -> int | None:

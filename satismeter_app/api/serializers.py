@@ -1,10 +1,19 @@
-"""What the widget routes accept. Unknown keys are refused, so a typo never passes silently."""
+"""What the API accepts, and what it answers.
+
+What the widget routes accept: unknown keys are refused, so a typo never passes silently.
+
+What the API answers: one serializer per resource. The objects are built by the functions of
+:mod:`satismeter_app.representations` (plain functions, so that an export builds no serializer
+per row); each serializer here answers what its function builds, and its fields describe that
+for the OpenAPI schema.
+"""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from ..models import Response
+from .. import representations
+from ..models import Response, Survey
 
 ID_LENGTH = 255
 
@@ -132,3 +141,169 @@ class WidgetDecisionSerializer(serializers.Serializer):
 
 class WidgetAnswerSerializer(serializers.Serializer):
     widget = WidgetDecisionSerializer()
+
+
+# --- what the API answers -----------------------------------------------------------------------
+
+
+class AnswerObjectSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField(required=False)  # type: ignore[assignment]
+    value = serializers.JSONField(allow_null=True)
+    type = serializers.CharField(required=False)
+    metric = serializers.CharField(required=False)
+
+
+class DeviceSerializer(serializers.Serializer):
+    os = serializers.CharField(required=False)
+    type = serializers.CharField(required=False, help_text="desktop, tablet or mobile.")
+
+
+class UserSnapshotSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    userId = serializers.CharField(allow_null=True)
+    anonymousId = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    createdAt = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    traits = serializers.DictField(help_text="The user's traits when they answered.")
+    groups = serializers.DictField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return representations.user_snapshot(instance)
+
+
+class ResponseObjectSerializer(serializers.Serializer):
+    """SatisMeter's response object."""
+
+    id = serializers.CharField()
+    project = serializers.CharField()
+    campaign = serializers.CharField()
+    created = serializers.DateTimeField()
+    rating = serializers.IntegerField(allow_null=True, min_value=0, max_value=10)
+    feedback = serializers.CharField(allow_blank=True)
+    answers = AnswerObjectSerializer(many=True)
+    category = serializers.ChoiceField(
+        choices=["promoter", "passive", "detractor"], allow_null=True
+    )
+    score = serializers.ChoiceField(choices=[100, 0, -100], allow_null=True)
+    dismissed = serializers.BooleanField()
+    pending = serializers.BooleanField()
+    completed = serializers.BooleanField()
+    method = serializers.CharField(help_text="In-app, Mobile or Email.")
+    language = serializers.CharField(allow_null=True)
+    referrer = serializers.CharField(allow_null=True)
+    device = DeviceSerializer()
+    user = UserSnapshotSerializer()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return representations.response_object(instance)
+
+
+class ResponseExportSerializer(serializers.Serializer):
+    responses = ResponseObjectSerializer(many=True)
+
+
+class StatisticsSerializer(serializers.Serializer):
+    responses = serializers.IntegerField(help_text="Answered (rated) responses.")
+    displays = serializers.IntegerField()
+    dismissed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    commented = serializers.IntegerField()
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+    nps = serializers.FloatField(allow_null=True, help_text="None without answered responses.")
+    frequency = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Responses per rating, 0 to 10."
+    )
+
+
+class StatisticsResourceSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    attributes = StatisticsSerializer()
+
+
+class StatisticsListSerializer(serializers.Serializer):
+    data = StatisticsResourceSerializer(many=True)  # type: ignore[assignment]
+
+
+class StatisticsOneSerializer(serializers.Serializer):
+    data = StatisticsResourceSerializer()  # type: ignore[assignment]
+
+
+class UserObjectSerializer(serializers.Serializer):
+    """SatisMeter's user object."""
+
+    id = serializers.CharField()
+    project = serializers.CharField()
+    userId = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    traits = serializers.DictField()
+    unsubscribed = serializers.BooleanField()
+    lastSeen = serializers.DateTimeField()
+    created = serializers.DateTimeField()
+    surveyDate = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return representations.user_object(instance)
+
+
+class UserListSerializer(serializers.Serializer):
+    users = UserObjectSerializer(many=True)
+
+
+class UserSavedSerializer(serializers.Serializer):
+    user = UserObjectSerializer()
+
+
+class ProjectObjectSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    defaultLanguage = serializers.CharField()
+    identityVerification = serializers.BooleanField()
+    created = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return representations.project_object(instance)
+
+
+class CampaignObjectSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    project = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=Survey.Type.values)
+    state = serializers.ChoiceField(choices=Survey.State.values)
+    priority = serializers.IntegerField()
+    startsAt = serializers.DateTimeField(allow_null=True)
+    endsAt = serializers.DateTimeField(allow_null=True)
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return representations.campaign_object(instance)
+
+
+class PageInfoSerializer(serializers.Serializer):
+    hasNextPage = serializers.BooleanField()
+    nextPageCursor = serializers.CharField(allow_null=True)
+
+
+class ProjectDocumentSerializer(serializers.Serializer):
+    data = ProjectObjectSerializer()  # type: ignore[assignment]
+
+
+class CampaignDocumentSerializer(serializers.Serializer):
+    data = CampaignObjectSerializer()  # type: ignore[assignment]
+
+
+class CampaignListSerializer(serializers.Serializer):
+    data = CampaignObjectSerializer(many=True)  # type: ignore[assignment]
+
+
+class ResponsePageSerializer(serializers.Serializer):
+    data = ResponseObjectSerializer(many=True)  # type: ignore[assignment]
+    page = PageInfoSerializer()

@@ -13,8 +13,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ..exceptions import RequestRefused
 from ..services import unsubscribes
-from .keyed import SecretKeyView
+from .base import SecretKeyView
 from .parsers import JSON_PARSERS
 
 RESOURCE_TYPE = "project-unsubscribes"
@@ -78,6 +79,6 @@ class ProjectUnsubscribesView(SecretKeyView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data["data"]
         if data.get("id") not in (None, str(project_id)):
-            return Response({"error": "data.id is not this project."}, status=409)
+            raise RequestRefused("data.id is not this project.", status_code=409)
         emails = unsubscribes.replace(project_id, data["attributes"]["emails"])
         return Response(document(project_id, emails))

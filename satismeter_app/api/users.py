@@ -18,14 +18,19 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import timeparse
-from ..exceptions import InvalidInput
+from .. import representations, timeparse
 from ..models import EndUser
 from ..services import identity, ingest, privacy, reporting
 from .authentication import key_project_id
+from .base import SecretKeyView, object_id
 from .exports import PROJECT_PARAM, stream
-from .keyed import SecretKeyView, object_id
-from .serializers import ID_LENGTH, StrictSerializer
+from .serializers import (
+    ID_LENGTH,
+    StrictSerializer,
+    UserListSerializer,
+    UserObjectSerializer,
+    UserSavedSerializer,
+)
 
 
 class UserUpsertSerializer(StrictSerializer):
@@ -48,42 +53,6 @@ class UserUpsertSerializer(StrictSerializer):
         return attrs
 
 
-class UserObjectSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    project = serializers.CharField()
-    userId = serializers.CharField()
-    name = serializers.CharField(allow_null=True)
-    email = serializers.CharField(allow_null=True)
-    traits = serializers.DictField()
-    unsubscribed = serializers.BooleanField()
-    lastSeen = serializers.DateTimeField()
-    created = serializers.DateTimeField()
-    surveyDate = serializers.DateTimeField(allow_null=True)
-
-
-def user_object(user: Any) -> dict[str, Any]:
-    return {
-        "id": str(user.pk),
-        "project": str(user.project_id),
-        "userId": user.user_id,
-        "name": user.name or None,
-        "email": user.email or None,
-        "traits": user.traits,
-        "unsubscribed": user.unsubscribed,
-        "lastSeen": user.last_seen,
-        "created": user.first_seen,
-        "surveyDate": user.survey_date,
-    }
-
-
-class UserListSerializer(serializers.Serializer):
-    users = UserObjectSerializer(many=True)
-
-
-class UserSavedSerializer(serializers.Serializer):
-    user = UserObjectSerializer()
-
-
 class UsersView(SecretKeyView):
     @extend_schema(
         summary="List the project's identified users (streamed)",
@@ -97,7 +66,8 @@ class UsersView(SecretKeyView):
             users = users.filter(user_id=user_id)
         rows = users.defer("history").order_by("pk").iterator(chunk_size=reporting.CHUNK_SIZE)
         return stream(
-            reporting.json_chunks(map(user_object, rows), key="users"), "application/json"
+            reporting.json_chunks(map(representations.user_object, rows), key="users"),
+            "application/json",
         )
 
     @extend_schema(
@@ -125,7 +95,7 @@ class UsersView(SecretKeyView):
             if data.get("type") == "track":
                 when = ingest.event_time(data, now)
                 identity.track(user, data["event"], data.get("properties") or {}, when)
-        return Response({"user": user_object(user)})
+        return Response({"user": UserObjectSerializer(user).data})
 
 
 def project_user(project_id: int, pk: Any) -> EndUser:
@@ -153,8 +123,6 @@ class UserDetailView(SecretKeyView):
     def delete(self, request: Request, pk: int) -> Response:
         user = project_user(self.project_id(), pk)
         mode = request.query_params.get("mode") or privacy.ANONYMISE
-        if mode not in privacy.MODES:
-            raise InvalidInput("mode", f"is one of {', '.join(privacy.MODES)}")
         privacy.erase_user(user, mode)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -14,86 +14,25 @@ from typing import Any
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import Project, Survey
 from ..models import Response as SurveyResponse
 from ..services import reporting
+from .base import SecretKeyView, int_param, object_id, time_window
 from .exports import ERRORS, WINDOW_PARAMS
-from .keyed import SecretKeyView, int_param, object_id, time_window
-from .objects import ResponseObjectSerializer, StatisticsOneSerializer
+from .serializers import (
+    CampaignDocumentSerializer,
+    CampaignListSerializer,
+    CampaignObjectSerializer,
+    ProjectDocumentSerializer,
+    ProjectObjectSerializer,
+    ResponsePageSerializer,
+    StatisticsOneSerializer,
+)
 
 DEFAULT_DAYS = 30
-
-
-class ProjectObjectSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    name = serializers.CharField()
-    defaultLanguage = serializers.CharField()
-    identityVerification = serializers.BooleanField()
-    created = serializers.DateTimeField()
-
-
-class CampaignObjectSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    project = serializers.CharField()
-    name = serializers.CharField()
-    type = serializers.ChoiceField(choices=Survey.Type.values)
-    state = serializers.ChoiceField(choices=Survey.State.values)
-    priority = serializers.IntegerField()
-    startsAt = serializers.DateTimeField(allow_null=True)
-    endsAt = serializers.DateTimeField(allow_null=True)
-    created = serializers.DateTimeField()
-    updated = serializers.DateTimeField()
-
-
-class PageInfoSerializer(serializers.Serializer):
-    hasNextPage = serializers.BooleanField()
-    nextPageCursor = serializers.CharField(allow_null=True)
-
-
-class ProjectDocumentSerializer(serializers.Serializer):
-    data = ProjectObjectSerializer()  # type: ignore[assignment]
-
-
-class CampaignDocumentSerializer(serializers.Serializer):
-    data = CampaignObjectSerializer()  # type: ignore[assignment]
-
-
-class CampaignListSerializer(serializers.Serializer):
-    data = CampaignObjectSerializer(many=True)  # type: ignore[assignment]
-
-
-class ResponsePageSerializer(serializers.Serializer):
-    data = ResponseObjectSerializer(many=True)  # type: ignore[assignment]
-    page = PageInfoSerializer()
-
-
-def project_object(project: Project) -> dict[str, Any]:
-    return {
-        "id": str(project.pk),
-        "name": project.name,
-        "defaultLanguage": project.default_language,
-        "identityVerification": project.identity_verification,
-        "created": project.created,
-    }
-
-
-def campaign_object(survey: Survey) -> dict[str, Any]:
-    return {
-        "id": str(survey.pk),
-        "project": str(survey.project_id),
-        "name": survey.name,
-        "type": survey.type,
-        "state": survey.state,
-        "priority": survey.priority,
-        "startsAt": survey.starts_at,
-        "endsAt": survey.ends_at,
-        "created": survey.created,
-        "updated": survey.updated,
-    }
 
 
 def _campaign(project_id: int, cid: Any) -> Survey:
@@ -108,7 +47,8 @@ class ProjectView(SecretKeyView):
     @extend_schema(summary="The project", responses={200: ProjectDocumentSerializer, **ERRORS})
     def get(self, request: Request, project: str) -> Response:
         project_id = self.project_id(project)
-        return Response({"data": project_object(Project.objects.get(pk=project_id))})
+        project_object = ProjectObjectSerializer(Project.objects.get(pk=project_id))
+        return Response({"data": project_object.data})
 
 
 class CampaignsView(SecretKeyView):
@@ -119,7 +59,7 @@ class CampaignsView(SecretKeyView):
     )
     def get(self, request: Request, project: str) -> Response:
         surveys = Survey.objects.filter(project_id=self.project_id(project)).order_by("pk")
-        return Response({"data": [campaign_object(s) for s in surveys]})
+        return Response({"data": CampaignObjectSerializer(surveys, many=True).data})
 
 
 class CampaignView(SecretKeyView):
@@ -129,7 +69,8 @@ class CampaignView(SecretKeyView):
         responses={200: CampaignDocumentSerializer, 404: OpenApiResponse(description="None")},
     )
     def get(self, request: Request, project: str, cid: str) -> Response:
-        return Response({"data": campaign_object(_campaign(self.project_id(project), cid))})
+        survey = _campaign(self.project_id(project), cid)
+        return Response({"data": CampaignObjectSerializer(survey).data})
 
 
 PAGE_PARAMS = [

@@ -8,39 +8,28 @@ and ``PUT /api/responses/<id>`` (with the ``auth-token`` header) saves it furthe
 from __future__ import annotations
 
 import hmac
-import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import device, i18n, keys, permissions, targeting
 from ..conf import app_settings
-from ..exceptions import SatismeterError
+from ..exceptions import InvalidInput, RequestRefused
 from ..services import decisions, identity, responses
 from ..services.snapshots import ProjectConfig, project_config
 from . import serializers
+from .errors import AppErrors
 from .exports import ResponseExport, ResponseRead
-from .keyed import error_response
 from .parsers import DEFAULT_PARSERS
 from .throttling import ClientThrottle, WriteKeyThrottle
-
-logger = logging.getLogger(__name__)
-
-
-class WidgetError(Exception):
-    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
-        self.status_code = status_code
-        self.body = body
 
 
 class StaffSessionAuthentication(BaseAuthentication):
@@ -54,9 +43,10 @@ class StaffSessionAuthentication(BaseAuthentication):
         return (user, None)
 
 
-class PublicWidgetView(APIView):
+class PublicWidgetView(AppErrors, APIView):
     """Shared by the widget routes: CORS for any origin, throttles, write key, errors."""
 
+    answers_server_errors = True  # as JSON with the CORS headers, which the widget can read
     authentication_classes = [StaffSessionAuthentication]
     permission_classes: list[Any] = []
     throttle_classes = [ClientThrottle, WriteKeyThrottle]
@@ -71,18 +61,6 @@ class PublicWidgetView(APIView):
         response["Access-Control-Max-Age"] = "86400"
         return response
 
-    def handle_exception(self, exc: Exception) -> Any:
-        if isinstance(exc, WidgetError):
-            return Response(exc.body, status=exc.status_code)
-        if isinstance(exc, SatismeterError):
-            return error_response(exc)
-        if isinstance(exc, APIException | Http404 | PermissionDenied):
-            return super().handle_exception(exc)
-        # Answered here rather than by Django, so that the CORS headers reach the widget and
-        # it sees a server error (and retries), not a network failure.
-        logger.exception("Unexpected error on %s", self.request.path)
-        return Response({"error": "Internal server error."}, status=500)
-
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before the throttles read the body: traits may take 32 KB, the rest is small.
         limit = app_settings.MAX_MESSAGE_BYTES * 2
@@ -91,7 +69,7 @@ class PublicWidgetView(APIView):
         except ValueError:
             length = 0
         if length > limit:
-            raise WidgetError(413, {"error": f"The request body is over {limit} bytes."})
+            raise RequestRefused(f"The request body is over {limit} bytes.", status_code=413)
         super().initial(request, *args, **kwargs)
 
     def parse(self, serializer_class: type[serializers.StrictSerializer]) -> dict[str, Any]:
@@ -104,7 +82,7 @@ class PublicWidgetView(APIView):
     def project(self, data: dict[str, Any]) -> ProjectConfig:
         config = project_config(data.get("writeKey") or "")
         if config is None:
-            raise WidgetError(401, {"error": "Invalid write key."})
+            raise RequestRefused("Invalid write key.", status_code=401)
         return config
 
     def user(self, config: ProjectConfig, data: dict[str, Any], url: str = "") -> Any:
@@ -127,12 +105,10 @@ class PublicWidgetView(APIView):
             return
         expected = keys.user_hash(who.user_id, config.verification_secret)
         if not isinstance(given, str) or not hmac.compare_digest(expected, given.lower()):
-            raise WidgetError(
-                403,
-                {
-                    "error": "Identity verification is on: userHash must be the HMAC-SHA256 "
-                    "of the userId with the project's verification secret."
-                },
+            raise RequestRefused(
+                "Identity verification is on: userHash must be the HMAC-SHA256 "
+                "of the userId with the project's verification secret.",
+                status_code=403,
             )
 
 
@@ -181,9 +157,7 @@ class WidgetView(PublicWidgetView):
         if data.get("previewCampaign"):
             survey = decisions.preview_survey(config, data["previewCampaign"])
             if survey is None:
-                raise WidgetError(
-                    400, {"error": "previewCampaign names no survey of this project."}
-                )
+                raise RequestRefused("previewCampaign names no survey of this project.")
             return survey, True
         return None, True
 
@@ -279,13 +253,13 @@ class ResponseDetailView(ResponseRead, PublicWidgetView):
         data = self.parse(serializers.ResponseUpdateSerializer)
         token = request.headers.get("auth-token", "")
         if not token:
-            raise WidgetError(401, {"error": "Send the auth-token header from the POST."})
+            raise RequestRefused("Send the auth-token header from the POST.", status_code=401)
         try:
             response = responses.update_response(
                 pk, token, _response_input(data, request), now=timezone.now()
             )
-        except SatismeterError as exc:
-            if getattr(exc, "field", None) == "auth-token":
-                raise WidgetError(403, {"error": str(exc)}) from exc
+        except InvalidInput as exc:
+            if exc.field == "auth-token":
+                raise RequestRefused(str(exc), status_code=403) from exc
             raise
         return Response({"id": str(response.pk), "completed": response.completed})

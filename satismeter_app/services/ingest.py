@@ -25,7 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import history, timeparse
+from .. import history, storable, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import EndUser, UserEvent
@@ -92,15 +92,7 @@ def _identifier(raw: Mapping[str, Any], name: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidInput(name, "must be a string")
-    return _storable(str(value), name, MAX_ID_LENGTH)
-
-
-def _storable(text: str, name: str, limit: int) -> str:
-    """Text PostgreSQL can store: no NUL, no lone surrogate, not too long."""
-    if len(text) > limit:
-        raise InvalidInput(name, f"must be at most {limit} characters")
-    _check_storable(text, name)
-    return text
+    return storable.checked_text(str(value), name, MAX_ID_LENGTH)
 
 
 def _object(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -120,18 +112,7 @@ def _text(raw: Mapping[str, Any], name: str, limit: int, *, required: bool = Fal
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidInput(name, "must be a string")
-    return _storable(str(value), name, limit)
-
-
-def _check_storable(value: Any, name: str) -> None:
-    """PostgreSQL stores no NUL character and no lone surrogate: refuse them up front."""
-    dumped = json.dumps(value, default=str, ensure_ascii=False)
-    try:
-        dumped.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(name, "must not contain lone surrogates") from None
-    if "\\u0000" in dumped:
-        raise InvalidInput(name, "must not contain NUL characters")
+    return storable.checked_text(str(value), name, limit)
 
 
 def event_time(raw: Mapping[str, Any], now: datetime) -> datetime:
@@ -175,7 +156,7 @@ def parse_message(raw: Any, index: int, now: datetime, *, type_: str | None = No
         **_object(context, "traits"),
         **(_object(raw, "traits") if kind == "identify" else {}),
     }
-    _check_storable(traits, "traits")
+    storable.check(traits, "traits")
     traits, columns = _user_traits(traits)
     message = Message(
         index=index,
@@ -195,16 +176,17 @@ def _parse_by_type(message: Message, raw: Mapping[str, Any], context: Mapping[st
     if message.type == "track":
         message.event = _text(raw, "event", MAX_EVENT_LENGTH, required=True)
         message.properties = _object(raw, "properties")
-        _check_storable(message.properties, "properties")
+        storable.check(message.properties, "properties")
     elif message.type == "group":
         message.group_id = _text(raw, "groupId", MAX_ID_LENGTH, required=True)
         message.group_traits = _object(raw, "traits")
-        _check_storable(message.group_traits, "traits")
+        storable.check(message.group_traits, "traits")
         identity.check_traits_size(message.group_traits)
     elif message.type in ("page", "screen"):
         properties, page = _object(raw, "properties"), _object(context, "page")
         url = properties.get("url") or page.get("url") or ""
-        message.url = _storable(str(url)[:MAX_URL_LENGTH], "properties.url", MAX_URL_LENGTH)
+        url = str(url)[:MAX_URL_LENGTH]
+        message.url = storable.checked_text(url, "properties.url", MAX_URL_LENGTH)
 
 
 def is_deletion(raw: Any) -> bool:

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ..exceptions import InvalidInput
 from ..models import Delivery, Display, EndUser, Response, Unsubscribe, UserEvent
-from ..payloads import _iso, response_object
+from ..representations import iso_time, response_object, user_record
 
 Mode = Literal["anonymise", "delete"]
 ANONYMISE: Final = "anonymise"
@@ -39,7 +40,7 @@ def erased_user_id(user: EndUser) -> str:
 @transaction.atomic
 def erase_user(user: EndUser, mode: Mode = ANONYMISE) -> None:
     if mode not in MODES:
-        raise ValueError(f"mode is one of {', '.join(MODES)}, not {mode!r}")
+        raise InvalidInput("mode", f"is one of {', '.join(MODES)}")
     locked = EndUser.objects.select_for_update().get(pk=user.pk)
     _forget_deliveries(locked)
     if mode == DELETE:
@@ -105,17 +106,21 @@ def export_user(user: EndUser) -> dict[str, Any]:
         Response.objects.filter(user=user).select_related("survey", "user").order_by("created")
     )
     return {
-        "user": _user_row(user),
+        "user": user_record(user),
         "responses": [
-            {**response_object(r), "updated": _iso(r.updated), "completedAt": _iso(r.completed_at)}
+            {
+                **response_object(r),
+                "updated": iso_time(r.updated),
+                "completedAt": iso_time(r.completed_at),
+            }
             for r in responses
         ],
         "displays": [
-            {"campaign": str(d.survey_id), "url": d.url, "created": _iso(d.created)}
+            {"campaign": str(d.survey_id), "url": d.url, "created": iso_time(d.created)}
             for d in Display.objects.filter(user=user).order_by("created")
         ],
         "events": [
-            {"event": e.name, "properties": e.properties, "timestamp": _iso(e.timestamp)}
+            {"event": e.name, "properties": e.properties, "timestamp": iso_time(e.timestamp)}
             for e in UserEvent.objects.filter(user=user).order_by("timestamp")
         ],
         "unsubscribes": _unsubscribes(user),
@@ -124,7 +129,7 @@ def export_user(user: EndUser) -> dict[str, Any]:
                 "destination": d.destination,
                 "event": d.event,
                 "state": d.state,
-                "created": _iso(d.created),
+                "created": iso_time(d.created),
                 "payload": d.payload,
             }
             for d in deliveries_of(user).order_by("created")
@@ -132,30 +137,8 @@ def export_user(user: EndUser) -> dict[str, Any]:
     }
 
 
-def _user_row(user: EndUser) -> dict[str, Any]:
-    return {
-        "id": str(user.pk),
-        "project": str(user.project_id),
-        "userId": user.user_id,
-        "anonymousId": user.anonymous_id,
-        "email": user.email or None,
-        "name": user.name or None,
-        "createdAt": _iso(user.created_at),
-        "firstSeen": _iso(user.first_seen),
-        "lastSeen": _iso(user.last_seen),
-        "language": user.language or None,
-        "traits": user.traits,
-        "groups": user.groups,
-        "lastUrl": user.last_url or None,
-        "unsubscribed": user.unsubscribed,
-        "surveyDate": _iso(user.survey_date),
-        "history": user.history,
-        "erased": _iso(user.erased),
-    }
-
-
 def _unsubscribes(user: EndUser) -> list[dict[str, Any]]:
     if not user.email:
         return []
     rows = Unsubscribe.objects.filter(project_id=user.project_id, email__iexact=user.email)
-    return [{"email": u.email, "source": u.source, "created": _iso(u.created)} for u in rows]
+    return [{"email": u.email, "source": u.source, "created": iso_time(u.created)} for u in rows]

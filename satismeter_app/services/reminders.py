@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from .. import i18n, targeting
 from ..conf import app_settings
+from ..exceptions import BadLink
 from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
 from . import responses, unsubscribes
 from .snapshots import project_config
@@ -296,10 +297,6 @@ def link(reminder: Reminder, kind: str, score: int | None = None) -> str:
     token = signing.dumps({"r": reminder.pk, "k": kind, "s": score, "n": reminder.nonce}, salt=SALT)
     path = reverse(f"satismeter:{ROUTES[kind]}", args=[token])
     return app_settings.PUBLIC_BASE_URL.rstrip("/") + path
-
-
-class BadLink(Exception):
-    """The token is forged, expired, or names a reminder that no longer exists."""
 
 
 def open_link(token: str, kind: str) -> tuple[Reminder, int | None]:

@@ -23,7 +23,7 @@ from django.db.models import Q, QuerySet
 from .. import nps, timeparse
 from ..exceptions import InvalidInput
 from ..models import Display, Response
-from ..payloads import response_object
+from ..representations import COMMENT_QUESTION, RATING_QUESTION, response_object
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the cursor
 OBJECTS_PER_WRITE = 200  # response objects joined into one chunk of the HTTP body
@@ -60,7 +60,7 @@ CSV_COLUMNS = (
 # --- which responses ------------------------------------------------------------------------------
 
 
-# The columns the response object reads (payloads.response_object): every other one costs
+# The columns the response object reads (representations.response_object): every other one costs
 # decoding per row and is left in the database.
 RESPONSE_OBJECT_FIELDS = (
     *("id", "project_id", "survey_id", "user_id", "created", "rating", "feedback", "answers"),
@@ -128,7 +128,7 @@ def csv_cell(value: Any) -> Any:
 
 def csv_row(obj: dict[str, Any]) -> list[Any]:
     user, device = obj["user"], obj["device"] or {}
-    answers = [a for a in obj["answers"] if a["id"] not in ("SM_rating", "SM_comment")]
+    answers = [a for a in obj["answers"] if a["id"] not in (RATING_QUESTION, COMMENT_QUESTION)]
     flat = {
         **obj,
         "user": user["id"],

@@ -19,7 +19,7 @@ from .. import history, keys, outbox, targeting
 from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
-from ..payloads import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
+from ..representations import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
 from .decisions import preview_survey, user_state
 from .snapshots import ProjectConfig, SurveyConfig
 

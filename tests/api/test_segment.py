@@ -441,3 +441,10 @@ def test_text_the_database_cannot_store_is_reported_per_message(api_client, proj
     assert reply.status_code == 200, reply.content
     assert [e["messageId"] for e in reply.json()["errors"]] == ["nul-id", "nul-trait", "s"]
     assert list(EndUser.objects.values_list("user_id", flat=True)) == ["u2"]
+
+
+def test_text_that_spells_a_json_escape_is_stored(api_client, project, key):
+    traits = {"note": "JSON writes NUL as \\u0000"}
+    reply = post(api_client, "identify", {"userId": "u1", "traits": traits}, **basic(key))
+    assert reply.status_code == 200 and reply.json()["errors"] == []
+    assert EndUser.objects.get().traits == traits

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from satismeter_app import nps
+from satismeter_app.exceptions import InvalidInput
 from satismeter_app.models import (
     Delivery,
     Display,
@@ -114,7 +115,7 @@ def test_delete_mode_removes_the_user_and_everything_theirs(rich_user, make_end_
 
 
 def test_an_unknown_mode_is_refused(rich_user):
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput, match="mode: is one of anonymise, delete"):
         privacy.erase_user(rich_user, mode="shred")  # type: ignore[arg-type]
     assert EndUser.objects.get().erased is None
 
@@ -135,6 +136,12 @@ def test_export_holds_everything_stored(rich_user):
     assert data["user"]["userId"] == "ann-42" and data["user"]["anonymousId"] == "anon-1"
     assert data["user"]["traits"] == {"plan": "pro", "email": "ann@example.com"}
     assert data["user"]["groups"] == {"acme": {"name": "Acme Inc"}}
+    assert set(data["user"]) == {
+        "id", "project", "userId", "anonymousId", "email", "name", "createdAt", "firstSeen",
+        "lastSeen", "language", "traits", "groups", "lastUrl", "unsubscribed", "surveyDate",
+        "history", "erased",
+    }  # fmt: skip
+    assert data["user"]["lastUrl"] == "https://app.example.com/billing?user=ann"
     assert [r["feedback"] for r in data["responses"]] == ["Ann here: too slow"]
     assert [e["event"] for e in data["events"]] == ["Upgraded"]
     assert [d["url"] for d in data["displays"]] == ["https://x/ann"]

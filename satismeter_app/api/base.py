@@ -17,12 +17,12 @@ from django.utils import timezone
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import timeparse
-from ..exceptions import InvalidInput, SatismeterError
+from ..exceptions import InvalidInput
 from .authentication import ApiKeyAuthentication, HasProjectKey, key_project_id
+from .errors import AppErrors
 from .parsers import DEFAULT_PARSERS
 
 READ_METHODS = ("GET", "HEAD")
@@ -43,13 +43,7 @@ class FormatIsNotARenderer(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-def error_response(exc: SatismeterError) -> Response:
-    body = {"error": str(exc)}
-    body.update({k: getattr(exc, k) for k in ("field", "reason") if hasattr(exc, k)})
-    return Response(body, status=getattr(exc, "status_code", 400))
-
-
-class SecretKeyView(APIView):
+class SecretKeyView(AppErrors, APIView):
     """A route of the REST API: the project's secret key (Bearer, Basic or AuthKey)."""
 
     authentication_classes = [ApiKeyAuthentication]
@@ -57,11 +51,6 @@ class SecretKeyView(APIView):
     throttle_classes: list[Any] = []
     parser_classes = DEFAULT_PARSERS
     content_negotiation_class = FormatIsNotARenderer
-
-    def handle_exception(self, exc: Exception) -> Any:
-        if isinstance(exc, SatismeterError):
-            return error_response(exc)
-        return super().handle_exception(exc)
 
     def project_id(self, requested: Any = None) -> int:
         """The key's project; naming another one is a 403."""

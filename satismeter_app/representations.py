@@ -1,0 +1,186 @@
+"""Each resource as SatisMeter shows it, built in one place: the response object, the user
+(in a response, in the users API, and everything stored), the project and the campaign; and the
+payloads of outbox events, which carry them.
+
+Plain functions over model instances, so that an export can build millions of objects without
+a serializer per row; ``satismeter_app.api.serializers`` describes each one for the OpenAPI
+schema through a serializer that calls the function here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .models import EndUser, Project, Response, Survey
+
+RATING_QUESTION = "SM_rating"
+COMMENT_QUESTION = "SM_comment"
+
+
+def iso_time(value: datetime | None) -> str | None:
+    """ISO-8601 with microseconds, UTC written ``Z``; None stays None."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+# --- the user -------------------------------------------------------------------------------------
+
+
+def user_snapshot(user: EndUser) -> dict[str, Any]:
+    """The user inside a response object or an event: who they are, not their activity."""
+    return {
+        "id": str(user.pk),
+        "userId": user.user_id,
+        "anonymousId": user.anonymous_id,
+        "name": user.name or None,
+        "email": user.email or None,
+        "createdAt": iso_time(user.created_at),
+        "deleted": user.erased is not None,
+        "traits": user.traits,
+        "groups": user.groups,
+    }
+
+
+def user_object(user: EndUser) -> dict[str, Any]:
+    """SatisMeter's user object (``/api/users``). Its dates stay datetimes: the JSON encoder
+    of the route writes them."""
+    return {
+        "id": str(user.pk),
+        "project": str(user.project_id),
+        "userId": user.user_id,
+        "name": user.name or None,
+        "email": user.email or None,
+        "traits": user.traits,
+        "unsubscribed": user.unsubscribed,
+        "lastSeen": user.last_seen,
+        "created": user.first_seen,
+        "surveyDate": user.survey_date,
+    }
+
+
+def user_record(user: EndUser) -> dict[str, Any]:
+    """Everything stored about the user, for their data access request."""
+    record = {
+        **user_snapshot(user),
+        "project": str(user.project_id),
+        "firstSeen": iso_time(user.first_seen),
+        "lastSeen": iso_time(user.last_seen),
+        "language": user.language or None,
+        "lastUrl": user.last_url or None,
+        "unsubscribed": user.unsubscribed,
+        "surveyDate": iso_time(user.survey_date),
+        "history": user.history,
+        "erased": iso_time(user.erased),
+    }
+    del record["deleted"]  # "erased" says it, and when
+    return record
+
+
+# --- the response ---------------------------------------------------------------------------------
+
+
+def answers_of(response: Response) -> list[dict[str, Any]]:
+    """The rating and the comment as SatisMeter's first two answers, then the others."""
+    answers: list[dict[str, Any]] = []
+    if response.rating is not None:
+        answers.append(
+            {
+                "id": RATING_QUESTION,
+                "label": "Rating",
+                "value": response.rating,
+                "type": "scale",
+                "metric": response.survey.type,
+            }
+        )
+    if response.feedback:
+        answers.append(
+            {
+                "id": COMMENT_QUESTION,
+                "label": "Feedback",
+                "value": response.feedback,
+                "type": "long-text",
+            }
+        )
+    return answers + [dict(answer) for answer in response.answers]
+
+
+def response_object(response: Response) -> dict[str, Any]:
+    """Every field of SatisMeter's response object; needs ``user`` and ``survey`` loaded.
+
+    The user carries the traits they had when they answered, not their traits today.
+    """
+    return {
+        "id": str(response.pk),
+        "project": str(response.project_id),
+        "campaign": str(response.survey_id),
+        "created": iso_time(response.created),
+        "rating": response.rating,
+        "feedback": response.feedback,
+        "answers": answers_of(response),
+        "category": response.category,
+        "score": response.score,
+        "dismissed": response.dismissed,
+        "pending": response.pending,
+        "completed": response.completed,
+        "method": response.method,
+        "language": response.language or None,
+        "referrer": response.referrer or None,
+        "device": response.device,
+        "user": {**user_snapshot(response.user), "traits": response.traits},
+    }
+
+
+# --- the project and its campaigns ----------------------------------------------------------------
+
+
+def project_object(project: Project) -> dict[str, Any]:
+    return {
+        "id": str(project.pk),
+        "name": project.name,
+        "defaultLanguage": project.default_language,
+        "identityVerification": project.identity_verification,
+        "created": iso_time(project.created),
+    }
+
+
+def campaign_object(survey: Survey) -> dict[str, Any]:
+    """A survey, as SatisMeter calls it: a campaign."""
+    return {
+        "id": str(survey.pk),
+        "project": str(survey.project_id),
+        "name": survey.name,
+        "type": survey.type,
+        "state": survey.state,
+        "priority": survey.priority,
+        "startsAt": iso_time(survey.starts_at),
+        "endsAt": iso_time(survey.ends_at),
+        "created": iso_time(survey.created),
+        "updated": iso_time(survey.updated),
+    }
+
+
+# --- outbox events --------------------------------------------------------------------------------
+
+
+def lifecycle_payload(event: str, response: Response, when: datetime) -> dict[str, Any]:
+    """What an outbox row carries: a snapshot taken when the event happened."""
+    return {
+        "event": event,
+        "timestamp": iso_time(when),
+        "response": response_object(response),
+        "traits": response.traits,
+        "campaign": {"id": str(response.survey_id), "name": response.survey.name},
+    }
+
+
+def display_payload(
+    user: EndUser, survey_id: int, survey_name: str, when: datetime, display_id: int
+) -> dict[str, Any]:
+    return {
+        "event": "viewed",
+        "timestamp": iso_time(when),
+        "display": str(display_id),
+        "user": user_snapshot(user),
+        "traits": user.traits,
+        "campaign": {"id": str(survey_id), "name": survey_name},
+    }
