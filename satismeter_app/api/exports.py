@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from ..exceptions import InvalidInput
 from ..models import Response as SurveyResponse
 from ..services import reporting
-from .base import SecretKeyReads, SecretKeyView, object_id, time_window
 from .errors import ErrorSerializer
+from .secret import SecretKeyReads, SecretKeyView, object_id, time_window
 from .serializers import (
     ResponseExportSerializer,
     ResponseObjectSerializer,

@@ -37,9 +37,9 @@ from ..exceptions import RequestRefused
 from ..models import Project
 from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
-from .base import object_id
 from .errors import SEGMENT_FAILURES, AppErrors
 from .parsers import StorableJSONParser
+from .secret import object_id
 
 
 def read_json(request: Request, limit: int) -> Any:

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from ..exceptions import RequestRefused
 from ..services import unsubscribes
-from .base import SecretKeyView
 from .parsers import JSON_PARSERS
+from .secret import SecretKeyView
 
 RESOURCE_TYPE = "project-unsubscribes"
 

@@ -22,8 +22,8 @@ from .. import representations, timeparse
 from ..models import EndUser
 from ..services import identity, ingest, privacy, reporting
 from .authentication import key_project_id
-from .base import SecretKeyView, object_id
 from .exports import PROJECT_PARAM, stream
+from .secret import SecretKeyView, object_id
 from .serializers import (
     ID_LENGTH,
     StrictSerializer,

@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from ..models import Project, Survey
 from ..models import Response as SurveyResponse
 from ..services import reporting
-from .base import SecretKeyView, int_param, object_id, time_window
 from .exports import ERRORS, WINDOW_PARAMS
+from .secret import SecretKeyView, int_param, object_id, time_window
 from .serializers import (
     CampaignDocumentSerializer,
     CampaignListSerializer,
