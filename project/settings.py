@@ -151,20 +151,9 @@ STORAGES = {
     },
 }
 
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "django-satismeter API",
-    "DESCRIPTION": "SatisMeter-compatible widget, export, users and management API.",
-    "VERSION": "0.1.0",
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+# No REST_FRAMEWORK or SPECTACULAR_SETTINGS: the app's views set their own authentication,
+# permissions, throttles, renderers and OpenAPI inspector, and its /api/schema/ and /api/docs/
+# carry their own title and options, so a host's settings for its own API change none of them.
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +20,7 @@ from .. import reporting
 from ..exceptions import InvalidInput
 from ..models import Response as SurveyResponse
 from ..payloads import response_object
+from .base import extend_schema
 from .keyed import SecretKeyReads, SecretKeyView, object_id, time_window
 from .objects import (
     ErrorSerializer,

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from .. import targeting
 from ..exceptions import InvalidInput, SatismeterError
 from .authentication import ApiKeyAuthentication, HasProjectKey, key_project_id
+from .base import AppAPIView
 from .parsers import DEFAULT_PARSERS
 
 READ_METHODS = ("GET", "HEAD")
@@ -49,7 +50,7 @@ def error_response(exc: SatismeterError) -> Response:
     return Response(body, status=getattr(exc, "status_code", 400))
 
 
-class SecretKeyView(APIView):
+class SecretKeyView(AppAPIView):
     """A route of the REST API: the project's secret key (Bearer, Basic or AuthKey)."""
 
     authentication_classes = [ApiKeyAuthentication]
@@ -68,7 +69,7 @@ class SecretKeyView(APIView):
         return key_project_id(self.request, requested)
 
 
-class SecretKeyReads(APIView):
+class SecretKeyReads(AppAPIView):
     """Mixed into a public widget view: its GET (and HEAD) become reads with the secret key,
     without the widget's CORS headers and throttles; its other methods stay as they were."""
 

@@ -25,18 +25,18 @@ import zlib
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from .. import ingest
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import Project
 from .authentication import ApiKeyAuthentication, HasProjectKey
+from .base import AppAPIView, extend_schema
 from .keyed import object_id
 from .parsers import StorableJSONParser
 
@@ -96,7 +96,7 @@ class SegmentKeyAuthentication(ApiKeyAuthentication):
         return self.authenticate_key(key)
 
 
-class SegmentView(APIView):
+class SegmentView(AppAPIView):
     """Shared by the tracking routes: size limits, key, Segment-style errors."""
 
     authentication_classes = [SegmentKeyAuthentication]
@@ -274,7 +274,7 @@ def signature_matches(secret: str, raw: bytes, body: Any, given: str) -> bool:
     )
 
 
-class SegmentWebhookView(APIView):
+class SegmentWebhookView(AppAPIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []

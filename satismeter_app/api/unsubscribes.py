@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import unsubscribes
+from .base import extend_schema
 from .keyed import SecretKeyView
 from .parsers import JSON_PARSERS
 

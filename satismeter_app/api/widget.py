@@ -15,13 +15,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from .. import device, i18n, keys, services, targeting
 from ..conf import app_settings
@@ -29,6 +28,7 @@ from ..config import ProjectConfig, project_config
 from ..exceptions import SatismeterError
 from ..models import Membership
 from . import serializers
+from .base import AppAPIView, extend_schema
 from .exports import ResponseExport, ResponseRead
 from .keyed import error_response
 from .parsers import DEFAULT_PARSERS
@@ -54,7 +54,7 @@ class StaffSessionAuthentication(BaseAuthentication):
         return (user, None)
 
 
-class PublicWidgetView(APIView):
+class PublicWidgetView(AppAPIView):
     """Shared by the widget routes: CORS for any origin, throttles, write key, errors."""
 
     authentication_classes = [StaffSessionAuthentication]
