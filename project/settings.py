@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     # Swagger UI and Redoc served from our static files, not from a CDN.
     "drf_spectacular_sidecar",
     "satismeter_app",
+    # The example project's demo seeder (`manage.py satismeter_demo`); not part of the package.
+    "project.demo",
 ]
 
 MIDDLEWARE = [
