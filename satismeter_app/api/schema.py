@@ -22,7 +22,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 
 from .. import __version__
-from .base import AppViewMixin
+from .base import AppViewMixin, SpectacularSchema, extend_schema
 
 TITLE = "django-satismeter API"
 SCHEMA_SETTINGS: dict[str, Any] = {
@@ -49,6 +49,10 @@ class AppSchemaGenerator(SchemaGenerator):
 
 
 class SchemaView(SpectacularAPIView):
+    # Like the app's API views: drf-spectacular's inspector whatever the host's default, so
+    # that a schema of the whole site (the host's own, or `check --deploy`) can pass over
+    # these two views instead of failing on them.
+    schema = SpectacularSchema()
     generator_class = AppSchemaGenerator
     custom_settings = SCHEMA_SETTINGS
     urlconf = None  # the whole site's, filtered by AppEndpoints: paths keep the include's prefix
@@ -56,13 +60,19 @@ class SchemaView(SpectacularAPIView):
     versioning_class = None
     content_negotiation_class = DefaultContentNegotiation
 
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
 
 class DocsView(SpectacularSwaggerView):
+    schema = SpectacularSchema()
     title = TITLE
     throttle_classes: list[Any] = []
     versioning_class = None
     content_negotiation_class = DefaultContentNegotiation
 
+    @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         with patched_settings(DOCS_SETTINGS):
             return super().get(request, *args, **kwargs)
