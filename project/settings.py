@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     # Swagger UI and Redoc served from our static files, not from a CDN.
     "drf_spectacular_sidecar",
     "satismeter_app",
+    # The example project's demo seeder (`manage.py satismeter_demo`); not part of the package.
+    "project.demo",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +144,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The example project's own files (its favicon), beside the apps' static folders.
+STATICFILES_DIRS = [BASE_DIR / "project" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -151,20 +155,9 @@ STORAGES = {
     },
 }
 
-REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "django-satismeter API",
-    "DESCRIPTION": "SatisMeter-compatible widget, export, users and management API.",
-    "VERSION": "0.1.0",
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-}
+# No REST_FRAMEWORK or SPECTACULAR_SETTINGS: the app's views set their own authentication,
+# permissions, throttles, renderers and OpenAPI inspector, and its /api/schema/ and /api/docs/
+# carry their own title and options, so a host's settings for its own API change none of them.
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",

@@ -1,11 +1,10 @@
 """The app's URLs; include them at the site root so that paths match SatisMeter's."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from . import email_views, views
-from .api import exports, manage, segment, unsubscribes, users, v3, widget
+from .api import exports, manage, schema, segment, unsubscribes, users, v3, widget
 
 manage_router = SimpleRouter(trailing_slash=False)
 manage_router.register("projects", manage.ProjectViewSet, basename="manage-project")
@@ -62,8 +61,8 @@ urlpatterns = [
     ),
     # Staff: the management API, and the OpenAPI schema with its interactive docs.
     path("api/manage/", include(manage_router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="satismeter:schema"), name="docs"),
+    path("api/schema/", schema.SchemaView.as_view(), name="schema"),
+    path("api/docs/", schema.DocsView.as_view(url_name="satismeter:schema"), name="docs"),
     # The widget script, at SatisMeter's current and older paths.
     path("js", views.script, name="script"),
     path("satismeter.js", views.script, name="script-legacy"),

@@ -176,7 +176,7 @@ def _sample_project(request: HttpRequest) -> Project:
     else:
         project = projects.filter(name=DEMO_PROJECT).first() or projects.first()
     if project is None:
-        raise Http404("No project to show: run `manage.py satismeter_demo` or create one.")
+        raise Http404("No project to show: create one in the admin.")
     return project
 
 

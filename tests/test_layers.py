@@ -41,7 +41,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "design",
             "timeparse",
             "storable",
-            "payloads",
             "representations",
             "destinations",
         ),

@@ -12,13 +12,14 @@ from typing import Any
 
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import InvalidInput
 from ..models import Response as SurveyResponse
 from ..services import reporting
+from .base import extend_schema
 from .errors import ErrorSerializer
 from .secret import SecretKeyReads, SecretKeyView, object_id, time_window
 from .serializers import (

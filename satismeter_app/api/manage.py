@@ -20,15 +20,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -38,7 +35,7 @@ from ..models import EndUser, Integration, Project, Survey
 from ..models import Response as SurveyResponse
 from ..permissions import ADMIN_ROLE, ANY_ROLE
 from ..services import privacy
-from .errors import AppErrors
+from .base import AppViewMixin, extend_schema
 from .parsers import DEFAULT_PARSERS
 from .serializers import ResponseObjectSerializer
 
@@ -328,12 +325,14 @@ class ResponseFilter(filters.FilterSet):
 # --- viewsets -------------------------------------------------------------------------------------
 
 
-class ProjectScopedViewSet(AppErrors, viewsets.GenericViewSet):
+class ProjectScopedViewSet(AppViewMixin, viewsets.GenericViewSet):
     authentication_classes = staff_authentication()
     permission_classes = [IsStaffMember]
     throttle_classes: list[Any] = []
     parser_classes = DEFAULT_PARSERS
     pagination_class = ManagePagination
+    # Staff may browse the management API with their admin session.
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]
     filter_backends = [filters.DjangoFilterBackend]
     lookup_value_regex = "[0-9]+"
     view_roles = ANY_ROLE

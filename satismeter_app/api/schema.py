@@ -1,8 +1,84 @@
-"""OpenAPI descriptions of the app's own authentication classes (drf-spectacular)."""
+"""The app's OpenAPI schema (``/api/schema/``) and its Swagger UI (``/api/docs/``), and the
+descriptions of the app's own authentication classes (drf-spectacular extensions).
+
+The schema covers the app's API views and nothing of the host's: the host's views are
+described (if at all) by the host's own schema, with whatever inspector the host chose, and
+one of them with DRF's default inspector would make this schema fail. Its title, version and
+options are the app's, whatever the host's ``SPECTACULAR_SETTINGS``, and Swagger UI comes from
+``drf_spectacular_sidecar``, never from a CDN. Who may read them follows drf-spectacular's
+``SERVE_PERMISSIONS`` and ``SERVE_AUTHENTICATION`` (public by default, like SatisMeter's
+documentation).
+"""
+
+from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
+from drf_spectacular.settings import patched_settings
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+
+from .. import __version__
+from .base import AppViewMixin, SpectacularSchema, extend_schema
+
+TITLE = "django-satismeter API"
+SCHEMA_SETTINGS: dict[str, Any] = {
+    "TITLE": TITLE,
+    "DESCRIPTION": "SatisMeter-compatible widget, export, users and management API.",
+    "VERSION": __version__,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+DOCS_SETTINGS: dict[str, Any] = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR"}
+
+
+class AppEndpoints(EndpointEnumerator):
+    """Only the views built on the app's base (api/base.py)."""
+
+    def should_include_endpoint(self, path: Any, callback: Any, *args: Any, **kwargs: Any) -> bool:
+        view = getattr(callback, "cls", None)
+        if not (isinstance(view, type) and issubclass(view, AppViewMixin)):
+            return False
+        return bool(super().should_include_endpoint(path, callback, *args, **kwargs))
+
+
+class AppSchemaGenerator(SchemaGenerator):
+    endpoint_inspector_cls = AppEndpoints
+
+
+class SchemaView(SpectacularAPIView):
+    # Like the app's API views: drf-spectacular's inspector whatever the host's default, so
+    # that a schema of the whole site (the host's own, or `check --deploy`) can pass over
+    # these two views instead of failing on them.
+    schema = SpectacularSchema()
+    generator_class = AppSchemaGenerator
+    custom_settings = SCHEMA_SETTINGS
+    urlconf = None  # the whole site's, filtered by AppEndpoints: paths keep the include's prefix
+    throttle_classes: list[Any] = []
+    versioning_class = None
+    content_negotiation_class = DefaultContentNegotiation
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+
+class DocsView(SpectacularSwaggerView):
+    schema = SpectacularSchema()
+    title = TITLE
+    throttle_classes: list[Any] = []
+    versioning_class = None
+    content_negotiation_class = DefaultContentNegotiation
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        with patched_settings(DOCS_SETTINGS):
+            return super().get(request, *args, **kwargs)
+
+
+# --- the app's authentication classes, described ----------------------------------------------
 
 
 class StaffSessionScheme(OpenApiAuthenticationExtension):

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from .. import timeparse
 from ..exceptions import InvalidInput
 from .authentication import ApiKeyAuthentication, HasProjectKey, key_project_id
-from .errors import AppErrors
+from .base import AppAPIView
 from .parsers import DEFAULT_PARSERS
 
 READ_METHODS = ("GET", "HEAD")
@@ -43,7 +43,7 @@ class FormatIsNotARenderer(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-class SecretKeyView(AppErrors, APIView):
+class SecretKeyView(AppAPIView):
     """A route of the REST API: the project's secret key (Bearer, Basic or AuthKey)."""
 
     authentication_classes = [ApiKeyAuthentication]
@@ -57,7 +57,7 @@ class SecretKeyView(AppErrors, APIView):
         return key_project_id(self.request, requested)
 
 
-class SecretKeyReads(APIView):
+class SecretKeyReads(AppAPIView):
     """Mixed into a public widget view: its GET (and HEAD) become reads with the secret key,
     without the widget's CORS headers and throttles; its other methods stay as they were."""
 

@@ -25,19 +25,19 @@ import zlib
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from ..conf import app_settings
 from ..exceptions import RequestRefused
 from ..models import Project
 from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
-from .errors import SEGMENT_FAILURES, AppErrors
+from .base import AppAPIView, extend_schema
+from .errors import SEGMENT_FAILURES
 from .parsers import StorableJSONParser
 from .secret import object_id
 
@@ -93,7 +93,7 @@ class SegmentKeyAuthentication(ApiKeyAuthentication):
         return self.authenticate_key(key)
 
 
-class SegmentView(AppErrors, APIView):
+class SegmentView(AppAPIView):
     """Shared by the tracking routes: size limits, key, Segment-style errors."""
 
     segment_errors = True
@@ -243,7 +243,7 @@ def signature_matches(secret: str, raw: bytes, body: Any, given: str) -> bool:
     )
 
 
-class SegmentWebhookView(AppErrors, APIView):
+class SegmentWebhookView(AppAPIView):
     segment_errors = True
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]

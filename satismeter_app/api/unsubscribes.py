@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import RequestRefused
 from ..services import unsubscribes
+from .base import extend_schema
 from .parsers import JSON_PARSERS
 from .secret import SecretKeyView
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from .. import representations, timeparse
 from ..models import EndUser
 from ..services import identity, ingest, privacy, reporting
 from .authentication import key_project_id
+from .base import extend_schema
 from .exports import PROJECT_PARAM, stream
 from .secret import SecretKeyView, object_id
 from .serializers import (

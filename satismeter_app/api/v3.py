@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import Project, Survey
 from ..models import Response as SurveyResponse
 from ..services import reporting
+from .base import extend_schema
 from .exports import ERRORS, WINDOW_PARAMS
 from .secret import SecretKeyView, int_param, object_id, time_window
 from .serializers import (

@@ -12,13 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from .. import device, i18n, keys, permissions, targeting
 from ..conf import app_settings
@@ -26,7 +25,7 @@ from ..exceptions import InvalidInput, RequestRefused
 from ..services import decisions, identity, responses
 from ..services.snapshots import ProjectConfig, project_config
 from . import serializers
-from .errors import AppErrors
+from .base import AppAPIView, extend_schema
 from .exports import ResponseExport, ResponseRead
 from .parsers import DEFAULT_PARSERS
 from .throttling import ClientThrottle, WriteKeyThrottle
@@ -43,7 +42,7 @@ class StaffSessionAuthentication(BaseAuthentication):
         return (user, None)
 
 
-class PublicWidgetView(AppErrors, APIView):
+class PublicWidgetView(AppAPIView):
     """Shared by the widget routes: CORS for any origin, throttles, write key, errors."""
 
     answers_server_errors = True  # as JSON with the CORS headers, which the widget can read

@@ -1,4 +1,5 @@
-"""The ``satismeter_demo`` command: what it seeds, that it is safe to re-run, what it prints."""
+"""The example project's ``satismeter_demo`` command: what it seeds, that it is safe to re-run,
+what it prints."""
 
 import json
 from datetime import timedelta
@@ -7,7 +8,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
+from django.db import models
 from django.db.models import Max, Q
 from django.test import Client
 from django.urls import reverse
@@ -24,6 +26,8 @@ from satismeter_app.models import (
     Survey,
     UserEvent,
 )
+from satismeter_app.services import decisions
+from satismeter_app.services.snapshots import project_config
 
 pytestmark = pytest.mark.django_db
 
@@ -107,11 +111,53 @@ def test_running_twice_duplicates_nothing() -> None:
 
     assert counts() == before
     assert before["ApiKey"] == 1
-    assert second["api_key"] != first["api_key"]
-    assert ApiKey.authenticate(first["api_key"]) is None
     assert {k: v for k, v in second.items() if k != "api_key"} == {
         k: v for k, v in first.items() if k != "api_key"
     }
+
+
+def test_a_rerun_keeps_the_printed_api_key_working() -> None:
+    """`make demo` printed the key; `satismeter_demo --json` afterwards must not revoke it."""
+    first = run_demo_json()
+
+    second = run_demo_json()
+
+    assert second["api_key"] is None  # only its hash is stored: it cannot be printed again
+    assert second["api_key_prefix"] == first["api_key_prefix"]
+    assert first["api_key"].startswith(first["api_key_prefix"])
+    assert ApiKey.authenticate(first["api_key"]) is not None
+
+
+def test_new_key_replaces_the_api_key_and_prints_it() -> None:
+    first = run_demo_json()
+
+    renewed = run_demo_json("--new-key")
+
+    assert renewed["api_key"] not in (None, first["api_key"])
+    assert ApiKey.authenticate(first["api_key"]) is None
+    api_key = ApiKey.authenticate(renewed["api_key"])
+    assert api_key is not None and api_key.project_id == first["project_id"]
+    assert ApiKey.objects.count() == 1
+
+
+def test_a_revoked_demo_key_is_replaced_on_the_next_run() -> None:
+    first = run_demo_json()
+    ApiKey.objects.update(revoked=timezone.now())
+
+    second = run_demo_json()
+
+    assert second["api_key"] is not None and ApiKey.authenticate(second["api_key"]) is not None
+    assert ApiKey.authenticate(first["api_key"]) is None
+
+
+def test_text_output_of_a_rerun_names_the_kept_key_and_how_to_renew_it() -> None:
+    first = run_demo_json()
+
+    out = run_demo()
+
+    assert f"{first['api_key_prefix']}…" in out
+    assert first["api_key"] not in out
+    assert "--new-key" in out
 
 
 def test_second_run_says_it_kept_the_data() -> None:
@@ -155,6 +201,7 @@ def test_text_output_names_the_login_and_keys() -> None:
     api_key = out.split("API key:")[1].split()[0]
     authenticated = ApiKey.authenticate(api_key)
     assert authenticated is not None and authenticated.project == project
+    assert "new: shown this once" in out
 
 
 @pytest.mark.parametrize(
@@ -232,3 +279,37 @@ def test_each_users_targeting_history_matches_the_seeded_rows() -> None:
         seen = history.as_targeting(user.history).of(survey.pk)
         assert (seen.last_answered, seen.last_dismissed) == (user.answered, user.dismissed)
         assert seen.last_display == user.shown
+
+
+def test_a_user_who_just_answered_is_not_asked_again() -> None:
+    """The seeded history is the services' own: the widget's decision honours it."""
+    run_demo()
+    survey = Survey.objects.get()
+    answered = (
+        Response.objects.filter(rating__isnull=False).order_by("-created").select_related("user")
+    )[0]
+    config = project_config(survey.project.write_key)
+    assert config is not None
+
+    verdict = decisions.decide(config, answered.user, targeting.Context(), timezone.now())
+
+    assert verdict.survey is None
+    _, decision = verdict.decisions[0]
+    assert decision.reason == targeting.Reason.ANSWERED_RECENTLY
+
+
+def test_answers_were_saved_the_way_the_widget_saves_them() -> None:
+    run_demo()
+
+    responses = Response.objects.all()
+    completed = responses.filter(completed=True)
+    assert completed.exists()
+    assert not completed.filter(completed_at__lt=models.F("created")).exists()
+    assert not responses.filter(pending=True, rating__isnull=False).exists()
+    assert not responses.filter(dismissed=True, rating__isnull=False).exists()
+    # Commented answers are always completed: the comment is the widget's last step.
+    assert not responses.exclude(feedback="").filter(completed=False).exists()
+
+
+def test_the_seeder_belongs_to_the_example_project_not_the_app() -> None:
+    assert get_commands()["satismeter_demo"] == "project.demo"

@@ -45,3 +45,15 @@ def test_demo_mode_warns_on_deploy_checks() -> None:
     """With nothing set the project is the demo, and the deploy checks say it is not production."""
     result = _manage("check", "--deploy", DEBUG="true")
     assert "security.W018" in result.stderr + result.stdout  # DEBUG on
+
+
+def test_favicon_is_served_so_pages_log_no_404(client) -> None:
+    """Every page a browser opens (the admin's included) asks for /favicon.ico."""
+    from django.contrib.staticfiles import finders
+
+    reply = client.get("/favicon.ico")
+
+    assert reply.status_code == 302
+    assert reply["Location"].endswith("/favicon.svg")
+    found = finders.find("favicon.svg")
+    assert found is not None and "<svg" in Path(found).read_text()

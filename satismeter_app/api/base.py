@@ -1,0 +1,87 @@
+"""What every API view of the app sets for itself instead of taking it from the host.
+
+DRF fills a view's defaults from the host project's ``REST_FRAMEWORK`` setting. A host may
+make ``IsAuthenticated`` its default permission, paginate every list, throttle anonymous
+clients, render only camelCase JSON, version by URL namespace or point ``DEFAULT_SCHEMA_CLASS``
+at DRF's own AutoSchema; the widget, the SatisMeter- and Segment-compatible routes and the
+OpenAPI schema must answer the same in every such project. So the app's views start from
+:class:`AppViewMixin` (or :class:`AppAPIView`), and each family of views names its own
+authentication, permissions and throttles (a test checks that none is inherited).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from drf_spectacular import utils as spectacular
+from drf_spectacular.openapi import AutoSchema
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.schemas.inspectors import ViewInspector
+from rest_framework.views import APIView
+
+from .errors import AppErrors
+from .parsers import DEFAULT_PARSERS
+
+# The attributes each view family must set itself: there is no safe default for them.
+OWN_POLICIES = ("authentication_classes", "permission_classes", "throttle_classes")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def extend_schema(**kwargs: Any) -> Callable[[F], F]:
+    """drf-spectacular's ``@extend_schema``, for the app's view methods.
+
+    The annotation it builds subclasses the schema class found on the method, else the host's
+    ``DEFAULT_SCHEMA_CLASS`` as it is at import time; on DRF's default there, the operation
+    fails (and ``/api/schema/`` with it) even on a view whose own schema is drf-spectacular's.
+    Naming drf-spectacular's AutoSchema on the method first, the way ``@action`` carries it,
+    makes the annotation build on that, whatever the host set.
+    """
+    annotate = spectacular.extend_schema(**kwargs)
+
+    def decorator(f: F) -> F:
+        if not inspect.isclass(f):
+            if getattr(f, "kwargs", None) is None:
+                f.kwargs = {}  # type: ignore[attr-defined]
+            f.kwargs.setdefault("schema", AutoSchema)  # type: ignore[attr-defined]
+        return annotate(f)
+
+    return decorator
+
+
+class SpectacularSchema(ViewInspector):
+    """DRF's ``DefaultSchema`` (a fresh inspector for each view instance), except that the
+    inspector is always drf-spectacular's, whatever the host's ``DEFAULT_SCHEMA_CLASS``: the
+    app's ``@extend_schema`` annotations need it, and ``/api/schema/`` answers 500 without."""
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        found = super().__get__(instance, owner)
+        if not isinstance(found, SpectacularSchema):
+            return found  # one that the schema generator set on this view instance
+        inspector = AutoSchema()
+        inspector.view = instance
+        return inspector
+
+
+class AppViewMixin(AppErrors):
+    """The host-independent defaults, and the app's own error answers (:class:`AppErrors`:
+    they are part of the SatisMeter and Segment contracts, so never the handler a host installed
+    for its own API); mix in before ``APIView`` or a viewset."""
+
+    schema: Any = SpectacularSchema()
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
+    parser_classes: Sequence[type[BaseParser]] = DEFAULT_PARSERS
+    content_negotiation_class: Any = DefaultContentNegotiation
+    # OPTIONS must answer: browsers send it before the widget's cross-origin calls.
+    metadata_class: Any = SimpleMetadata
+    versioning_class: Any = None
+    pagination_class: Any = None
+
+
+class AppAPIView(AppViewMixin, APIView):
+    """The base of the app's APIViews."""
