@@ -305,6 +305,7 @@ def test_malformed_texts_are_refused_with_what_is_wrong(bad: Any, message: str) 
         ("ctaFor", ["promoter"]),
         ("ctaFor", ["passive"]),
         ("ctaFor", ["detractor", "promoter"]),
+        ("ctaFor", ["promoter", "passive", "detractor"]),
     ],
 )
 def test_design_options_within_their_range_are_accepted(key: str, value: Any) -> None:
