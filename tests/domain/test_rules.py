@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
+from satismeter_app.design import validate_design
 from satismeter_app.rules import (
-    validate_design,
     validate_texts,
     validate_trait_conditions,
     validate_url_rules,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from satismeter_app.targeting import parse_timestamp
+from satismeter_app.timeparse import parse_timestamp
 
 # Epoch numbers from this one on are milliseconds; below it they are seconds.
 MILLISECONDS_FROM = 100_000_000_000
