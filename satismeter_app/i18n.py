@@ -4,7 +4,7 @@ Pure: no ORM, no request objects. The catalogue is one JSON file per language in
 named by its tag (``en.json``, ``pt-BR.json``, ``zh-TW.json``), every file with exactly the keys
 of ``en.json``. The files are read once per process.
 
-**Choosing the language** (DESIGN §3). The candidates come in priority order: the user's
+**Choosing the language**. The candidates come in priority order: the user's
 ``language`` trait, then the browser's ``Accept-Language`` tags, then the project's default.
 Each candidate is tried as written, then without its last subtags (``pt-PT`` → ``pt``,
 ``de-AT`` → ``de``); the first that the catalogue has wins. When none does, the app's

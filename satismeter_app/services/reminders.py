@@ -1,4 +1,4 @@
-"""Email reminders (DESIGN §2.6, docs/email.md): who gets one, the email, and its links.
+"""Email reminders (docs/email.md): who gets one, the email, and its links.
 
 **Who.** Per survey with reminders on (active, in its schedule), the users of the project
 with an email address, not unsubscribed (flag or list), without a reminder for the current

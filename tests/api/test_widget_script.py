@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from satismeter_app.views import SCRIPT, script_url, widget_script
 
-# DESIGN §4: the widget script is at most 10 KB gzipped.
+# The widget script is at most 10 KB gzipped: it loads on every page of the host product.
 BUDGET = 10 * 1024
 
 
