@@ -88,3 +88,14 @@ def test_a_rate_reads_as_requests_per_period(rate: str, expected: tuple[int, int
 def test_a_malformed_rate_says_what_a_rate_looks_like(rate: object) -> None:
     with pytest.raises(ValueError, match="120/min"):
         parse_rate(rate)  # type: ignore[arg-type]
+
+
+def test_the_readme_lists_every_system_check():
+    """Each check id is documented where a host looks it up."""
+    from pathlib import Path
+
+    from satismeter_app.checks import MESSAGES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [code for code in MESSAGES if f"`satismeter.{code}`" not in readme]
+    assert missing == []
