@@ -45,7 +45,8 @@ def parse_iso(value: Any) -> datetime | None:
     """An ISO-8601 date or date-time; a lower-case ``z`` and surrounding spaces are allowed."""
     if not isinstance(value, str):
         return None
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    # fromisoformat reads "Z" itself (Python 3.11+), but not a lower-case "z".
+    text = value.strip().replace("z", "+00:00")
     try:
         return _in_utc(datetime.fromisoformat(text))
     except ValueError:
