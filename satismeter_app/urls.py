@@ -15,6 +15,12 @@ manage_router.register("responses", manage.ResponseViewSet, basename="manage-res
 
 V3_PROJECT = "api/v3/projects/<str:project>"
 SEGMENT_TYPES = ("identify", "track", "page", "screen", "group")
+# Segment's tracking API, by the last part of the path: a route per message type, and batches.
+SEGMENT_ROUTES: dict[str, type[segment.SegmentView]] = {
+    **{kind: segment.message_view(kind) for kind in SEGMENT_TYPES},
+    "batch": segment.BatchView,
+    "import": segment.ImportView,
+}
 
 app_name = "satismeter"
 
@@ -23,8 +29,8 @@ urlpatterns = [
     path("api/displays", widget.DisplaysView.as_view(), name="displays"),
     path("api/responses", widget.ResponsesView.as_view(), name="responses"),
     path("api/responses/<int:pk>", widget.ResponseDetailView.as_view(), name="response"),
-    path("api/users", users.UsersView.as_view(), name="users"),
     # The REST API with a project's secret key (docs/rest-api.md).
+    path("api/users", users.UsersView.as_view(), name="users"),
     path("api/users/<int:pk>", users.UserDetailView.as_view(), name="user"),
     path("api/users/<int:pk>/export", users.UserExportView.as_view(), name="user-export"),
     path("api/v2/response-statistics", exports.StatisticsView.as_view(), name="v2-statistics"),
@@ -49,11 +55,9 @@ urlpatterns = [
     ),
     # Segment, inbound: the tracking API under /segment (a client's host), and webhooks.
     *(
-        path(f"segment/v1/{kind}", segment.message_view(kind).as_view(), name=f"segment-{kind}")
-        for kind in SEGMENT_TYPES
+        path(f"segment/v1/{name}", view.as_view(), name=f"segment-{name}")
+        for name, view in SEGMENT_ROUTES.items()
     ),
-    path("segment/v1/batch", segment.BatchView.as_view(), name="segment-batch"),
-    path("segment/v1/import", segment.ImportView.as_view(), name="segment-import"),
     path(
         "segment/webhook/<str:project>",
         segment.SegmentWebhookView.as_view(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
@@ -21,7 +21,7 @@ from ..models import Response as SurveyResponse
 from ..services import reporting
 from .base import extend_schema
 from .errors import ErrorSerializer
-from .secret import SecretKeyReads, SecretKeyView, object_id, time_window
+from .secret import SecretKeyReads, SecretKeyView, project_row, time_window
 from .serializers import (
     ResponseExportSerializer,
     ResponseObjectSerializer,
@@ -82,18 +82,6 @@ class ResponseExport(SecretKeyReads):
         return stream(reporting.json_chunks(objects), "application/json")
 
 
-def one_response(project_id: int, pk: Any) -> SurveyResponse:
-    """A response of the project; another project's is as missing as a deleted one."""
-    response = (
-        reporting.for_export(SurveyResponse.objects.filter(project_id=project_id))
-        .filter(pk=object_id(pk))
-        .first()
-    )
-    if response is None:
-        raise Http404("No such response.")
-    return response
-
-
 class ResponseRead(SecretKeyReads):
     @extend_schema(
         operation_id="responses_read",
@@ -101,7 +89,20 @@ class ResponseRead(SecretKeyReads):
         responses={200: ResponseObjectSerializer, 404: OpenApiResponse(description="No such")},
     )
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ResponseObjectSerializer(one_response(self.project_id(), pk)).data)
+        rows = reporting.for_export(SurveyResponse.objects.all())
+        response = project_row(rows, self.project_id(), pk, "No such response.")
+        return Response(ResponseObjectSerializer(response).data)
+
+
+def statistics_resource(
+    request: Request, resource_type: str, project_id: int, survey_id: int | None = None
+) -> dict[str, Any]:
+    """The statistics of the project, or of one survey, in the request's time window, as
+    the resource that :class:`StatisticsResourceSerializer` describes."""
+    start, end = time_window(request)
+    attributes = reporting.statistics(project_id, survey_id=survey_id, start=start, end=end)
+    resource_id = project_id if survey_id is None else survey_id
+    return {"id": str(resource_id), "type": resource_type, "attributes": attributes}
 
 
 class StatisticsView(SecretKeyView):
@@ -116,7 +117,4 @@ class StatisticsView(SecretKeyView):
     )
     def get(self, request: Request) -> Response:
         project_id = self.project_id(request.query_params.get("project"))
-        start, end = time_window(request)
-        attributes = reporting.statistics(project_id, start=start, end=end)
-        resource = {"id": str(project_id), "type": "response-statistics", "attributes": attributes}
-        return Response({"data": [resource]})
+        return Response({"data": [statistics_resource(request, "response-statistics", project_id)]})

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -24,6 +25,8 @@ from ..exceptions import InvalidInput
 from .authentication import ApiKeyAuthentication, HasProjectKey, key_project_id
 from .base import AppAPIView
 from .parsers import DEFAULT_PARSERS
+
+M = TypeVar("M", bound=Model)
 
 READ_METHODS = ("GET", "HEAD")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -43,7 +46,15 @@ class FormatIsNotARenderer(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-class SecretKeyView(AppAPIView):
+class KeyProjectView(AppAPIView):
+    """A view that the project's secret key opens, for some of its methods or all."""
+
+    def project_id(self, requested: Any = None) -> int:
+        """The key's project; naming another one is a 403."""
+        return key_project_id(self.request, requested)
+
+
+class SecretKeyView(KeyProjectView):
     """A route of the REST API: the project's secret key (Bearer, Basic or AuthKey)."""
 
     authentication_classes = [ApiKeyAuthentication]
@@ -52,12 +63,8 @@ class SecretKeyView(AppAPIView):
     parser_classes = DEFAULT_PARSERS
     content_negotiation_class = FormatIsNotARenderer
 
-    def project_id(self, requested: Any = None) -> int:
-        """The key's project; naming another one is a 403."""
-        return key_project_id(self.request, requested)
 
-
-class SecretKeyReads(AppAPIView):
+class SecretKeyReads(KeyProjectView):
     """Mixed into a public widget view: its GET (and HEAD) become reads with the secret key,
     without the widget's CORS headers and throttles; its other methods stay as they were."""
 
@@ -87,9 +94,6 @@ class SecretKeyReads(AppAPIView):
         if request.method in READ_METHODS:
             return APIView.finalize_response(self, request, response, *args, **kwargs)
         return super().finalize_response(request, response, *args, **kwargs)
-
-    def project_id(self, requested: Any = None) -> int:
-        return key_project_id(self.request, requested)
 
 
 # --- query parameters -----------------------------------------------------------------------------
@@ -139,3 +143,11 @@ def object_id(value: Any) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         return 0
     return int(text)
+
+
+def project_row(rows: QuerySet[M], project_id: int, pk: Any, missing: str) -> M:
+    """Row ``pk`` of the project; another project's is as missing as a deleted one (404)."""
+    row = rows.filter(project_id=project_id, pk=object_id(pk)).first()
+    if row is None:
+        raise Http404(missing)
+    return row

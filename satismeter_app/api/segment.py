@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -36,7 +37,7 @@ from ..exceptions import RequestRefused
 from ..models import Project
 from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
-from .base import AppAPIView, extend_schema
+from .base import AppAPIView, F, extend_schema
 from .errors import SEGMENT_FAILURES
 from .parsers import StorableJSONParser
 from .secret import object_id
@@ -166,6 +167,20 @@ class AcceptedSerializer(serializers.Serializer):
     errors = RejectedSerializer(many=True)  # type: ignore[assignment]
 
 
+def segment_operation(
+    name: str, summary: str, request: type[serializers.Serializer], **more: Any
+) -> Callable[[F], F]:
+    """The schema of a Segment route: Segment's answer and failures, under the segment tag."""
+    return extend_schema(
+        operation_id=f"segment_{name}",
+        summary=summary,
+        request=request,
+        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
+        tags=["segment"],
+        **more,
+    )
+
+
 # --- the routes -------------------------------------------------------------------------------
 
 
@@ -173,12 +188,8 @@ def message_view(message_type: str) -> type[SegmentView]:
     """The view of one single-message route, e.g. ``/segment/v1/identify``."""
 
     class MessageView(SegmentView):
-        @extend_schema(
-            operation_id=f"segment_{message_type}",
-            summary=f"Segment {message_type} (tracking API)",
-            request=SegmentMessageSerializer,
-            responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
-            tags=["segment"],
+        @segment_operation(
+            message_type, f"Segment {message_type} (tracking API)", SegmentMessageSerializer
         )
         def post(self, request: Request) -> Response:
             now = timezone.now()
@@ -194,12 +205,8 @@ def message_view(message_type: str) -> type[SegmentView]:
 class BatchView(SegmentView):
     body_limit_setting = "MAX_BATCH_BYTES"
 
-    @extend_schema(
-        operation_id="segment_batch",
-        summary="Segment batch (tracking API; /import is the same)",
-        request=SegmentBatchSerializer,
-        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
-        tags=["segment"],
+    @segment_operation(
+        "batch", "Segment batch (tracking API; /import is the same)", SegmentBatchSerializer
     )
     def post(self, request: Request) -> Response:
         body = request.segment_body  # type: ignore[attr-defined]
@@ -215,12 +222,8 @@ class BatchView(SegmentView):
 
 
 class ImportView(BatchView):
-    @extend_schema(
-        operation_id="segment_import",
-        summary="Segment import (the legacy name of batch)",
-        request=SegmentBatchSerializer,
-        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
-        tags=["segment"],
+    @segment_operation(
+        "import", "Segment import (the legacy name of batch)", SegmentBatchSerializer
     )
     def post(self, request: Request) -> Response:
         return super().post(request)
@@ -250,9 +253,10 @@ class SegmentWebhookView(AppAPIView):
     throttle_classes: list[Any] = []
     parser_classes = [StorableJSONParser]
 
-    @extend_schema(
-        operation_id="segment_webhook",
-        summary="Segment's Webhooks destination (signed with X-Signature)",
+    @segment_operation(
+        "webhook",
+        "Segment's Webhooks destination (signed with X-Signature)",
+        SegmentMessageSerializer,
         parameters=[
             OpenApiParameter(
                 "X-Signature",
@@ -262,9 +266,6 @@ class SegmentWebhookView(AppAPIView):
                 description="Hex HMAC-SHA1 of the body with the project's webhook secret.",
             )
         ],
-        request=SegmentMessageSerializer,
-        responses={200: AcceptedSerializer, **SEGMENT_FAILURES},
-        tags=["segment"],
     )
     def post(self, request: Request, project: str) -> Response:
         body = read_json(request, app_settings.MAX_BATCH_BYTES)

@@ -8,6 +8,8 @@ per row); each serializer here answers what its function builds, and its fields 
 for the OpenAPI schema.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 from rest_framework import serializers
@@ -146,6 +148,15 @@ class WidgetAnswerSerializer(serializers.Serializer):
 # --- what the API answers -----------------------------------------------------------------------
 
 
+# A resource's serializer answers what its ``represent`` function builds, and its fields describe
+# that. (Comments, not docstrings: the schema takes a serializer's docstring, inherited too.)
+class RepresentationSerializer(serializers.Serializer):
+    represent: staticmethod[[Any], dict[str, Any]]
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return self.represent(instance)
+
+
 class AnswerObjectSerializer(serializers.Serializer):
     id = serializers.CharField()
     label = serializers.CharField(required=False)  # type: ignore[assignment]
@@ -159,7 +170,9 @@ class DeviceSerializer(serializers.Serializer):
     type = serializers.CharField(required=False, help_text="desktop, tablet or mobile.")
 
 
-class UserSnapshotSerializer(serializers.Serializer):
+class UserSnapshotSerializer(RepresentationSerializer):
+    represent = staticmethod(representations.user_snapshot)
+
     id = serializers.CharField()
     userId = serializers.CharField(allow_null=True)
     anonymousId = serializers.CharField(allow_null=True)
@@ -170,12 +183,11 @@ class UserSnapshotSerializer(serializers.Serializer):
     traits = serializers.DictField(help_text="The user's traits when they answered.")
     groups = serializers.DictField()
 
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return representations.user_snapshot(instance)
 
-
-class ResponseObjectSerializer(serializers.Serializer):
+class ResponseObjectSerializer(RepresentationSerializer):
     """SatisMeter's response object."""
+
+    represent = staticmethod(representations.response_object)
 
     id = serializers.CharField()
     project = serializers.CharField()
@@ -196,9 +208,6 @@ class ResponseObjectSerializer(serializers.Serializer):
     referrer = serializers.CharField(allow_null=True)
     device = DeviceSerializer()
     user = UserSnapshotSerializer()
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return representations.response_object(instance)
 
 
 class ResponseExportSerializer(serializers.Serializer):
@@ -234,8 +243,10 @@ class StatisticsOneSerializer(serializers.Serializer):
     data = StatisticsResourceSerializer()  # type: ignore[assignment]
 
 
-class UserObjectSerializer(serializers.Serializer):
+class UserObjectSerializer(RepresentationSerializer):
     """SatisMeter's user object."""
+
+    represent = staticmethod(representations.user_object)
 
     id = serializers.CharField()
     project = serializers.CharField()
@@ -248,9 +259,6 @@ class UserObjectSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     surveyDate = serializers.DateTimeField(allow_null=True)
 
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return representations.user_object(instance)
-
 
 class UserListSerializer(serializers.Serializer):
     users = UserObjectSerializer(many=True)
@@ -260,18 +268,19 @@ class UserSavedSerializer(serializers.Serializer):
     user = UserObjectSerializer()
 
 
-class ProjectObjectSerializer(serializers.Serializer):
+class ProjectObjectSerializer(RepresentationSerializer):
+    represent = staticmethod(representations.project_object)
+
     id = serializers.CharField()
     name = serializers.CharField()
     defaultLanguage = serializers.CharField()
     identityVerification = serializers.BooleanField()
     created = serializers.DateTimeField()
 
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return representations.project_object(instance)
 
+class CampaignObjectSerializer(RepresentationSerializer):
+    represent = staticmethod(representations.campaign_object)
 
-class CampaignObjectSerializer(serializers.Serializer):
     id = serializers.CharField()
     project = serializers.CharField()
     name = serializers.CharField()
@@ -282,9 +291,6 @@ class CampaignObjectSerializer(serializers.Serializer):
     endsAt = serializers.DateTimeField(allow_null=True)
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        return representations.campaign_object(instance)
 
 
 class PageInfoSerializer(serializers.Serializer):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -24,7 +23,7 @@ from ..services import identity, ingest, privacy, reporting
 from .authentication import key_project_id
 from .base import extend_schema
 from .exports import PROJECT_PARAM, stream
-from .secret import SecretKeyView, object_id
+from .secret import SecretKeyView, project_row
 from .serializers import (
     ID_LENGTH,
     StrictSerializer,
@@ -100,11 +99,7 @@ class UsersView(SecretKeyView):
 
 
 def project_user(project_id: int, pk: Any) -> EndUser:
-    """A user of the project; another project's is as missing as a deleted one."""
-    user = EndUser.objects.filter(project_id=project_id, pk=object_id(pk)).first()
-    if user is None:
-        raise Http404("No such user.")
-    return user
+    return project_row(EndUser.objects.all(), project_id, pk, "No such user.")
 
 
 class UserDetailView(SecretKeyView):

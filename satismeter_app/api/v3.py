@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,8 +20,8 @@ from ..models import Project, Survey
 from ..models import Response as SurveyResponse
 from ..services import reporting
 from .base import extend_schema
-from .exports import ERRORS, WINDOW_PARAMS
-from .secret import SecretKeyView, int_param, object_id, time_window
+from .exports import ERRORS, WINDOW_PARAMS, statistics_resource
+from .secret import SecretKeyView, int_param, project_row, time_window
 from .serializers import (
     CampaignDocumentSerializer,
     CampaignListSerializer,
@@ -37,11 +36,7 @@ DEFAULT_DAYS = 30
 
 
 def _campaign(project_id: int, cid: Any) -> Survey:
-    """A survey of the project; another project's is as missing as a deleted one."""
-    survey = Survey.objects.filter(project_id=project_id, pk=object_id(cid)).first()
-    if survey is None:
-        raise Http404("No such campaign.")
-    return survey
+    return project_row(Survey.objects.all(), project_id, cid, "No such campaign.")
 
 
 class ProjectView(SecretKeyView):
@@ -131,10 +126,5 @@ class CampaignStatisticsView(SecretKeyView):
     )
     def get(self, request: Request, project: str, cid: str) -> Response:
         survey = _campaign(self.project_id(project), cid)
-        start, end = time_window(request)
-        attributes = reporting.statistics(
-            survey.project_id, survey_id=survey.pk, start=start, end=end
-        )
-        return Response(
-            {"data": {"id": str(survey.pk), "type": "statistics", "attributes": attributes}}
-        )
+        statistics = statistics_resource(request, "statistics", survey.project_id, survey.pk)
+        return Response({"data": statistics})

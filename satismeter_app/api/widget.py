@@ -30,6 +30,8 @@ from .exports import ResponseExport, ResponseRead
 from .parsers import DEFAULT_PARSERS
 from .throttling import ClientThrottle, WriteKeyThrottle
 
+CREATED = {201: serializers.CreatedSerializer}
+
 
 class StaffSessionAuthentication(BaseAuthentication):
     """The staff login of the admin, if any, for previews. Without CSRF enforcement: the
@@ -50,6 +52,9 @@ class PublicWidgetView(AppAPIView):
     permission_classes: list[Any] = []
     throttle_classes = [ClientThrottle, WriteKeyThrottle]
     parser_classes = DEFAULT_PARSERS  # JSON with NUL or lone surrogates is a 400, not a 500
+    # What the route's POST or PUT accepts: parse() validates the body with it, and its
+    # @extend_schema names it as the request.
+    accepts: type[serializers.StrictSerializer]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -71,10 +76,11 @@ class PublicWidgetView(AppAPIView):
             raise RequestRefused(f"The request body is over {limit} bytes.", status_code=413)
         super().initial(request, *args, **kwargs)
 
-    def parse(self, serializer_class: type[serializers.StrictSerializer]) -> dict[str, Any]:
+    def parse(self) -> dict[str, Any]:
+        """The body, validated by the route's ``accepts`` serializer."""
         if not isinstance(self.request.data, dict):
             raise ParseError("Send a JSON object.")
-        serializer = serializer_class(data=self.request.data)
+        serializer = self.accepts(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
@@ -84,10 +90,18 @@ class PublicWidgetView(AppAPIView):
             raise RequestRefused("Invalid write key.", status_code=401)
         return config
 
-    def user(self, config: ProjectConfig, data: dict[str, Any], url: str = "") -> Any:
+    def user(self, config: ProjectConfig, data: dict[str, Any]) -> Any:
+        """The caller, found or created; the traits of a group call are the group's."""
         who = identity.Identity(data.get("userId"), data.get("anonymousId"))
         self.verify_identity(config, who, data.get("userHash"))
-        return identity.identify(config.id, who, data.get("traits"), url=url, now=timezone.now())
+        traits = None if data.get("type") == "group" else data.get("traits")
+        return identity.identify(config.id, who, traits, url=_page_url(data), now=timezone.now())
+
+    def read_call(self) -> tuple[dict[str, Any], ProjectConfig, Any]:
+        """The call's data, its project (by the write key) and its user."""
+        data = self.parse()
+        config = self.project(data)
+        return data, config, self.user(config, data)
 
     def may_preview(self, config: ProjectConfig) -> bool:
         """Staff previews: a logged-in member of the project, or DEBUG in the demo."""
@@ -124,26 +138,23 @@ def _user_agent(request: Request) -> str:
 class WidgetView(PublicWidgetView):
     """Identify the user, record the page or event, and decide whether to show a survey."""
 
+    accepts = serializers.WidgetCallSerializer
+
     @extend_schema(
-        request=serializers.WidgetCallSerializer,
+        request=accepts,
         responses={200: serializers.WidgetAnswerSerializer},
         summary="Identify the user and decide whether a survey is due",
     )
     def post(self, request: Request) -> Response:
-        data = self.parse(serializers.WidgetCallSerializer)
-        config = self.project(data)
-        url = _page_url(data)
-        group_traits = data.pop("traits", None) if data.get("type") == "group" else None
-        user = self.user(config, data, url)
+        data, config, user = self.read_call()
         now = timezone.now()
         if data.get("type") == "track":
             identity.track(user, data["event"], data.get("properties") or {}, now)
         if data.get("type") == "group":
-            identity.add_group(user, data["groupId"], group_traits or {})
+            identity.add_group(user, data["groupId"], data.get("traits") or {})
         preview, force = self.preview(config, data)
-        context = targeting.Context(
-            url=url, device_type=device.device_type(_user_agent(request)), force=force
-        )
+        device_type = device.device_type(_user_agent(request))
+        context = targeting.Context(url=_page_url(data), device_type=device_type, force=force)
         verdict = decisions.decide(config, user, context, now, preview=preview)
         return Response({"widget": self.widget(config, user, verdict, data, force)})
 
@@ -173,21 +184,16 @@ class WidgetView(PublicWidgetView):
 
 
 class DisplaysView(PublicWidgetView):
-    @extend_schema(
-        request=serializers.DisplaySerializer,
-        responses={201: serializers.CreatedSerializer},
-        summary="Record that the survey was shown",
-    )
+    accepts = serializers.DisplaySerializer
+
+    @extend_schema(request=accepts, responses=CREATED, summary="Record that the survey was shown")
     def post(self, request: Request) -> Response:
-        data = self.parse(serializers.DisplaySerializer)
-        config = self.project(data)
-        url = _page_url(data)
-        user = self.user(config, data, url)
+        data, config, user = self.read_call()
         display = responses.record_display(
             config,
             user,
             data["campaign"],
-            url=url,
+            url=_page_url(data),
             now=timezone.now(),
             forced=self.forced(config, data),
         )
@@ -212,15 +218,15 @@ def _response_input(data: dict[str, Any], request: Request) -> responses.Respons
 class ResponsesView(ResponseExport, PublicWidgetView):
     """POST: the widget starts a response. GET: the secret-key export (see api/exports.py)."""
 
+    accepts = serializers.NewResponseSerializer
+
     @extend_schema(
-        request=serializers.NewResponseSerializer,
-        responses={201: serializers.CreatedSerializer},
+        request=accepts,
+        responses=CREATED,
         summary="Start a response (answers with Location and auth-token headers)",
     )
     def post(self, request: Request) -> Response:
-        data = self.parse(serializers.NewResponseSerializer)
-        config = self.project(data)
-        user = self.user(config, data, _page_url(data))
+        data, config, user = self.read_call()
         response, token = responses.start_response(
             config,
             user,
@@ -241,15 +247,16 @@ class ResponseDetailView(ResponseRead, PublicWidgetView):
     """PUT: the widget saves more of a response. GET: one response with the secret key."""
 
     throttle_classes = [ClientThrottle]
+    accepts = serializers.ResponseUpdateSerializer
 
     @extend_schema(
-        request=serializers.ResponseUpdateSerializer,
+        request=accepts,
         responses={200: serializers.SavedSerializer},
         parameters=[OpenApiParameter("auth-token", str, OpenApiParameter.HEADER, required=True)],
         summary="Save more of a response: the rating, the comment, completion or dismissal",
     )
     def put(self, request: Request, pk: int) -> Response:
-        data = self.parse(serializers.ResponseUpdateSerializer)
+        data = self.parse()
         token = request.headers.get("auth-token", "")
         if not token:
             raise RequestRefused("Send the auth-token header from the POST.", status_code=401)

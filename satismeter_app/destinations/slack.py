@@ -8,6 +8,7 @@ or only those with a comment).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from http.client import HTTPException
@@ -70,12 +71,12 @@ def webhook_url(secret: str) -> None:
         ) from None
 
 
-def _blocks() -> Any:
+def _sdk(module: str) -> Any:
+    """A module of slack_sdk; without the package, the error that names the pip extra."""
     try:
-        from slack_sdk.models import blocks
+        return importlib.import_module(f"slack_sdk.{module}")
     except ImportError as exc:
         raise EXTRA.missing() from exc
-    return blocks
 
 
 def escape(text: Any) -> str:
@@ -112,7 +113,7 @@ def admin_link(response_id: Any) -> str:
 
 def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The Block Kit message for one outbox row; ``text`` is the notification fallback."""
-    blocks = _blocks()
+    blocks = _sdk("models.blocks")
     response = payload.get("response") or {}
     campaign = payload.get("campaign") or {}
     rating, category = response.get("rating"), response.get("category") or "—"
@@ -183,12 +184,8 @@ class SlackDestination(Destination):
 
     @cached_property
     def webhook(self) -> Any:
-        try:
-            from slack_sdk.webhook import WebhookClient
-        except ImportError as exc:
-            raise EXTRA.missing() from exc
         # No retry handlers: the outbox retries, with its backoff and its attempt log.
-        return WebhookClient(
+        return _sdk("webhook").WebhookClient(
             self.integration.secret,
             timeout=int(self.timeout),
             retry_handlers=[],
