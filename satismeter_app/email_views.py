@@ -54,9 +54,12 @@ def _gone() -> HttpResponse:
 LinkView = Callable[[HttpRequest, Reminder, int | None], HttpResponse]
 
 
-def _opens(kind: str) -> Callable[[LinkView], Callable[[HttpRequest, str], HttpResponse]]:
+def _opens(
+    kind: str, *, head_records: bool = False
+) -> Callable[[LinkView], Callable[[HttpRequest, str], HttpResponse]]:
     """The view of one kind of emailed link gets the link's reminder and score (None but for
-    score links); a bad or expired token is a 404."""
+    score links); a bad or expired token is a 404, and a HEAD request (a mail client or
+    scanner probing the link) gets a bare 200 unless ``head_records``."""
 
     def decorate(view: LinkView) -> Callable[[HttpRequest, str], HttpResponse]:
         @wraps(view)
@@ -65,6 +68,8 @@ def _opens(kind: str) -> Callable[[LinkView], Callable[[HttpRequest, str], HttpR
                 reminder, rating = reminders.open_link(token, kind)
             except BadLink:
                 return _gone()
+            if request.method == "HEAD" and not head_records:
+                return HttpResponse(status=200)
             return view(request, reminder, rating)
 
         return opened
@@ -76,8 +81,6 @@ def _opens(kind: str) -> Callable[[LinkView], Callable[[HttpRequest, str], HttpR
 @require_http_methods(["GET", "HEAD", "POST"])
 @_opens("score")
 def score(request: HttpRequest, reminder: Reminder, rating: int | None) -> HttpResponse:
-    if request.method == "HEAD":
-        return HttpResponse(status=200)
     now = timezone.now()
     if request.method == "POST" and "auth" in request.POST:
         return _followup(request, reminder, now)
@@ -121,8 +124,6 @@ def _followup(request: HttpRequest, reminder: Reminder, now: Any) -> HttpRespons
 @require_http_methods(["GET", "HEAD", "POST"])
 @_opens("unsubscribe")
 def unsubscribe(request: HttpRequest, reminder: Reminder, _rating: int | None) -> HttpResponse:
-    if request.method == "HEAD":
-        return HttpResponse(status=200)
     strings = reminders.strings_for(reminder)
     if request.method == "GET" and reminders.looks_like_scanner(reminder, timezone.now()):
         return _confirm(request, reminder, strings["UNSUBSCRIBE"], reminder.email)
@@ -138,7 +139,7 @@ def _confirm(request: HttpRequest, reminder: Reminder, heading: str, detail: str
 
 @csrf_exempt
 @never_cache
-@_opens("honeypot")
+@_opens("honeypot", head_records=True)  # any request here is a scanner's
 def honeypot(request: HttpRequest, reminder: Reminder, _rating: int | None) -> HttpResponse:
     reminders.record_honeypot(reminder, timezone.now())
     return HttpResponse(status=204)
