@@ -7,6 +7,8 @@ records. ``/email/u/<token>``: unsubscribes. ``/email/h/<token>``: the honeypot,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -49,15 +51,36 @@ def _gone() -> HttpResponse:
     )
 
 
+LinkView = Callable[[HttpRequest, Reminder, int | None], HttpResponse]
+
+
+def _opens(
+    kind: str, *, head_records: bool = False
+) -> Callable[[LinkView], Callable[[HttpRequest, str], HttpResponse]]:
+    """The view of one kind of emailed link gets the link's reminder and score (None but for
+    score links); a bad or expired token is a 404, and a HEAD request (a mail client or
+    scanner probing the link) gets a bare 200 unless ``head_records``."""
+
+    def decorate(view: LinkView) -> Callable[[HttpRequest, str], HttpResponse]:
+        @wraps(view)
+        def opened(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                reminder, rating = reminders.open_link(token, kind)
+            except BadLink:
+                return _gone()
+            if request.method == "HEAD" and not head_records:
+                return HttpResponse(status=200)
+            return view(request, reminder, rating)
+
+        return opened
+
+    return decorate
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def score(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        reminder, rating = reminders.open_link(token, "score")
-    except BadLink:
-        return _gone()
-    if request.method == "HEAD":
-        return HttpResponse(status=200)
+@_opens("score")
+def score(request: HttpRequest, reminder: Reminder, rating: int | None) -> HttpResponse:
     now = timezone.now()
     if request.method == "POST" and "auth" in request.POST:
         return _followup(request, reminder, now)
@@ -99,13 +122,8 @@ def _followup(request: HttpRequest, reminder: Reminder, now: Any) -> HttpRespons
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail clients, without a CSRF token
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        reminder, _ = reminders.open_link(token, "unsubscribe")
-    except BadLink:
-        return _gone()
-    if request.method == "HEAD":
-        return HttpResponse(status=200)
+@_opens("unsubscribe")
+def unsubscribe(request: HttpRequest, reminder: Reminder, _rating: int | None) -> HttpResponse:
     strings = reminders.strings_for(reminder)
     if request.method == "GET" and reminders.looks_like_scanner(reminder, timezone.now()):
         return _confirm(request, reminder, strings["UNSUBSCRIBE"], reminder.email)
@@ -121,10 +139,7 @@ def _confirm(request: HttpRequest, reminder: Reminder, heading: str, detail: str
 
 @csrf_exempt
 @never_cache
-def honeypot(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        reminder, _ = reminders.open_link(token, "honeypot")
-    except BadLink:
-        return _gone()
+@_opens("honeypot", head_records=True)  # any request here is a scanner's
+def honeypot(request: HttpRequest, reminder: Reminder, _rating: int | None) -> HttpResponse:
     reminders.record_honeypot(reminder, timezone.now())
     return HttpResponse(status=204)

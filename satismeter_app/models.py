@@ -3,8 +3,9 @@ the widget, the API and the dashboard make has an index."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,6 +29,21 @@ from .rules import (
     validate_trait_conditions,
     validate_url_rules,
 )
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
+
+
+def json_field(
+    verbose_name: StrOrPromise,
+    default: Callable[[], Any],
+    help_text: StrOrPromise = "",
+    **options: Any,
+) -> models.JSONField:
+    """A JSON value that may be left empty: ``default`` (dict or list) makes the empty one."""
+    return models.JSONField(
+        verbose_name, default=default, blank=True, help_text=help_text, **options
+    )
 
 
 class Project(models.Model):
@@ -90,12 +106,18 @@ class Project(models.Model):
         return self.name
 
 
+def project_key(related_name: str) -> models.ForeignKey:
+    """The project a row belongs to: what every page and API call scopes by; deleting the
+    project deletes the row."""
+    return models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name=related_name, verbose_name=_("project")
+    )
+
+
 class ApiKey(models.Model):
     """A secret key of one project for the REST API; only its hash is stored."""
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("project")
-    )
+    project = project_key("api_keys")
     name = models.CharField(_("name"), max_length=100, blank=True)
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
@@ -144,9 +166,7 @@ class Membership(models.Model):
         related_name="satismeter_memberships",
         verbose_name=_("user"),
     )
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("project")
-    )
+    project = project_key("memberships")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     created = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -164,9 +184,7 @@ class Membership(models.Model):
 class EndUser(models.Model):
     """A user of the host product, identified by its userId or, anonymous, by anonymousId."""
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="users", verbose_name=_("project")
-    )
+    project = project_key("users")
     # NULL, not "", marks the missing id: the partial unique constraints below rely on it.
     user_id = models.CharField(_("user id"), max_length=255, null=True, blank=True)  # noqa: DJ001
     anonymous_id = models.CharField(  # noqa: DJ001
@@ -180,7 +198,7 @@ class EndUser(models.Model):
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
     language = models.CharField(_("language"), max_length=35, blank=True)
-    traits = models.JSONField(_("traits"), default=dict, blank=True)
+    traits = json_field(_("traits"), dict)
     unsubscribed = models.BooleanField(_("unsubscribed from email"), default=False)
     survey_date = models.DateTimeField(
         _("survey date"),
@@ -188,15 +206,13 @@ class EndUser(models.Model):
         blank=True,
         help_text=_("Overrides when this user is next due for a survey (surveyDate)."),
     )
-    groups = models.JSONField(
-        _("groups"), default=dict, blank=True, help_text=_("Group traits by group id.")
-    )
+    groups = json_field(_("groups"), dict, _("Group traits by group id."))
     last_url = models.TextField(_("last page"), blank=True)
     # What targeting needs of the user's past, kept on the row so that deciding takes one
     # query; written in the same transaction as the displays, responses and events it sums up.
     # {"surveys": {"<id>": {"answered", "dismissed", "last_display", "displays"}},
     #  "events": {"<name>": "<iso time>"}}
-    history = models.JSONField(_("survey history"), default=dict, blank=True, editable=False)
+    history = json_field(_("survey history"), dict, editable=False)
     erased = models.DateTimeField(_("erased"), null=True, blank=True)
 
     objects = EndUserQuerySet.as_manager()
@@ -261,9 +277,7 @@ class Survey(models.Model):
         FIRST_SEEN = "first_seen", _("First seen")
         CREATED_AT = "created_at", _("Signed up (createdAt)")
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="surveys", verbose_name=_("project")
-    )
+    project = project_key("surveys")
     name = models.CharField(_("name"), max_length=200)
     type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.NPS)
     state = models.CharField(
@@ -275,18 +289,12 @@ class Survey(models.Model):
     starts_at = models.DateTimeField(_("starts"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
 
-    texts = models.JSONField(
+    texts = json_field(
         _("texts"),
-        default=dict,
-        blank=True,
-        help_text=_('Overrides per language, e.g. {"en": {"FOLLOWUP": "What could we improve?"}}.'),
+        dict,
+        _('Overrides per language, e.g. {"en": {"FOLLOWUP": "What could we improve?"}}.'),
     )
-    design = models.JSONField(
-        _("design"),
-        default=dict,
-        blank=True,
-        help_text=_("Skin, position, colours and other display options."),
-    )
+    design = json_field(_("design"), dict, _("Skin, position, colours and other display options."))
 
     # Targeting: each field is one gate of targeting.decide().
     audience = models.CharField(
@@ -300,11 +308,10 @@ class Survey(models.Model):
         default=TenureBasis.CREATED_AT,
         help_text=_("createdAt when the user has it, else first seen."),
     )
-    trait_conditions = models.JSONField(
+    trait_conditions = json_field(
         _("trait conditions"),
-        default=list,
-        blank=True,
-        help_text=_(
+        list,
+        _(
             'All must hold, e.g. [{"trait": "plan", "type": "text", "op": "equals", '
             '"value": "pro"}].'
         ),
@@ -320,19 +327,13 @@ class Survey(models.Model):
         default=0,
         help_text=_("0: only right after the event (30 minutes); N: for up to N days after it."),
     )
-    url_rules = models.JSONField(
+    url_rules = json_field(
         _("page rules"),
-        default=list,
-        blank=True,
-        help_text=_(
-            'e.g. [{"op": "contains", "value": "/app"}]; one include rule must match, no exclude.'
-        ),
+        list,
+        _('e.g. [{"op": "contains", "value": "/app"}]; one include rule must match, no exclude.'),
     )
-    device_types = models.JSONField(
-        _("device types"),
-        default=list,
-        blank=True,
-        help_text=_('Subset of ["desktop", "tablet", "mobile"]; empty for all.'),
+    device_types = json_field(
+        _("device types"), list, _('Subset of ["desktop", "tablet", "mobile"]; empty for all.')
     )
     sample_percent = models.PositiveSmallIntegerField(
         _("sample (%)"),
@@ -432,9 +433,7 @@ class Integration(models.Model):
         SLACK = SlackDestination.kind, SlackDestination.label
         WEBHOOK = WebhookDestination.kind, WebhookDestination.label
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="integrations", verbose_name=_("project")
-    )
+    project = project_key("integrations")
     survey = models.ForeignKey(
         Survey,
         on_delete=models.CASCADE,
@@ -449,20 +448,18 @@ class Integration(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
-    events = models.JSONField(
+    events = json_field(
         _("events"),
-        default=list,
-        blank=True,
-        help_text=_(
+        list,
+        _(
             "Subset of viewed, closed, answered, completed; empty for the kind's default "
             "(Segment: all; Slack: completed; webhook: closed and completed)."
         ),
     )
-    settings = models.JSONField(
+    settings = json_field(
         _("settings"),
-        default=dict,
-        blank=True,
-        help_text=_(
+        dict,
+        _(
             'Segment: {"region": "us"|"eu", "host": URL, "traits": [...]}; Slack: '
             '{"filter": "all"|"detractors"|"commented"}; webhook: {"url": URL}.'
         ),
@@ -543,12 +540,10 @@ class Integration(models.Model):
 class UserEvent(models.Model):
     """An event tracked for a user (widget ``track``, ``POST /api/users`` type track, Segment)."""
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="events", verbose_name=_("project")
-    )
+    project = project_key("events")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="events")
     name = models.CharField(_("event"), max_length=200)
-    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    properties = json_field(_("properties"), dict)
     timestamp = models.DateTimeField(_("time"), default=timezone.now)
     # Segment's messageId: a message delivered twice (Segment retries) is stored once.
     message_id = models.CharField(  # noqa: DJ001
@@ -578,9 +573,7 @@ class UserEvent(models.Model):
 class Display(models.Model):
     """The survey was actually shown to a user."""
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="displays", verbose_name=_("project")
-    )
+    project = project_key("displays")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="displays")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="displays")
     url = models.TextField(_("page"), blank=True)
@@ -608,23 +601,21 @@ class Response(models.Model):
         MOBILE = "Mobile", _("Mobile")
         EMAIL = "Email", _("Email")
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="responses", verbose_name=_("project")
-    )
+    project = project_key("responses")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="responses")
     rating = models.PositiveSmallIntegerField(
         _("rating"), null=True, blank=True, validators=[MaxValueValidator(10)]
     )
     feedback = models.TextField(_("feedback"), blank=True)
-    answers = models.JSONField(_("other answers"), default=list, blank=True)
+    answers = json_field(_("other answers"), list)
     method = models.CharField(
         _("method"), max_length=10, choices=Method.choices, default=Method.IN_APP
     )
     language = models.CharField(_("language"), max_length=35, blank=True)
     referrer = models.TextField(_("page"), blank=True)
-    device = models.JSONField(_("device"), default=dict, blank=True)
-    traits = models.JSONField(_("traits when answered"), default=dict, blank=True)
+    device = json_field(_("device"), dict)
+    traits = json_field(_("traits when answered"), dict)
     dismissed = models.BooleanField(_("dismissed"), default=False)
     pending = models.BooleanField(
         _("pending"), default=False, help_text=_("Started, but no rating yet and not dismissed.")
@@ -691,9 +682,7 @@ class Unsubscribe(models.Model):
         API = "api", _("API")
         ADMIN = "admin", _("Admin")
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="unsubscribes", verbose_name=_("project")
-    )
+    project = project_key("unsubscribes")
     email = models.EmailField(_("email"), max_length=254)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     created = models.DateTimeField(_("created"), auto_now_add=True)
@@ -722,9 +711,7 @@ class Reminder(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("project")
-    )
+    project = project_key("reminders")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="reminders")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="reminders")
     period = models.PositiveIntegerField(
@@ -776,9 +763,7 @@ class Delivery(models.Model):
         DELIVERED = "delivered", _("Delivered")
         DEAD = "dead", _("Dead")
 
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("project")
-    )
+    project = project_key("deliveries")
     response = models.ForeignKey(
         Response, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )

@@ -379,39 +379,38 @@ def _traits(case: _Case) -> Decision | None:
 
 
 def _answered(case: _Case) -> Decision | None:
+    message = "Answered {ago} ago; the survey asks again after {days}."
     days = case.rules.resurvey_days
-    age = _age_if_within(case.mine.last_answered, days, case.now)
-    if case.due or age is None:
-        return None
-    return _no(
-        Reason.ANSWERED_RECENTLY,
-        f"Answered {_ago(age)} ago; the survey asks again after {_count(days, 'day')}.",
-    )
+    return _waiting(case, case.mine.last_answered, days, Reason.ANSWERED_RECENTLY, message)
 
 
 def _dismissed(case: _Case) -> Decision | None:
+    message = "Dismissed {ago} ago; the survey waits {days} after a dismissal."
     days = case.rules.dismiss_wait_days
-    age = _age_if_within(case.mine.last_dismissed, days, case.now)
-    if case.due or age is None:
-        return None
-    return _no(
-        Reason.DISMISSED_RECENTLY,
-        f"Dismissed {_ago(age)} ago; the survey waits {_count(days, 'day')} after a dismissal.",
-    )
+    return _waiting(case, case.mine.last_dismissed, days, Reason.DISMISSED_RECENTLY, message)
 
 
 def _ignored(case: _Case) -> Decision | None:
-    rules, mine = case.rules, case.mine
-    capped = 0 < rules.max_displays <= mine.displays_since_last_answer
-    age = _age_if_within(mine.last_display, rules.dismiss_wait_days, case.now)
-    if case.due or not capped or age is None:
+    shown = case.mine.displays_since_last_answer
+    if not 0 < case.rules.max_displays <= shown:
         return None
-    return _no(
-        Reason.IGNORED,
-        f"Shown {_count(mine.displays_since_last_answer, 'time')} without an answer, last "
-        f"{_ago(age)} ago; the survey waits {_count(rules.dismiss_wait_days, 'day')} "
-        "before showing it again.",
+    message = (
+        f"Shown {_count(shown, 'time')} without an answer, last {{ago}} ago; "
+        "the survey waits {days} before showing it again."
     )
+    days = case.rules.dismiss_wait_days
+    return _waiting(case, case.mine.last_display, days, Reason.IGNORED, message)
+
+
+def _waiting(
+    case: _Case, last: datetime | None, days: int, reason: Reason, message: str
+) -> Decision | None:
+    """No while ``last`` (an answer, a dismissal, a display) is under ``days`` old, unless the
+    user is due; ``message`` says so with ``{ago}`` and ``{days}``."""
+    age = _age_if_within(last, days, case.now)
+    if case.due or age is None:
+        return None
+    return _no(reason, message.format(ago=_ago(age), days=_count(days, "day")))
 
 
 def _event(case: _Case) -> Decision | None:

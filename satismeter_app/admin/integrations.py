@@ -27,8 +27,7 @@ from ..permissions import ADMIN_ROLE
 from .scoping import (
     ProjectScopedAdmin,
     ProjectScopedForm,
-    access,
-    is_superuser,
+    ReadOnlyInline,
     project_filter,
 )
 
@@ -193,26 +192,13 @@ def kind_field_names(kind: str, cls: type[Destination]) -> list[str]:
     return [f"{kind}_{name}" for name in cls.settings_fields()]
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     """Every attempt of a delivery: when, how long, the HTTP status and the error."""
 
     model = DeliveryAttempt
     fields = ("started", "duration_ms", "status_code", "outcome", "error")
     readonly_fields = fields
-    extra = 0
     can_delete = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request) or (obj is not None and access(request).may(obj.project_id))
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Delivery)

@@ -24,7 +24,7 @@ from ..permissions import ADMIN_ROLE, NO_ROLE
 from .dashboard import ProjectDashboardViews
 from .scoping import (
     ProjectScopedAdmin,
-    access,
+    ReadOnlyInline,
     is_superuser,
     project_filter,
 )
@@ -32,26 +32,14 @@ from .scoping import (
 # Projects and access -----------------------------------------------------------------------
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(ReadOnlyInline):
     """The project's keys, read only: keys are issued and revoked on the API key pages."""
 
     model = ApiKey
+    parent_project_id = "pk"
     fields = ("prefix", "name", "created", "last_used", "revoked")
     readonly_fields = fields
-    extra = 0
     show_change_link = True
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_superuser(request) or (obj is not None and access(request).may(obj.pk))
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Project)

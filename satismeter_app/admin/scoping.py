@@ -89,7 +89,32 @@ def project_filter(field: str = "project") -> tuple[str, type[ScopedRelatedFilte
     return (field, ScopedRelatedFilter)
 
 
-# The base class ----------------------------------------------------------------------------
+# The base classes --------------------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under a project's object and never edited there: whoever may see the parent
+    object sees them; nobody adds, changes or deletes them from the parent's page.
+
+    ``parent_project_id`` names the parent's attribute that holds its project's id.
+    """
+
+    parent_project_id = "project_id"
+    extra = 0
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if is_superuser(request):
+            return True
+        return obj is not None and access(request).may(getattr(obj, self.parent_project_id))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ProjectScopedAdmin(admin.ModelAdmin):
