@@ -18,7 +18,7 @@ A page rule is ``{"op": "equals"|"contains"|"starts_with"|"regex", "value": STR,
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .timeparse import parse_iso
@@ -57,17 +57,27 @@ def _value_error(kind: str, op: str, value: Any) -> str | None:
     return None if isinstance(value, bool) else "needs true or false"
 
 
-def validate_trait_conditions(conditions: Any) -> None:
-    """Raise ValueError saying what is wrong with the first bad condition."""
-    if not isinstance(conditions, list):
-        raise ValueError("Trait conditions must be a list.")
-    for index, condition in enumerate(conditions, start=1):
-        where = f"Condition {index}"
-        if not isinstance(condition, dict):
+def _objects(
+    items: Any, plural: str, singular: str, keys: set[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each item of a stored rule list with where it stands ("Condition 2"); raises
+    ValueError unless the list is a list of objects with only the given keys."""
+    if not isinstance(items, list):
+        raise ValueError(f"{plural} must be a list.")
+    for index, item in enumerate(items, start=1):
+        where = f"{singular} {index}"
+        if not isinstance(item, dict):
             raise ValueError(f"{where} must be an object.")
-        unknown = set(condition) - {"trait", "type", "op", "value"}
+        unknown = set(item) - keys
         if unknown:
             raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
+        yield where, item
+
+
+def validate_trait_conditions(conditions: Any) -> None:
+    """Raise ValueError saying what is wrong with the first bad condition."""
+    keys = {"trait", "type", "op", "value"}
+    for where, condition in _objects(conditions, "Trait conditions", "Condition", keys):
         trait, kind, op = condition.get("trait"), condition.get("type"), condition.get("op")
         if not isinstance(trait, str) or not trait:
             raise ValueError(f"{where} needs a trait name.")
@@ -85,15 +95,7 @@ def validate_trait_conditions(conditions: Any) -> None:
 
 def validate_url_rules(rules: Any) -> None:
     """Raise ValueError saying what is wrong with the first bad page rule."""
-    if not isinstance(rules, list):
-        raise ValueError("Page rules must be a list.")
-    for index, rule in enumerate(rules, start=1):
-        where = f"Page rule {index}"
-        if not isinstance(rule, dict):
-            raise ValueError(f"{where} must be an object.")
-        unknown = set(rule) - {"op", "value", "exclude"}
-        if unknown:
-            raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
+    for where, rule in _objects(rules, "Page rules", "Page rule", {"op", "value", "exclude"}):
         if rule.get("op") not in URL_OPERATORS:
             raise ValueError(f"{where}: op must be one of {', '.join(sorted(URL_OPERATORS))}.")
         if not isinstance(rule.get("value"), str) or not rule["value"]:

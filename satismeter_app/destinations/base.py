@@ -234,6 +234,15 @@ class Destination:
         """The integration's settings with the declared defaults filled in."""
         return self.with_defaults(self.integration.settings or {})
 
+    def required(self, value: Any, what: str) -> str:
+        """``value``, or a configuration error naming what this integration lacks: its
+        deliveries wait (and then die) until staff complete it."""
+        if not value:
+            raise SatismeterConfigurationError(
+                f"The {self.label} integration {self.integration.pk} has no {what}."
+            )
+        return str(value)
+
     # The hooks -------------------------------------------------------------------------------
 
     def build(self, deliveries: Sequence[Delivery]) -> Built:

@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import __version__
 from ..conf import app_settings
-from ..exceptions import MessageRejected, SatismeterConfigurationError
+from ..exceptions import MessageRejected
 from .base import Built, Destination, Extra, Request, Secret, http_url, user_of
 
 if TYPE_CHECKING:
@@ -223,11 +223,7 @@ class SegmentDestination(Destination):
 
     @property
     def write_key(self) -> str:
-        if not self.integration.secret:
-            raise SatismeterConfigurationError(
-                f"The Segment integration {self.integration.pk} has no write key."
-            )
-        return self.integration.secret
+        return self.required(self.integration.secret, "write key")
 
     @cached_property
     def client(self) -> Any:

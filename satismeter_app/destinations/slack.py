@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import nps
 from ..conf import app_settings
-from ..exceptions import DeliveryError, SatismeterConfigurationError
+from ..exceptions import DeliveryError
 from .base import (
     USER_AGENT,
     Built,
@@ -170,11 +170,7 @@ class SlackDestination(Destination):
         return passes_filter(cls.with_defaults(settings)["filter"], payload)
 
     def build(self, deliveries: Sequence[Delivery]) -> Built:
-        url = self.integration.secret
-        if not url:
-            raise SatismeterConfigurationError(
-                f"The Slack integration {self.integration.pk} has no incoming-webhook URL."
-            )
+        url = self.required(self.integration.secret, "incoming-webhook URL")
         return Built(
             requests=[
                 Request(url, compact_json(slack_message(d.event, d.payload)), {}, [d])

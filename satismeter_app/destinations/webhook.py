@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import MessageRejected, SatismeterConfigurationError
+from ..exceptions import MessageRejected
 from .base import Built, Destination, Request, Secret, compact_json, http_url
 
 if TYPE_CHECKING:
@@ -95,11 +95,7 @@ class WebhookDestination(Destination):
 
     @property
     def signing_secret(self) -> str:
-        if not self.integration.secret:
-            raise SatismeterConfigurationError(
-                f"The webhook integration {self.integration.pk} has no signing secret."
-            )
-        return self.integration.secret
+        return self.required(self.integration.secret, "signing secret")
 
     def request(self, delivery: Delivery) -> Request:
         payload = delivery.payload
@@ -123,9 +119,4 @@ class WebhookDestination(Destination):
 
     @property
     def url(self) -> str:
-        url = self.settings["url"]
-        if not url:
-            raise SatismeterConfigurationError(
-                f"The webhook integration {self.integration.pk} has no URL."
-            )
-        return str(url)
+        return self.required(self.settings["url"], "URL")
