@@ -44,6 +44,7 @@ from .destinations import destination_for
 from .destinations.base import Destination, Outcome
 from .exceptions import DeliveryError, SatismeterConfigurationError
 from .models import Delivery, DeliveryAttempt, Integration, Response
+from .tally import Tally
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def retry_now(deliveries: QuerySet[Delivery]) -> int:
 
 
 @dataclass
-class RunReport:
+class RunReport(Tally):
     """What one :func:`send_due` did, for logs and tests."""
 
     claimed: int = 0
@@ -238,11 +239,7 @@ def send_all_due() -> RunReport:
     """Send everything due now, in this process: for tests and the shell, not for production."""
     report = RunReport()
     for integration_id in due_integrations(timezone.now()):
-        part = send_due(integration_id)
-        report.claimed += part.claimed
-        report.delivered += part.delivered
-        report.retrying += part.retrying
-        report.dead += part.dead
+        report += send_due(integration_id)
     return report
 
 

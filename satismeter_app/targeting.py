@@ -62,7 +62,7 @@ from .design import DEFAULT_DEVICE, DeviceType
 from .rules import OPERATORS, PRESENCE_OPERATORS
 
 if TYPE_CHECKING:
-    from .models import Survey
+    from .models import EndUser, Survey
 
 ACTIVE = "active"
 # event_window_days = 0 means "only right after the event": 30 minutes covers the next few page
@@ -154,6 +154,14 @@ class UserState:
     created_at: datetime | None = None
     traits: Mapping[str, Any] = field(default_factory=dict)
     survey_date: datetime | None = None
+
+    @classmethod
+    def from_user(cls, user: EndUser) -> UserState:
+        """Read an EndUser instance; makes no query. Sampling keys on the userId, else the
+        anonymousId, so that a visitor keeps their bucket until they identify."""
+        key = user.user_id or user.anonymous_id or str(user.pk)
+        identified = user.user_id is not None
+        return cls(key, identified, user.first_seen, user.created_at, user.traits, user.survey_date)
 
 
 @dataclass(frozen=True)

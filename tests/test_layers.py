@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "destinations",
         ),
     ),
-    ("plumbing", ("conf", "exceptions", "__init__")),
+    ("plumbing", ("conf", "exceptions", "tally", "__init__")),
 ]
 
 

@@ -13,17 +13,6 @@ from ..models import EndUser, Survey
 from .snapshots import ProjectConfig, SurveyConfig, survey_config
 
 
-def user_state(user: EndUser) -> targeting.UserState:
-    return targeting.UserState(
-        key=user.user_id or user.anonymous_id or str(user.pk),
-        identified=user.user_id is not None,
-        first_seen=user.first_seen,
-        created_at=user.created_at,
-        traits=user.traits,
-        survey_date=user.survey_date,
-    )
-
-
 @dataclass(frozen=True)
 class Verdict:
     survey: SurveyConfig | None
@@ -42,7 +31,7 @@ def decide(
     candidates = [preview] if preview else list(config.surveys)
     chosen, decisions = targeting.choose(
         [s.rules for s in candidates],
-        user_state(user),
+        targeting.UserState.from_user(user),
         history.as_targeting(user.history),
         context,
         now,
@@ -96,7 +85,7 @@ def explain(user: EndUser, now: datetime) -> list[tuple[Survey, targeting.Decisi
     project = user.project
     _, decisions = targeting.choose(
         [survey_config(s).rules for s in surveys],
-        user_state(user),
+        targeting.UserState.from_user(user),
         history.as_targeting(user.history),
         targeting.Context(),
         now,

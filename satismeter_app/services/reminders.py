@@ -40,6 +40,7 @@ from .. import i18n, targeting
 from ..conf import app_settings
 from ..exceptions import BadLink
 from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
+from ..tally import Tally
 from . import responses, unsubscribes
 from .snapshots import project_config
 
@@ -67,7 +68,9 @@ class Candidate:
 
 
 @dataclass
-class SendReport:
+class SendReport(Tally):
+    """What reminders a run selected, sent, skipped (another worker had them) or failed."""
+
     selected: int = 0
     sent: int = 0
     skipped: int = 0
@@ -168,11 +171,7 @@ def send_all(now: datetime | None = None, project_id: int | None = None) -> Send
     now = now or timezone.now()
     total = SendReport()
     for survey in surveys_due(now, project_id):
-        report = send_for_survey(survey, now)
-        total.selected += report.selected
-        total.sent += report.sent
-        total.skipped += report.skipped
-        total.failed += report.failed
+        total += send_for_survey(survey, now)
     return total
 
 

@@ -20,7 +20,7 @@ from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
 from ..representations import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
-from .decisions import preview_survey, user_state
+from .decisions import preview_survey
 from .snapshots import ProjectConfig, SurveyConfig
 
 # When a response is inserted, these gates do not make it a duplicate: they concern when a
@@ -125,7 +125,7 @@ def _refuse_duplicate(
 ) -> None:
     decision = targeting.decide(
         survey.rules,
-        user_state(user),
+        targeting.UserState.from_user(user),
         history.as_targeting(user.history),
         targeting.Context(),
         now,

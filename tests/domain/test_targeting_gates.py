@@ -223,3 +223,28 @@ def test_the_snapshot_does_not_follow_later_edits_of_the_page_rules() -> None:
     rules = SurveyRules.from_survey(survey)
     survey.url_rules[0]["value"] = "/admin"
     assert rules.url_rules == ({"op": "contains", "value": "/app"},)
+
+
+def test_user_state_reads_every_field_of_a_user_and_keys_on_the_user_id():
+    from datetime import UTC, datetime
+
+    from satismeter_app.models import EndUser
+    from satismeter_app.targeting import UserState
+
+    first, created, due = (datetime(2025, m, 1, tzinfo=UTC) for m in (1, 2, 3))
+    user = EndUser(
+        pk=7,
+        user_id="u1",
+        anonymous_id="a1",
+        first_seen=first,
+        created_at=created,
+        traits={"plan": "pro"},
+        survey_date=due,
+    )
+    assert UserState.from_user(user) == UserState("u1", True, first, created, {"plan": "pro"}, due)
+    visitor = EndUser(pk=8, anonymous_id="a2", first_seen=first)
+    assert (UserState.from_user(visitor).key, UserState.from_user(visitor).identified) == (
+        "a2",
+        False,
+    )
+    assert UserState.from_user(EndUser(pk=9, first_seen=first)).key == "9"
