@@ -1,7 +1,6 @@
 """The secret-key reads of responses: export (JSON and CSV, streamed), one response, and the
 v2 statistics — next to the widget's POST/PUT on the same paths."""
 
-import base64
 import csv
 import io
 import json
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from satismeter_app.models import Display
 from satismeter_app.services import reporting
+from tests.helpers import auth_headers
 
 pytestmark = pytest.mark.django_db
 
@@ -19,14 +19,6 @@ IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 )
-
-
-def auth_headers(scheme: str, key: str) -> dict[str, str]:
-    if scheme == "bearer":
-        return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
-    if scheme == "basic":
-        return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-    return {"HTTP_AUTHKEY": key}
 
 
 def body_of(reply) -> bytes:

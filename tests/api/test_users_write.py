@@ -1,22 +1,14 @@
 """``POST /api/users`` with the project's secret key: upserts, surveyDate, server-side events."""
 
-import base64
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from satismeter_app.models import EndUser, UserEvent
+from tests.helpers import auth_headers
 
 pytestmark = pytest.mark.django_db
-
-
-def auth_headers(scheme: str, key: str) -> dict[str, str]:
-    if scheme == "bearer":
-        return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
-    if scheme == "basic":
-        return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-    return {"HTTP_AUTHKEY": key}
 
 
 @pytest.mark.parametrize("scheme", ["bearer", "basic", "authkey"])
