@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from project.demo.management.commands import satismeter_demo
 from satismeter_app.models import Project, Survey
 
 from .conftest import DESKTOP, Pages
@@ -25,7 +26,7 @@ NARROW = {"width": 390, "height": 844}
 
 @pytest.fixture
 def demo(live_server: Any) -> Project:
-    call_command("satismeter_demo", "--json", stdout=io.StringIO())
+    call_command(satismeter_demo.Command(), "--json", stdout=io.StringIO())
     return Project.objects.get(name="Demo product")
 
 

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.test import Client
 from playwright.sync_api import expect
 
+from project.demo.management.commands import satismeter_demo
 from satismeter_app.models import EndUser, Membership, Response
 
 pytestmark = pytest.mark.browser
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def demo(live_server, settings):
     settings.DEBUG = True  # the demo's mode: the sample page is public, forceSurvey honoured
-    call_command("satismeter_demo", "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command(satismeter_demo.Command(), "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def test_the_sample_page_shows_the_survey_at_once(page, live_server, demo, screenshots):
