@@ -106,7 +106,13 @@ class Directory:
         identities = list(identities)
         user_ids = {i.user_id for i in identities if i.user_id is not None}
         anonymous_ids = {i.anonymous_id for i in identities if i.anonymous_id is not None}
-        wanted = Q(user_id__in=user_ids) | Q(user_id__isnull=True, anonymous_id__in=anonymous_ids)
+        wanted = Q()  # only the conditions needed: a widget call names a userId, most often
+        if user_ids:
+            wanted |= Q(user_id__in=user_ids)
+        if anonymous_ids:
+            wanted |= Q(user_id__isnull=True, anonymous_id__in=anonymous_ids)
+        if not wanted:
+            return cls(project_id, [], now)
         users = EndUser.objects.filter(wanted, project_id=project_id)
         users = users.select_for_update().order_by("pk") if lock else users.order_by()
         return cls(project_id, users, now)
