@@ -131,6 +131,14 @@ def _page_url(data: dict[str, Any]) -> str:
     return str(url)[:4096]
 
 
+def _call_translation(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``translation`` trait this call sends (a group call's traits are the group's): it
+    overrides the texts of this call's answer only, never an email or a later answer."""
+    traits = data.get("traits") if data.get("type") != "group" else None
+    translation = (traits or {}).get("translation")
+    return translation if isinstance(translation, dict) else None
+
+
 def _user_agent(request: Request) -> str:
     return str(request.META.get("HTTP_USER_AGENT", ""))[:1000]
 
@@ -179,7 +187,9 @@ class WidgetView(PublicWidgetView):
         languages = data.get("languages") or i18n.parse_accept_language(
             self.request.META.get("HTTP_ACCEPT_LANGUAGE", "")
         )
-        survey = decisions.survey_for_widget(config, verdict.survey, user, languages)
+        survey = decisions.survey_for_widget(
+            config, verdict.survey, user, languages, _call_translation(data)
+        )
         return {"visible": True, "campaign": survey["id"], "survey": survey, "preview": force}
 
 

@@ -237,13 +237,12 @@ def language_for(user: EndUser) -> str:
 
 
 def strings_for(reminder: Reminder) -> dict[str, str]:
-    survey, user = reminder.survey, reminder.user
-    traits = user.traits if isinstance(user.traits, dict) else {}
-    translation = traits.get("translation")
+    """The email's and its pages' texts: the catalogue and the survey's, in the reminder's
+    language. Never the user's ``translation`` trait: whoever holds the write key sets it."""
+    survey = reminder.survey
     return i18n.resolve_strings(
         reminder.language,
         survey_texts=survey.texts,
-        user_translation=translation if isinstance(translation, dict) else None,
         service_name=str((survey.design or {}).get("serviceName") or survey.project.name),
     )
 
