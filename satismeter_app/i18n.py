@@ -25,7 +25,9 @@ and SatisMeter's ``cz`` is ``cs``. ``zh-TW`` never falls back to ``zh``, nor ``z
 1. the catalogue of the language;
 2. the survey's texts (``Survey.texts``, ``{"<tag>": {KEY: text}}``): first those of the base
    language (``pt`` for ``pt-BR``; none for ``zh-TW``), then those of the exact tag;
-3. the user's ``translation`` trait (SatisMeter's per-user overrides).
+3. the user's ``translation`` trait (SatisMeter's per-user overrides) — only as sent by the
+   widget call being answered: callers never pass a stored trait, and emails, their pages and
+   Slack pass none, since whoever holds the public write key sets traits (docs/widget.md).
 
 An override is used when its value is a non-blank string. ``DIRECTION`` and ``LANGUAGE_NAME``
 describe the language and are never overridden. The survey may add keys of its own (upper

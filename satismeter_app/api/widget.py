@@ -95,7 +95,14 @@ class PublicWidgetView(AppAPIView):
         who = identity.Identity(data.get("userId"), data.get("anonymousId"))
         self.verify_identity(config, who, data.get("userHash"))
         traits = None if data.get("type") == "group" else data.get("traits")
-        return identity.identify(config.id, who, traits, url=_page_url(data), now=timezone.now())
+        return identity.identify(
+            config.id,
+            who,
+            traits,
+            url=_page_url(data),
+            now=timezone.now(),
+            verified=config.identity_verification,
+        )
 
     def read_call(self) -> tuple[dict[str, Any], ProjectConfig, Any]:
         """The call's data, its project (by the write key) and its user."""
@@ -116,8 +123,10 @@ class PublicWidgetView(AppAPIView):
     def verify_identity(config: ProjectConfig, who: identity.Identity, given: Any) -> None:
         if not config.identity_verification or who.user_id is None:
             return
-        expected = keys.user_hash(who.user_id, config.verification_secret)
-        if not isinstance(given, str) or not hmac.compare_digest(expected, given.lower()):
+        expected = keys.user_hash(who.user_id, config.verification_secret).encode()
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+        given_bytes = given.lower().encode("utf-8", "replace") if isinstance(given, str) else b""
+        if not given_bytes or not hmac.compare_digest(expected, given_bytes):
             raise RequestRefused(
                 "Identity verification is on: userHash must be the HMAC-SHA256 "
                 "of the userId with the project's verification secret.",
@@ -129,6 +138,14 @@ def _page_url(data: dict[str, Any]) -> str:
     properties = data.get("properties") or {}
     url = data.get("url") or data.get("referrer") or properties.get("url") or ""
     return str(url)[:4096]
+
+
+def _call_translation(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``translation`` trait this call sends (a group call's traits are the group's): it
+    overrides the texts of this call's answer only, never an email or a later answer."""
+    traits = data.get("traits") if data.get("type") != "group" else None
+    translation = (traits or {}).get("translation")
+    return translation if isinstance(translation, dict) else None
 
 
 def _user_agent(request: Request) -> str:
@@ -179,7 +196,9 @@ class WidgetView(PublicWidgetView):
         languages = data.get("languages") or i18n.parse_accept_language(
             self.request.META.get("HTTP_ACCEPT_LANGUAGE", "")
         )
-        survey = decisions.survey_for_widget(config, verdict.survey, user, languages)
+        survey = decisions.survey_for_widget(
+            config, verdict.survey, user, languages, _call_translation(data)
+        )
         return {"visible": True, "campaign": survey["id"], "survey": survey, "preview": force}
 
 

@@ -9,6 +9,7 @@ or only those with a comment).
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from http.client import HTTPException
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 HEADER_LIMIT = 150
 COMMENT_LIMIT = 2900
 FIELD_LIMIT = 1900
+FALLBACK_COMMENT_LIMIT = 200
+_PARTIAL_ESCAPE = re.compile(r"&[a-z]{0,3}$")
 CATEGORY_EMOJI = {"promoter": ":star-struck:", "passive": ":neutral_face:", "detractor": ":rage:"}
 EXTRA = Extra(module="slack_sdk", package="slack_sdk", name="slack")
 # The "post" setting: which responses reach the channel.
@@ -88,6 +91,16 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def literal(text: Any, limit: int) -> str:
+    """Text someone typed, for mrkdwn, shown as typed: escaped, so that ``<!channel>`` does
+    not notify and ``<https://…|label>`` does not link, and then cut to ``limit`` characters
+    (never inside an escape). The blocks and the notification fallback both use it."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    return _PARTIAL_ESCAPE.sub("", escaped[: limit - 1]) + "…"
+
+
 def describe_user(user: Mapping[str, Any]) -> str:
     name = user.get("name") or user.get("userId") or user.get("anonymousId") or "anonymous"
     parts = [escape(name)]
@@ -128,7 +141,7 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         f"*User*\n{describe_user(user_of(payload))}",
         f"*Method*\n{escape(response.get('method') or '—')}",
     ]
-    quoted = "\n".join(f">{escape(line)}" for line in _short(comment, COMMENT_LIMIT).splitlines())
+    quoted = "\n".join(f">{line}" for line in literal(comment, COMMENT_LIMIT).splitlines())
     content = [
         blocks.HeaderBlock(text=blocks.PlainTextObject(text=_short(title, HEADER_LIMIT))),
         blocks.SectionBlock(
@@ -140,8 +153,16 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     if link:
         context = blocks.MarkdownTextObject(text=f"<{link}|View the response in the admin>")
         content.append(blocks.ContextBlock(elements=[context]))
-    text = f"{title} ({category}) on {campaign.get('name')}: {_short(comment, 200) or 'no comment'}"
-    return {"text": text, "blocks": [block.to_dict() for block in content]}
+    return {
+        "text": _fallback(title, category, campaign.get("name") or campaign.get("id"), comment),
+        "blocks": [block.to_dict() for block in content],
+    }
+
+
+def _fallback(title: str, category: str, survey: Any, comment: str) -> str:
+    """The notification text (and what clients without blocks show): mrkdwn too."""
+    said = literal(comment, FALLBACK_COMMENT_LIMIT) or "no comment"
+    return f"{title} ({category}) on {literal(survey, FIELD_LIMIT)}: {said}"
 
 
 class SlackDestination(Destination):

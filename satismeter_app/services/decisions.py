@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,17 +55,22 @@ def survey_for_widget(
     survey: SurveyConfig,
     user: EndUser,
     browser_languages: Iterable[str] = (),
+    translation: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
-    """The survey as the widget needs it: texts resolved to the user's language, the design."""
+    """The survey as the widget needs it: texts resolved to the user's language, the design.
+
+    ``translation`` is the ``translation`` trait *of this call*, if it sent one: it overrides
+    this answer's texts only. The stored trait never does, so that whoever identifies as a
+    user (anyone with the write key, without identity verification) cannot change what that
+    user is shown later."""
     language = i18n.choose_language(
         [user.language or None, *browser_languages, config.default_language],
         default=app_settings.DEFAULT_LANGUAGE,
     )
-    translation = user.traits.get("translation")
     strings = i18n.resolve_strings(
         language,
         survey_texts=survey.texts,
-        user_translation=translation if isinstance(translation, dict) else None,
+        user_translation=translation,
         service_name=str(survey.design.get("serviceName") or config.name),
     )
     return {

@@ -5,6 +5,11 @@ Segment's messages: a userId names the user; an anonymous visitor who identifies
 row and history; traits merge into the user's (a new value wins); the well-known traits
 (``email``, ``name``, ``createdAt``, ``language``) fill the user's columns; a page seen
 refreshes ``last_seen`` at most every :data:`LAST_SEEN_RESOLUTION`.
+
+With identity verification on, only the ``userId`` of a widget call is proven (by its
+``userHash``), not its ``anonymousId``: a verified user claims an anonymous row only when
+that row names no one (:func:`names_someone`), so that nobody takes over another visitor's
+row and email by sending their anonymousId (docs/widget.md, "Identity verification").
 """
 
 from __future__ import annotations
@@ -77,16 +82,26 @@ class Directory:
 
     - a userId names the user;
     - a visitor known only by an anonymousId who now identifies keeps their row (and so their
-      history): the row is claimed by the userId;
+      history): the row is claimed by the userId — unless ``verified`` (identity verification
+      is on: the anonymousId is not proven) and the row names someone: then the userId gets
+      a row of its own, without that anonymousId, and the anonymous row is left as it was;
     - anyone else is a new user, created on first mention.
 
     Changes are collected (:meth:`mark`) and written by the caller: one ``save`` for a widget
     call, one ``bulk_update`` for a batch.
     """
 
-    def __init__(self, project_id: int, existing: Iterable[EndUser], now: datetime) -> None:
+    def __init__(
+        self,
+        project_id: int,
+        existing: Iterable[EndUser],
+        now: datetime,
+        *,
+        verified: bool = False,
+    ) -> None:
         self.project_id = project_id
         self.now = now
+        self.verified = verified
         self.by_user_id: dict[str, EndUser] = {}
         self.by_anonymous_id: dict[str, EndUser] = {}
         self.new: list[EndUser] = []
@@ -99,10 +114,17 @@ class Directory:
 
     @classmethod
     def load(
-        cls, project_id: int, identities: Iterable[Identity], now: datetime, *, lock: bool = False
+        cls,
+        project_id: int,
+        identities: Iterable[Identity],
+        now: datetime,
+        *,
+        lock: bool = False,
+        verified: bool = False,
     ) -> Directory:
         """The users the identities may name, in one query; ``lock`` takes their row locks,
-        always in the same order, so that two batches cannot deadlock on them."""
+        always in the same order, so that two batches cannot deadlock on them. ``verified``:
+        see the class."""
         identities = list(identities)
         user_ids = {i.user_id for i in identities if i.user_id is not None}
         anonymous_ids = {i.anonymous_id for i in identities if i.anonymous_id is not None}
@@ -112,28 +134,34 @@ class Directory:
         if anonymous_ids:
             wanted |= Q(user_id__isnull=True, anonymous_id__in=anonymous_ids)
         if not wanted:
-            return cls(project_id, [], now)
+            return cls(project_id, [], now, verified=verified)
         users = EndUser.objects.filter(wanted, project_id=project_id)
         users = users.select_for_update().order_by("pk") if lock else users.order_by()
-        return cls(project_id, users, now)
+        return cls(project_id, users, now, verified=verified)
 
     def resolve(self, identity: Identity) -> EndUser:
         """The user the identity names: found, claimed or created."""
-        if identity.user_id is not None:
+        if identity.user_id is None:
+            user = self.by_anonymous_id.get(identity.anonymous_id or "")
+        else:
             user = self.by_user_id.get(identity.user_id)
             if user is None and identity.anonymous_id is not None:
-                user = self._claim(identity.anonymous_id, identity.user_id)
-        else:
-            user = self.by_anonymous_id.get(identity.anonymous_id or "")
+                user, identity = self._claim(identity)
         return user or self._create(identity)
 
-    def _claim(self, anonymous_id: str, user_id: str) -> EndUser | None:
-        user = self.by_anonymous_id.pop(anonymous_id, None)
-        if user is not None:
-            user.user_id = user_id
-            self.by_user_id[user_id] = user
-            self.mark(user, {"user_id"})
-        return user
+    def _claim(self, identity: Identity) -> tuple[EndUser | None, Identity]:
+        """The anonymous row of the identity's anonymousId, now the userId's; when it may not
+        be claimed (see the class), None and the identity without that anonymousId."""
+        user = self.by_anonymous_id.get(identity.anonymous_id or "")
+        if user is None:
+            return None, identity
+        if self.verified and names_someone(user):
+            return None, Identity(user_id=identity.user_id)
+        del self.by_anonymous_id[identity.anonymous_id or ""]
+        user.user_id = identity.user_id
+        self.by_user_id[user.user_id or ""] = user
+        self.mark(user, {"user_id"})
+        return user, identity
 
     def _create(self, identity: Identity) -> EndUser:
         user = EndUser(
@@ -164,6 +192,13 @@ class Directory:
         users = list({u.pk: u for u in known if u.pk in self.changed}.values())
         fields = sorted(set().union(*self.changed.values())) if self.changed else []
         return users, fields
+
+
+def names_someone(user: EndUser) -> bool:
+    """Whether a row holds what identifies a person — an email address or a name, as a column
+    or a trait — which an unproven anonymousId must not hand to a verified user."""
+    traits = user.traits if isinstance(user.traits, dict) else {}
+    return bool(user.email or user.name or traits.get("email") or traits.get("name"))
 
 
 # --- what a call says about a user: the merge rules ----------------------------------------------
@@ -220,31 +255,37 @@ def identify(
     url: str = "",
     now: datetime,
     seen: bool = True,
+    verified: bool = False,
 ) -> EndUser:
     """Find or create the user and merge what this call says about them. ``seen`` is false
-    for calls from the customer's back end: they update the user without making them active."""
+    for calls from the customer's back end: they update the user without making them active.
+    ``verified``: identity verification is on (see :class:`Directory`)."""
     traits = dict(traits or {})
     check_traits_size(traits)
-    columns = user_columns(traits)
-    return _identify(project_id, identity, traits, columns, url, now, seen, retry=True)
+    call = _Call(project_id, identity, traits, user_columns(traits), url, now, seen, verified)
+    return _identify(call, retry=True)
 
 
-def _identify(
-    project_id: int,
-    identity: Identity,
-    traits: dict[str, Any],
-    columns: dict[str, Any],
-    url: str,
-    now: datetime,
-    seen: bool,
-    *,
-    retry: bool,
-) -> EndUser:
-    users = Directory.load(project_id, [identity], now)
-    user = users.resolve(identity)
-    changed = users.changes_of(user) | merge_traits(user, traits, columns)
-    if seen:
-        changed |= record_visit(user, url, now, changed=bool(changed))
+@dataclass(frozen=True)
+class _Call:
+    """What one identify call says, kept whole for a second try."""
+
+    project_id: int
+    identity: Identity
+    traits: dict[str, Any]
+    columns: dict[str, Any]
+    url: str
+    now: datetime
+    seen: bool
+    verified: bool
+
+
+def _identify(call: _Call, *, retry: bool) -> EndUser:
+    users = Directory.load(call.project_id, [call.identity], call.now, verified=call.verified)
+    user = users.resolve(call.identity)
+    changed = users.changes_of(user) | merge_traits(user, call.traits, call.columns)
+    if call.seen:
+        changed |= record_visit(user, call.url, call.now, changed=bool(changed))
     if user.pk is not None:
         if changed:
             user.save(update_fields=sorted(changed))
@@ -256,7 +297,7 @@ def _identify(
         if not retry:
             raise
         # Another request created the same user a moment ago: it is found this time.
-        return _identify(project_id, identity, traits, columns, url, now, seen, retry=False)
+        return _identify(call, retry=False)
     return user
 
 

@@ -15,20 +15,29 @@ primary key); the trait conditions and the sample are then checked in Python on 
 **Period.** ``(now - survey.created).days // resurvey_days``. The (survey, user, period) row
 is inserted, and committed, before the email goes out; a second worker's insert fails on the
 unique constraint and it sends nothing.
+
+**Company text only.** An email, and the pages its links open, say only what the catalogue
+and the survey say, in the user's language: never a trait's text (the ``translation`` trait
+is the widget's, for the call that sends it), since anyone with the public write key sets
+traits. The one trait used is the address, and only when it is one bare, valid address
+(:func:`recipient_problem`); otherwise the user gets nothing and the dry run says why.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import smtplib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
@@ -62,6 +71,7 @@ class Candidate:
     email: str
     reason: str
     since: datetime  # the last display, or last seen
+    problem: str | None = None  # why the address gets nothing (see recipient_problem)
 
     def why(self, now: datetime) -> str:
         return WHY[self.reason].format(ago=f"{(now - self.since).days} days")
@@ -69,13 +79,14 @@ class Candidate:
 
 @dataclass
 class SendReport(Tally):
-    """What reminders a run selected, sent, skipped (another worker had them) or failed."""
+    """What reminders a run selected, sent, skipped (another worker had them), failed, or
+    did not send because the user's address is not one valid address (invalid)."""
 
     selected: int = 0
     sent: int = 0
     skipped: int = 0
     failed: int = 0
-    candidates: list[Candidate] = field(default_factory=list)
+    invalid: int = 0
 
 
 # --- who ---------------------------------------------------------------------------------------
@@ -149,10 +160,28 @@ def select(survey: Survey, now: datetime) -> Iterator[Candidate]:
         page = list(query.filter(pk__gt=after).order_by("pk").values_list(*columns)[:size])
         for pk, email, reason, since, traits, user_id, anonymous_id in page:
             if _passes_rules(survey, traits, user_id or anonymous_id or str(pk), now):
-                yield Candidate(pk, email, reason, since)
+                yield Candidate(pk, email, reason, since, recipient_problem(email))
         if len(page) < size:
             return
         after = page[-1][0]
+
+
+def recipient_problem(address: str) -> str | None:
+    """Why ``address`` (the user's email trait) is not one bare, valid address, or None.
+
+    A reminder goes to exactly the address the user gave: never to a list (``a@x, b@y``), a
+    display name that could hide another address, or a value that could add header lines."""
+    if "\r" in address or "\n" in address:
+        return "the email trait holds a line break"
+    if "," in address or ";" in address:
+        return "the email trait holds more than one address"
+    if any(mark in address for mark in '<>"'):
+        return "the email trait holds a display name or quotes, not a bare address"
+    try:
+        validate_email(address)
+    except ValidationError:
+        return "the email trait is not a valid address"
+    return None
 
 
 def _passes_rules(survey: Survey, traits: dict[str, Any], key: str, now: datetime) -> bool:
@@ -184,8 +213,9 @@ def send_for_survey(
     with connection:
         for candidate in select(survey, now):
             report.selected += 1
-            reminder = claim(survey, candidate, now)
-            if reminder is None:
+            if candidate.problem:
+                report.invalid += 1
+            elif (reminder := claim(survey, candidate, now)) is None:
                 report.skipped += 1
             elif _send(reminder, connection, now):
                 report.sent += 1
@@ -207,7 +237,7 @@ def claim(survey: Survey, candidate: Candidate, now: datetime) -> Reminder | Non
                 user=user,
                 period=period(survey, now),
                 reason=candidate.reason,
-                email=user.email,
+                email=candidate.email,  # the address that was checked, even if changed since
                 language=language_for(user),
                 nonce=secrets.token_hex(8),
                 created=now,
@@ -219,12 +249,24 @@ def claim(survey: Survey, candidate: Candidate, now: datetime) -> Reminder | Non
 def _send(reminder: Reminder, connection: Any, now: datetime) -> bool:
     try:
         render(reminder, connection).send()
-    except Exception:  # the SMTP server said no: keep the row, so no retry storm
-        logger.exception("Reminder %s to %s failed", reminder.pk, reminder.email)
+    except Exception as exc:  # the SMTP server said no: keep the row, so no retry storm
+        _log_failure(reminder, exc)
         Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.FAILED)
         return False
     Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.SENT, sent_at=now)
     return True
+
+
+def _log_failure(reminder: Reminder, exc: Exception) -> None:
+    """By ids, never by address: mail errors quote the recipient (in their text, and so in a
+    traceback), so they are logged by class and SMTP code; anything else is a bug, logged
+    with its traceback."""
+    where = f"Reminder {reminder.pk} (survey {reminder.survey_id}, user {reminder.user_id})"
+    if not isinstance(exc, smtplib.SMTPException | OSError | ValueError):
+        logger.exception("%s failed", where)
+        return
+    code = getattr(exc, "smtp_code", None)
+    logger.error("%s failed: %s%s", where, type(exc).__name__, f" {code}" if code else "")
 
 
 def language_for(user: EndUser) -> str:
@@ -237,13 +279,12 @@ def language_for(user: EndUser) -> str:
 
 
 def strings_for(reminder: Reminder) -> dict[str, str]:
-    survey, user = reminder.survey, reminder.user
-    traits = user.traits if isinstance(user.traits, dict) else {}
-    translation = traits.get("translation")
+    """The email's and its pages' texts: the catalogue and the survey's, in the reminder's
+    language. Never the user's ``translation`` trait: whoever holds the write key sets it."""
+    survey = reminder.survey
     return i18n.resolve_strings(
         reminder.language,
         survey_texts=survey.texts,
-        user_translation=translation if isinstance(translation, dict) else None,
         service_name=str((survey.design or {}).get("serviceName") or survey.project.name),
     )
 
@@ -392,6 +433,7 @@ __all__ = [
     "Candidate",
     "candidate_query",
     "open_link",
+    "recipient_problem",
     "record_honeypot",
     "record_score",
     "render",

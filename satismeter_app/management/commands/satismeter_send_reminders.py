@@ -2,7 +2,8 @@
 
     python manage.py satismeter_send_reminders [--dry-run] [--project ID]
 
-``--dry-run`` sends nothing and writes nothing: it lists who would get a reminder and why.
+``--dry-run`` sends nothing and writes nothing: it lists who would get a reminder and why,
+and the users who get none because their email trait is not one valid address.
 A progress bar goes to stderr; the summary to stdout.
 """
 
@@ -47,26 +48,37 @@ class Command(BaseCommand):
         self, *args: Any, dry_run: bool = False, project: int | None = None, **_: Any
     ) -> None:
         now = timezone.now()
-        sent = selected = 0
+        total = reminders.SendReport()
         for survey in reminders.surveys_due(now, project):
             bar = ProgressBar(
                 self.stderr._out, reminders.candidate_query(survey, now).count(), survey.name
             )
             if dry_run:
-                selected += self._list(survey, now, bar)
+                total += self._list(survey, now, bar)
             else:
-                report = reminders.send_for_survey(survey, now, progress=bar.step)
-                selected, sent = selected + report.selected, sent + report.sent
+                total += reminders.send_for_survey(survey, now, progress=bar.step)
             bar.close()
-        verb = "would get" if dry_run else "got"
-        count = selected if dry_run else sent
-        self.stdout.write(f"{count} user(s) {verb} a reminder ({selected} selected).")
+        verb, count = (
+            ("would get", total.selected - total.invalid) if dry_run else ("got", total.sent)
+        )
+        self.stdout.write(
+            f"{count} user(s) {verb} a reminder ({total.selected} selected, "
+            f"{total.invalid} without one valid address)."
+        )
 
-    def _list(self, survey: Survey, now: Any, bar: ProgressBar) -> int:
-        count = 0
+    def _list(self, survey: Survey, now: Any, bar: ProgressBar) -> reminders.SendReport:
+        report = reminders.SendReport()
         for candidate in reminders.select(survey, now):
             bar.step()
-            count += 1
-            why = candidate.why(now)
-            self.stdout.write(f"survey {survey.pk} ({survey.name}): {candidate.email}: {why}")
-        return count
+            report.selected += 1
+            report.invalid += candidate.problem is not None
+            self.stdout.write(f"survey {survey.pk} ({survey.name}): {_line(candidate, now)}")
+        return report
+
+
+def _line(candidate: reminders.Candidate, now: Any) -> str:
+    """Who and why; a user whose address is not one valid address is named by id only (the
+    address may hold anything, line breaks too) with the reason they get nothing."""
+    if candidate.problem:
+        return f"user {candidate.user_id}: no reminder: {candidate.problem}"
+    return f"{candidate.email}: {candidate.why(now)}"
