@@ -226,3 +226,31 @@ def test_staff_preview_of_a_draft_saves_nothing(
     expect(page.get_by_role("status")).to_contain_text("Thank you")
     settled()
     assert not Display.objects.exists() and not Response.objects.exists()
+
+
+def test_the_users_translation_holds_on_every_call_of_the_page(
+    page, live_server, host_site, nps, settled
+) -> None:
+    """The server applies `translation` only to the call that carries it, so the script sends
+    the user's own overrides, from their login, with the page call that shows the survey."""
+    nps.url_rules = [{"op": "starts_with", "value": "/settings"}]
+    nps.save()
+    url = host_site.add("translated.html", html_page(fill(SPA_PAGE, live_server, nps)))
+    with page.expect_response(lambda r: "/api/widget" in r.url):
+        page.goto(url)
+    with page.expect_response(lambda r: "/api/widget" in r.url):
+        page.evaluate(
+            "login('carol', {translation: {HOW_LIKELY: 'Carol, tell a friend?', HOW_LIKELY_US: 'Carol, tell a friend?'}})"
+        )
+
+    with page.expect_response(lambda r: "/api/displays" in r.url):
+        page.evaluate("route('/settings/team')")
+    expect(page.get_by_role("dialog")).to_contain_text("Carol, tell a friend?")
+
+    # Another user signs in: Carol's overrides are not theirs.
+    with page.expect_response(lambda r: "/api/widget" in r.url):
+        page.evaluate("login('dave', {plan: 'pro'})")
+    with page.expect_response(lambda r: "/api/widget" in r.url) as dave:
+        page.evaluate("route('/settings/billing')")
+    assert "traits" not in json.loads(dave.value.request.post_data)
+    settled()

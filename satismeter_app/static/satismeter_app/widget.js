@@ -31,7 +31,10 @@
 
   var base = scriptBase();
   var config = { writeKey: null, source: null, events: {}, design: null };
-  var who = { userId: null, userHash: null, anonymousId: store("localStorage", "anonymousId") };
+  // `translation`: the user's own overrides, from their identify call; the server applies them
+  // only to the answer of a call that carries them, so every call of this page resends them.
+  var who = { userId: null, userHash: null, anonymousId: store("localStorage", "anonymousId"),
+    translation: null };
   var calls = 0; // numbers the calls to /api/widget: only the latest one's answer counts
   var line = Promise.resolve(); // /api/widget and /api/displays calls go one at a time
   var current = null; // the survey on screen
@@ -150,16 +153,18 @@
       var name = args[0];
       var options = typeof name === "string" ? args[1] || {} : name;
       if (!options || typeof options !== "object") return warn("expected an options object");
-      configure(options);
-      if (typeof name !== "string") decide(/^(page|track|group)$/.test(options.type) ? options.type : "identify", options);
-      else if (/^(identify|page|track|group)$/.test(name)) decide(name, options);
+      var type = typeof name !== "string"
+        ? (/^(page|track|group)$/.test(options.type) ? options.type : "identify")
+        : (/^(identify|page|track|group)$/.test(name) ? name : null);
+      configure(options, type);
+      if (type) decide(type, options);
       else if (name !== "load") warn("unknown command", name);
     } catch (e) {
       warn(e);
     }
   }
 
-  function configure(options) {
+  function configure(options, type) {
     if (options.writeKey) config.writeKey = String(options.writeKey);
     if (options.source) config.source = String(options.source);
     if (options.events) config.events = options.events;
@@ -175,9 +180,14 @@
         if (who.userId !== null) forgetUser();
         who.userId = userId;
         who.userHash = null;
+        who.translation = null;
       }
     }
     if (options.userHash) who.userHash = String(options.userHash);
+    var traits = options.traits;
+    if (type !== "group" && traits && traits.translation && typeof traits.translation === "object") {
+      who.translation = traits.translation;
+    }
   }
 
   function forgetUser() {
@@ -205,6 +215,9 @@
     PASSED.forEach(function (key) {
       if (options[key] != null) body[key] = options[key];
     });
+    if (who.translation && type !== "group") {
+      body.traits = Object.assign({}, body.traits, { translation: who.translation });
+    }
     if (config.source) body.source = config.source;
     body.url = String(location.href).slice(0, 4096);
     body.languages = [].concat(navigator.languages || navigator.language || []).filter(function (tag) {
