@@ -78,10 +78,7 @@ class InboundMessageQuerySet(models.QuerySet):
 
     def _claim_sql(self, connection: Any, rows: int) -> str:
         meta, quote = self.model._meta, connection.ops.quote_name
-        columns = [
-            quote(cast(models.Field, meta.get_field(name)).column)
-            for name in _CLAIMED
-        ]
+        columns = [quote(cast(models.Field, meta.get_field(name)).column) for name in _CLAIMED]
         # Only identifiers from the model and placeholders: the values go as parameters.
         return (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
