@@ -127,6 +127,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "satismeter_app.tasks.send_reminders",
         "schedule": env.float("SATISMETER_REMINDER_SECONDS", default=3600.0),
     },
+    # Segment, inbound: forget the messageIds kept to skip messages delivered twice.
+    "satismeter-forget-segment-message-ids": {
+        "task": "satismeter_app.tasks.forget_segment_message_ids",
+        "schedule": 3600.0,
+    },
 }
 CELERY_TIMEZONE = "UTC"
 

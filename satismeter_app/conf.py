@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
         "us": "https://api.segment.io",
         "eu": "https://events.eu1.segmentapis.com",
     },
+    # Segment, inbound (docs/rest-api.md): how long (seconds) the messageIds of applied messages
+    # are kept, so that a message delivered again or replayed is skipped. Segment retries for up
+    # to four hours. A webhook message Segment received longer ago than this is refused: a replay
+    # of it could no longer be told from a delivery.
+    "SEGMENT_MESSAGE_ID_RETENTION": 48 * 60 * 60,
     # Timeout (seconds) of every outbound HTTP request.
     "REQUESTS_TIMEOUT": 10,
     # Email reminders (docs/email.md): how long (seconds) the links in a reminder work, how

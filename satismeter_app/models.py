@@ -23,7 +23,13 @@ from .destinations.base import Destination
 from .destinations.segment import SegmentDestination
 from .destinations.slack import SlackDestination
 from .destinations.webhook import WebhookDestination
-from .querysets import EndUserQuerySet, ProjectQuerySet, ResponseQuerySet, SurveyQuerySet
+from .querysets import (
+    EndUserQuerySet,
+    InboundMessageQuerySet,
+    ProjectQuerySet,
+    ResponseQuerySet,
+    SurveyQuerySet,
+)
 from .rules import (
     validate_texts,
     validate_trait_conditions,
@@ -568,6 +574,32 @@ class UserEvent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class InboundMessage(models.Model):
+    """A Segment message applied to the project, by its ``messageId``: a message delivered
+    again (Segment retries for hours) or replayed is acknowledged and skipped, whatever its
+    type and route. Kept for ``SEGMENT_MESSAGE_ID_RETENTION``; ``forget_segment_message_ids``
+    deletes older rows."""
+
+    project = project_key("inbound_messages")
+    message_id = models.CharField(_("message id"), max_length=100)
+    received = models.DateTimeField(_("received"), default=timezone.now)
+
+    objects = InboundMessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("inbound message id")
+        verbose_name_plural = _("inbound message ids")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "message_id"], name="sm_inbound_unique_message_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["received"], name="sm_inbound_received")]
+
+    def __str__(self) -> str:
+        return self.message_id
 
 
 class Display(models.Model):

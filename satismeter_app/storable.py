@@ -1,7 +1,8 @@
 """Text PostgreSQL can store: no NUL character, no lone surrogate, and not too long.
 
 JSON may carry ``\\u0000`` and lone surrogates (``\\ud800``), which Python accepts and
-PostgreSQL refuses, in ``text`` and in ``jsonb`` alike. Whatever a client sends is checked here
+PostgreSQL refuses, in ``text`` and in ``jsonb`` alike; and NaN or Infinity (``1e400`` reads as
+Infinity), which ``jsonb`` refuses. Whatever a client sends is checked here
 before it is saved, so that such text is a client error that says where, never a database
 error later.
 """
@@ -9,6 +10,7 @@ error later.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +43,8 @@ def text_problem(text: str) -> str | None:
 
 
 def find(value: Any, path: str = "") -> Unstorable | None:
-    """The first string (a dict key too) in ``value`` PostgreSQL cannot store, or None.
+    """The first string (a dict key too) or number in ``value`` PostgreSQL cannot store, or
+    None.
 
     ``path`` names ``value`` in the answer; without one, ``value`` is the request body.
     """
@@ -66,20 +69,22 @@ def checked_text(text: str, name: str, limit: int) -> str:
 
 def _may_hold_unstorable(value: Any) -> bool:
     # One pass in C for the common case: JSON escapes a NUL as \u0000 and cannot encode a lone
-    # surrogate. Text that merely spells "\u0000" also matches, so a match is only a suspicion
-    # that the walk confirms or clears.
+    # surrogate, and writes NaN and Infinity as such. Text that merely spells "\u0000" or "NaN"
+    # also matches, so a match is only a suspicion that the walk confirms or clears.
     dumped = json.dumps(value, ensure_ascii=False, default=str)
     try:
         dumped.encode("utf-8")
     except UnicodeEncodeError:
         return True
-    return "\\u0000" in dumped
+    return "\\u0000" in dumped or "NaN" in dumped or "Infinity" in dumped
 
 
 def _walk(value: Any, path: str) -> Unstorable | None:
     if isinstance(value, str):
         problem = text_problem(value)
         return Unstorable(path or "the body", problem) if problem else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return Unstorable(path or "the body", "NaN or Infinity")
     if isinstance(value, dict):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)

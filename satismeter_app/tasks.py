@@ -1,10 +1,15 @@
 """Celery tasks: thin, they take primary keys and call the outbox. The app declares shared
-tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`::
+tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`,
+:func:`send_reminders` and :func:`forget_segment_message_ids`::
 
     CELERY_BEAT_SCHEDULE = {
         "satismeter-sweep-deliveries": {
             "task": "satismeter_app.tasks.sweep_deliveries",
             "schedule": 30.0,
+        },
+        "satismeter-forget-segment-message-ids": {
+            "task": "satismeter_app.tasks.forget_segment_message_ids",
+            "schedule": 3600.0,
         },
     }
 """
@@ -19,7 +24,7 @@ from celery import shared_task
 from django.dispatch import receiver
 
 from . import outbox
-from .services import reminders
+from .services import ingest, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,14 @@ def send_reminders() -> None:
     report = reminders.send_all()
     if report.selected:
         logger.info("Reminders: %s", report)
+
+
+@shared_task(ignore_result=True)
+def forget_segment_message_ids() -> None:
+    """Forget the ids of Segment messages applied longer ago than they are kept."""
+    forgotten = ingest.forget_message_ids()
+    if forgotten:
+        logger.info("Forgot %s Segment message ids", forgotten)
 
 
 @receiver(outbox.deliveries_due)

@@ -6,9 +6,13 @@
 * :func:`parse_loose` also reads what Segment's libraries send or parse: any numeric string,
   RFC 2822 and JavaScript's ``Date.toString()``.
 * :func:`parse_iso` reads ISO-8601 only: the value of a date trait condition.
+* :func:`parse_bound` reads a ``startDate`` or ``endDate`` query parameter, where a date alone
+  as an end means the end of that day: every route that filters by time calls it.
 
 Every result is in UTC, and a time that does not fit there gives None, because PostgreSQL
-refuses offsets past ±15:59, which Python accepts.
+refuses offsets past ±15:59, which Python accepts. An offset past ±18:00, or one that is not a
+whole number of minutes, gives None too: no time zone has one, and RFC 3339 and JSON Schema's
+``date-time`` would otherwise make ``-18:57`` a time some clients send and others refuse.
 """
 
 import math
@@ -20,6 +24,9 @@ from typing import Any
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch numbers at or past this are milliseconds: as seconds they would be after the year 5000.
 EPOCH_MILLISECONDS_FROM = 100_000_000_000
+# The widest offset accepted (java.time's and ISO 8601's usual bound); real zones span -12 to +14.
+MAX_OFFSET = timedelta(hours=18)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 # JavaScript's Date.prototype.toString(): "Tue Jun 16 2015 09:19:47 GMT+0200 (CEST)".
 _JS_DATE = re.compile(
@@ -67,19 +74,34 @@ def parse_loose(value: Any) -> datetime | None:
     return _parse_js_date(text) or _parse_rfc_2822(text)
 
 
-def _from_epoch(number: float) -> datetime | None:
-    if not math.isfinite(number):
-        return None
-    seconds = number / 1000 if abs(number) >= EPOCH_MILLISECONDS_FROM else number
+def parse_bound(value: str, *, end: bool = False) -> datetime | None:
+    """A ``startDate``/``endDate``: what :func:`parse_timestamp` reads; a date alone as an
+    ``end`` is the next midnight, so that the range includes that day."""
+    when = parse_timestamp(value)
+    if when is None or not end or not _DATE_ONLY.match(value.strip()):
+        return when
     try:
+        return when + timedelta(days=1)
+    except OverflowError:  # 9999-12-31: no next day; the last moment there is ends the range
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _from_epoch(number: float) -> datetime | None:
+    try:
+        if not math.isfinite(number):
+            return None
+        seconds = number / 1000 if abs(number) >= EPOCH_MILLISECONDS_FROM else number
         return EPOCH + timedelta(seconds=seconds)
-    except OverflowError:
+    except OverflowError:  # an integer too large for a float, or a time past the year 9999
         return None
 
 
 def _in_utc(parsed: datetime) -> datetime | None:
-    if parsed.tzinfo is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         return parsed.replace(tzinfo=UTC)
+    if abs(offset) > MAX_OFFSET or offset % timedelta(minutes=1):
+        return None
     try:
         return parsed.astimezone(UTC)
     except OverflowError:

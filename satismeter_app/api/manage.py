@@ -29,7 +29,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import nps, storable
+from .. import nps, storable, timeparse
 from .. import permissions as tenancy
 from ..models import EndUser, Integration, Project, Survey
 from ..models import Response as SurveyResponse
@@ -260,6 +260,29 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, min_value=low, max_value=high, **kwargs)
 
 
+class TimeBoundField(forms.CharField):
+    """A ``startDate``/``endDate`` read as every route reads it (:func:`timeparse.parse_bound`):
+    a date alone as an end includes its day; an offset no zone has is a 400, not a database
+    error."""
+
+    def __init__(self, *args: Any, end: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.end = end
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        if not text:
+            return None
+        when = timeparse.parse_bound(text, end=self.end)
+        if when is None:
+            raise forms.ValidationError("Use an ISO-8601 date (2024-01-31) or date-time.")
+        return when
+
+
+class TimeBoundFilter(filters.IsoDateTimeFilter):  # the schema still says "date-time"
+    field_class = TimeBoundField
+
+
 def rating_filter(lookup: str = "exact") -> IdFilter:
     return IdFilter(field_name="rating", lookup_expr=lookup, low=0, high=10)
 
@@ -300,8 +323,8 @@ class EndUserFilter(filters.FilterSet):
 class ResponseFilter(filters.FilterSet):
     project = IdFilter()
     survey = IdFilter()
-    startDate = filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
-    endDate = filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+    startDate = TimeBoundFilter(field_name="created", lookup_expr="gte")
+    endDate = TimeBoundFilter(field_name="created", lookup_expr="lt", end=True)
     rating = rating_filter()
     ratingMin = rating_filter("gte")
     ratingMax = rating_filter("lte")

@@ -7,7 +7,6 @@ secret key must not be usable from one. The ``format`` query parameter is the ex
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -29,7 +28,6 @@ from .parsers import DEFAULT_PARSERS
 M = TypeVar("M", bound=Model)
 
 READ_METHODS = ("GET", "HEAD")
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class FormatIsNotARenderer(DefaultContentNegotiation):
@@ -104,12 +102,7 @@ def parse_time_param(request: Request, name: str, *, end: bool = False) -> datet
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
-    when = timeparse.parse_timestamp(value)
-    try:
-        if when is not None and end and _DATE_ONLY.match(value.strip()):
-            when += timedelta(days=1)
-    except OverflowError:  # the last day there is
-        when = None
+    when = timeparse.parse_bound(value, end=end)
     if when is None:
         raise InvalidInput(name, "use an ISO-8601 date (2024-01-31) or date-time")
     return when

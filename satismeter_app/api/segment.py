@@ -6,11 +6,16 @@ tracking API, so that Segment's server libraries send here when their ``host`` i
 HTTP Basic user name, ``Authorization: Bearer``, ``AuthKey`` or ``writeKey`` in the body —
 never the public write key. A message may be 32 KB of JSON, a batch 500 KB; over that, or
 with malformed JSON, the answer is a 400 that says so. In a batch each message is validated
-on its own: ``{"success": true, "accepted": N, "errors": [{"index", "messageId", "error"}]}``.
+on its own: ``{"success": true, "accepted": N, "duplicates": D, "errors": [{"index",
+"messageId", "error"}]}``; a message that can never be stored is reported there, never a 5xx
+that would make Segment send the batch again. A messageId already applied to the project is
+acknowledged and skipped (``duplicates``), on every route.
 
 ``POST /segment/webhook/<project id>`` takes what Segment's Webhooks destination sends (one
-message, or an array when the destination batches), signed with ``X-Signature``: the hex
-HMAC-SHA1 of the body with the project's ``segment_webhook_secret``. A ``delete`` message
+message, or an array), signed with ``X-Signature``: the hex HMAC-SHA1 of the exact body with
+the project's ``segment_webhook_secret``. Only the exact body: Segment signs a batch by its
+first message alone, which would let anyone holding one signed message append their own, so
+batched webhooks must be signed over the whole body or turned off. A ``delete`` message
 (Segment's deletion request for a userId) anonymises that user.
 
 Error bodies carry ``code`` and ``message``, as Segment's own libraries read them.
@@ -20,12 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import zlib
 from collections.abc import Callable
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -39,12 +42,26 @@ from ..services import ingest
 from .authentication import ApiKeyAuthentication, HasProjectKey
 from .base import AppAPIView, F, extend_schema
 from .errors import SEGMENT_FAILURES
-from .parsers import StorableJSONParser
+from .parsers import StorableJSONParser, parse_json
 from .secret import object_id
 
 
 def read_json(request: Request, limit: int) -> Any:
     """The body as JSON, refused over ``limit`` bytes (gzip bodies too, once inflated)."""
+    return json_of(read_body(request, limit))
+
+
+def json_of(raw: bytes) -> Any:
+    try:
+        # NaN and the like are read here and reported with their message (ingest), so that
+        # the other messages of a batch are kept.
+        return parse_json(raw)
+    except ValueError as exc:
+        raise RequestRefused(f"The body is not JSON: {exc}", code="invalid_json") from None
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The body's bytes, refused over ``limit`` bytes (gzip bodies too, once inflated)."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -58,12 +75,7 @@ def read_json(request: Request, limit: int) -> Any:
         raise RequestRefused(
             f"The body is {len(raw)} bytes; the limit is {limit}.", code="too_large"
         )
-    try:
-        # Each message's text is checked on its own (ingest): one bad message is reported,
-        # the others are kept.
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise RequestRefused(f"The body is not JSON: {exc}", code="invalid_json") from None
+    return raw
 
 
 def _gunzip(raw: bytes, limit: int) -> bytes:
@@ -120,6 +132,7 @@ def accepted(result: ingest.Result) -> Response:
         {
             "success": True,
             "accepted": result.accepted,
+            "duplicates": result.duplicates,
             "errors": [e.as_dict() for e in result.errors],
         }
     )
@@ -163,7 +176,10 @@ class RejectedSerializer(serializers.Serializer):
 
 class AcceptedSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    accepted = serializers.IntegerField()
+    accepted = serializers.IntegerField(help_text="Valid messages, applied now or before.")
+    duplicates = serializers.IntegerField(
+        help_text="Of them, those whose messageId was applied before: acknowledged, skipped."
+    )
     errors = RejectedSerializer(many=True)  # type: ignore[assignment]
 
 
@@ -192,11 +208,8 @@ def message_view(message_type: str) -> type[SegmentView]:
             message_type, f"Segment {message_type} (tracking API)", SegmentMessageSerializer
         )
         def post(self, request: Request) -> Response:
-            now = timezone.now()
             body = request.segment_body  # type: ignore[attr-defined]
-            message = ingest.parse_message(body, 0, now, type_=message_type)
-            ingest.apply_messages(self.project_id(), [message], now=now)
-            return accepted(ingest.Result(accepted=1))
+            return accepted(ingest.ingest_one(self.project_id(), body, message_type))
 
     MessageView.__name__ = MessageView.__qualname__ = f"Segment{message_type.title()}View"
     return MessageView
@@ -232,18 +245,16 @@ class ImportView(BatchView):
 # --- the Webhooks destination -----------------------------------------------------------------
 
 
-def signature_matches(secret: str, raw: bytes, body: Any, given: str) -> bool:
-    """Over the raw body; for a batch (an array) Segment signs its first message alone."""
-    key = secret.encode()
-    candidates = [raw]
-    if isinstance(body, list) and body:
-        first = json.dumps(body[0], separators=(",", ":"), ensure_ascii=False)
-        candidates.append(first.encode("utf-8", "surrogatepass"))
+def signature_matches(secret: str, raw: bytes, given: str) -> bool:
+    """Whether ``given`` is the hex HMAC-SHA1 of exactly ``raw`` with ``secret``.
+
+    The bytes as they came, never a re-serialisation of the JSON, and never one message of a
+    batch: a signature then covers what the sender signed and nothing added to it.
+    """
+    expected = hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
     given = given.strip().lower()
-    return any(
-        hmac.compare_digest(hmac.new(key, data, hashlib.sha1).hexdigest(), given)
-        for data in candidates
-    )
+    # compare_digest refuses non-ASCII text with a TypeError: such a header is simply wrong.
+    return given.isascii() and hmac.compare_digest(expected, given)
 
 
 class SegmentWebhookView(AppAPIView):
@@ -263,25 +274,27 @@ class SegmentWebhookView(AppAPIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=True,
-                description="Hex HMAC-SHA1 of the body with the project's webhook secret.",
+                description="Hex HMAC-SHA1 of the exact body with the project's webhook secret.",
             )
         ],
     )
     def post(self, request: Request, project: str) -> Response:
-        body = read_json(request, app_settings.MAX_BATCH_BYTES)
-        project_id = self.verified_project(request, project, body)
+        raw = read_body(request, app_settings.MAX_BATCH_BYTES)
+        # Verified before the body is read as JSON: nothing unsigned is parsed.
+        project_id = self.verified_project(request, project, raw)
         if project_id is None:
             raise RequestRefused(
                 "Unknown webhook, or a wrong X-Signature.",
                 status_code=401,
                 code="invalid_signature",
             )
+        body = json_of(raw)
         messages = body if isinstance(body, list) else [body]
         if len(messages) > ingest.MAX_BATCH_MESSAGES:
             raise RequestRefused("Too many messages in one request.", code="too_many")
-        return accepted(ingest.ingest(project_id, messages, deletions=True))
+        return accepted(ingest.ingest(project_id, messages, webhook=True))
 
-    def verified_project(self, request: Request, project: str, body: Any) -> int | None:
+    def verified_project(self, request: Request, project: str, raw: bytes) -> int | None:
         row = (
             Project.objects.filter(pk=object_id(project))
             .exclude(segment_webhook_secret="")
@@ -292,4 +305,4 @@ class SegmentWebhookView(AppAPIView):
         if row is None or not given:
             return None
         pk, secret = row
-        return pk if signature_matches(secret, request._request.body, body, given) else None
+        return pk if signature_matches(secret, raw, given) else None

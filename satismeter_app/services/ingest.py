@@ -10,8 +10,13 @@ claims and creates the users; ``merge_traits``, ``merge_group`` and ``record_vis
 them), and each event also lands in ``EndUser.history``, where targeting reads it (a survey
 may be waiting for it).
 
-An event's ``messageId`` is stored with it, unique per project, so that a message Segment
-delivers twice (it retries for hours) is recorded once.
+Each ``messageId`` is applied once per project, whatever the message's type and route: the
+same transaction records the ids of the messages it applies (one ``INSERT … ON CONFLICT DO
+NOTHING RETURNING``, :class:`~satismeter_app.models.InboundMessage`), and a message whose id was
+recorded before (Segment delivered it again, or someone replays a captured body) is
+acknowledged and skipped. The ids are kept for ``SEGMENT_MESSAGE_ID_RETENTION``; a webhook
+message that Segment received longer ago than that is refused, as a replay of it could no
+longer be told from a delivery.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,7 +33,7 @@ from django.utils import timezone
 from .. import history, storable, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
-from ..models import EndUser, UserEvent
+from ..models import EndUser, InboundMessage, UserEvent
 from . import identity, privacy
 
 TYPES = ("identify", "track", "page", "screen", "group")
@@ -77,7 +82,11 @@ class Rejected:
 
 @dataclass
 class Result:
+    """``accepted``: the valid messages, applied now or before; ``duplicates``: those of them
+    whose messageId had been applied before, and were skipped."""
+
     accepted: int = 0
+    duplicates: int = 0
     errors: list[Rejected] = field(default_factory=list)
 
 
@@ -138,14 +147,22 @@ def _user_traits(traits: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return traits, identity.user_columns(traits)
 
 
-def parse_message(raw: Any, index: int, now: datetime, *, type_: str | None = None) -> Message:
-    """Validate one message; raises InvalidInput saying what is wrong."""
-    if not isinstance(raw, dict):
-        raise InvalidInput("message", "must be an object")
-    limit = app_settings.MAX_MESSAGE_BYTES
-    if (size := message_size(raw)) > limit:
-        raise InvalidInput("message", f"is {size} bytes of JSON; the limit is {limit}")
+def parse_message(
+    raw: Any,
+    index: int,
+    now: datetime,
+    *,
+    type_: str | None = None,
+    webhook: bool = False,
+) -> Message:
+    """Validate one message; raises InvalidInput saying what is wrong. From the Webhooks
+    destination (``webhook``), a ``delete`` message is one too, and an old message is not."""
+    _check_envelope(raw)
     kind = type_ or raw.get("type")
+    if webhook:
+        _check_not_too_old(raw, now)
+        if kind == "delete":
+            return _deletion(raw, index, now)
     if kind not in TYPES:
         raise InvalidInput("type", f"must be one of {', '.join(TYPES)}, not {kind!r}")
     user_id, anonymous_id = _identifier(raw, "userId"), _identifier(raw, "anonymousId")
@@ -164,12 +181,24 @@ def parse_message(raw: Any, index: int, now: datetime, *, type_: str | None = No
         user_id=user_id,
         anonymous_id=anonymous_id,
         timestamp=event_time(raw, now),
-        message_id=_text(raw, "messageId", MAX_MESSAGE_ID_LENGTH) or None,
+        message_id=_message_id(raw),
         traits=traits,
         columns=columns,
     )
     _parse_by_type(message, raw, context)
     return message
+
+
+def _check_envelope(raw: Any) -> None:
+    if not isinstance(raw, dict):
+        raise InvalidInput("message", "must be an object")
+    limit = app_settings.MAX_MESSAGE_BYTES
+    if (size := message_size(raw)) > limit:
+        raise InvalidInput("message", f"is {size} bytes of JSON; the limit is {limit}")
+
+
+def _message_id(raw: Mapping[str, Any]) -> str | None:
+    return _text(raw, "messageId", MAX_MESSAGE_ID_LENGTH) or None
 
 
 def _parse_by_type(message: Message, raw: Mapping[str, Any], context: Mapping[str, Any]) -> None:
@@ -189,8 +218,24 @@ def _parse_by_type(message: Message, raw: Mapping[str, Any], context: Mapping[st
         message.url = storable.checked_text(url, "properties.url", MAX_URL_LENGTH)
 
 
-def is_deletion(raw: Any) -> bool:
-    return isinstance(raw, dict) and raw.get("type") == "delete"
+def _deletion(raw: Mapping[str, Any], index: int, now: datetime) -> Message:
+    """Segment's ``delete`` message: a deletion request for a userId."""
+    user_id = _identifier(raw, "userId")
+    if user_id is None:
+        raise InvalidInput("userId", "a delete message names the userId to erase")
+    return Message(index, "delete", user_id, None, now, message_id=_message_id(raw))
+
+
+def _check_not_too_old(raw: Mapping[str, Any], now: datetime) -> None:
+    """Refuses a message Segment received (``receivedAt``, else ``sentAt``) before the oldest
+    messageId still kept: its id may be forgotten, so a replay would apply. ``timestamp`` says
+    nothing here: a library may set it to any time in the past."""
+    kept = timedelta(seconds=app_settings.SEGMENT_MESSAGE_ID_RETENTION)
+    name = "receivedAt" if raw.get("receivedAt") not in (None, "") else "sentAt"
+    when = timeparse.parse_loose(raw.get(name))
+    if when is not None and when < now - kept:
+        hours = kept.total_seconds() / 3600
+        raise InvalidInput(name, f"is more than {hours:g} hours ago; a replay is refused")
 
 
 def parse_batch(
@@ -198,19 +243,16 @@ def parse_batch(
     now: datetime,
     defaults: Mapping[str, Any] | None = None,
     *,
-    deletions: bool = False,
+    webhook: bool = False,
 ) -> tuple[list[Message], list[Rejected]]:
     """The valid messages and the errors. A batch's top-level ``context`` and
-    ``integrations`` are merged into each message, the message's own keys winning. With
-    ``deletions``, ``delete`` messages are left for :func:`erase_requested`."""
+    ``integrations`` are merged into each message, the message's own keys winning."""
     messages, errors = [], []
     for index, raw in enumerate(raws):
-        if deletions and is_deletion(raw):
-            continue
         if isinstance(raw, dict) and defaults:
             raw = _with_defaults(raw, defaults)
         try:
-            messages.append(parse_message(raw, index, now))
+            messages.append(parse_message(raw, index, now, webhook=webhook))
         except InvalidInput as exc:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
             errors.append(Rejected(index, _short_id(message_id), str(exc)))
@@ -256,14 +298,14 @@ def _apply(users: identity.Directory, user: EndUser, message: Message) -> UserEv
     )
 
 
-def _write(project_id: int, messages: Sequence[Message], now: datetime) -> list[EndUser]:
+def _write(project_id: int, messages: Sequence[Message], now: datetime) -> None:
+    if not messages:
+        return
     identities = [m.identity for m in messages]
     users = identity.Directory.load(project_id, identities, now, lock=True)
     events = []
-    touched: dict[int, EndUser] = {}
     for message in messages:
         user = users.resolve(message.identity)
-        touched[id(user)] = user
         event = _apply(users, user, message)
         if event is not None:
             events.append(event)
@@ -273,27 +315,49 @@ def _write(project_id: int, messages: Sequence[Message], now: datetime) -> list[
     if changed:
         EndUser.objects.bulk_update(changed, fields)
     if events:
-        # A messageId stored before (Segment delivered the message again) is skipped.
+        # The ids were claimed above; this keeps an event once even when its id was claimed
+        # so long ago that it has been forgotten since.
         UserEvent.objects.bulk_create(events, ignore_conflicts=True)
-    return list(touched.values())
 
 
 def apply_messages(
     project_id: int, messages: Sequence[Message], *, now: datetime | None = None
-) -> list[EndUser]:
-    """Apply valid messages in one transaction; returns the users they touched."""
+) -> int:
+    """Apply valid messages in one transaction, each messageId once per project; returns how
+    many were skipped because their messageId had been applied before."""
     if not messages:
-        return []
+        return 0
     now = now or timezone.now()
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
-                return _write(project_id, messages, now)
+                fresh = _first_time(project_id, messages, now)
+                _write(project_id, [m for m in fresh if m.type != "delete"], now)
+                for message in fresh:
+                    if message.type == "delete":
+                        _erase(project_id, message.user_id)
+                return len(messages) - len(fresh)
         except IntegrityError:
             # Another request created one of these users since we looked: look again.
             if attempt == ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _first_time(project_id: int, messages: Sequence[Message], now: datetime) -> list[Message]:
+    """The messages to apply: those without a messageId, and the first with each id that no
+    earlier request applied."""
+    claimed = InboundMessage.objects.claim(
+        project_id, [m.message_id for m in messages if m.message_id is not None], now
+    )
+    fresh = []
+    for message in messages:
+        if message.message_id is None:
+            fresh.append(message)
+        elif message.message_id in claimed:
+            claimed.discard(message.message_id)  # a second copy in the same batch is skipped
+            fresh.append(message)
+    return fresh
 
 
 def ingest(
@@ -302,31 +366,33 @@ def ingest(
     *,
     defaults: Mapping[str, Any] | None = None,
     now: datetime | None = None,
-    deletions: bool = False,
+    webhook: bool = False,
 ) -> Result:
     """Validate and apply a batch; the invalid messages are reported, the valid ones kept.
-    With ``deletions`` (Segment's Webhooks destination), a ``delete`` message anonymises
-    its user."""
+    From Segment's Webhooks destination (``webhook``), a ``delete`` message anonymises its
+    user, and a message older than the ids kept is refused."""
     now = now or timezone.now()
-    messages, errors = parse_batch(raws, now, defaults, deletions=deletions)
-    apply_messages(project_id, messages, now=now)
-    erased = [raw for raw in raws if is_deletion(raw)] if deletions else []
-    for raw in erased:
-        erase_requested(project_id, raw)
-    return Result(accepted=len(messages) + len(erased), errors=errors)
+    messages, errors = parse_batch(raws, now, defaults, webhook=webhook)
+    duplicates = apply_messages(project_id, messages, now=now)
+    return Result(accepted=len(messages), duplicates=duplicates, errors=errors)
 
 
-def erase_requested(project_id: int, raw: Mapping[str, Any]) -> bool:
-    """Segment's ``delete`` message (a deletion request for a userId): anonymise the user.
-    Returns whether there was such a user."""
-    try:
-        user_id = _identifier(raw, "userId")
-    except InvalidInput:
-        return False
-    if user_id is None:
-        return False
+def ingest_one(project_id: int, raw: Any, type_: str, *, now: datetime | None = None) -> Result:
+    """One message of a single-message route; raises InvalidInput when it is invalid."""
+    now = now or timezone.now()
+    message = parse_message(raw, 0, now, type_=type_)
+    return Result(accepted=1, duplicates=apply_messages(project_id, [message], now=now))
+
+
+def _erase(project_id: int, user_id: str | None) -> None:
+    """Segment's ``delete`` message: anonymise the user, if there is one."""
     user = EndUser.objects.filter(project_id=project_id, user_id=user_id).first()
-    if user is None:
-        return False
-    privacy.erase_user(user)
-    return True
+    if user is not None:
+        privacy.erase_user(user)
+
+
+def forget_message_ids(now: datetime | None = None) -> int:
+    """Forget the messageIds applied longer ago than ``SEGMENT_MESSAGE_ID_RETENTION``;
+    returns how many."""
+    kept = timedelta(seconds=app_settings.SEGMENT_MESSAGE_ID_RETENTION)
+    return InboundMessage.objects.forget_before((now or timezone.now()) - kept)

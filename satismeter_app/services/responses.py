@@ -209,9 +209,9 @@ def _split_answers(data: ResponseInput) -> tuple[int | None, str | None, list[di
     rating, feedback, others = data.rating, data.feedback, []
     for answer in data.answers or []:
         if answer["id"] == RATING_QUESTION:
-            rating = _rating(answer.get("value"))
+            rating = _rating(answer.get("value"), RATING_QUESTION)
         elif answer["id"] == COMMENT_QUESTION:
-            feedback = str(answer.get("value") or "")
+            feedback = _comment(answer.get("value"))
         else:
             others.append(answer)
     if feedback is not None and len(feedback) > app_settings.MAX_FEEDBACK_LENGTH:
@@ -220,7 +220,15 @@ def _split_answers(data: ResponseInput) -> tuple[int | None, str | None, list[di
     return rating, feedback, others
 
 
-def _rating(value: Any) -> int:
+def _rating(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        raise InvalidInput("rating", "must be a whole number from 0 to 10")
+        raise InvalidInput(name, "must be a whole number from 0 to 10")
     return value
+
+
+def _comment(value: Any) -> str:
+    """The comment's text; anything but text (or null, which clears it) is refused, never
+    stored as Python would print it."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(COMMENT_QUESTION, "must be text")
+    return value or ""

@@ -17,10 +17,16 @@ def test_plain_text_and_json_values_are_storable():
         ("a\x00b", "the body", "NUL characters"),
         ({"traits": {"bio": "\ud800"}}, "traits.bio", "lone surrogates"),
         ({"list": ["ok", {"x\x00": 1}]}, "list[1].x\x00", "NUL characters"),
+        ({"traits": {"score": float("nan")}}, "traits.score", "NaN or Infinity"),
+        ({"list": [1, float("-inf")]}, "list[1]", "NaN or Infinity"),
     ],
 )
 def test_the_first_unstorable_text_is_found_with_where_it_is(value, where, problem):
     assert storable.find(value) == storable.Unstorable(where, problem)
+
+
+def test_text_that_only_spells_nan_or_infinity_is_storable():
+    assert storable.find({"note": "NaN", "Infinity": "-Infinity", "n": 1e308}) is None
 
 
 def test_text_that_only_spells_an_escape_is_storable():

@@ -61,6 +61,10 @@ FORMS: list[tuple[Any, Any, Any, Any]] = [
     ("9999-12-31T23:00:00-05:00", REFUSED, REFUSED, REFUSED),
     ("0001-01-01T00:00:00+01:00", REFUSED, REFUSED, REFUSED),
     ("2025-01-01T10:00:00+25:00", REFUSED, REFUSED, REFUSED),
+    # offsets no zone has: past ±18:00, or not a whole minute
+    ("2025-01-02T04:00:00+18:00", T, T, ACCEPTED),
+    ("2025-01-01T10:00:00-18:57", REFUSED, REFUSED, REFUSED),
+    ("2025-01-01T10:00:00+05:30:15", REFUSED, REFUSED, REFUSED),
     # epoch seconds and milliseconds; a rule's value must be written as a date
     (1735725600, T, T, REFUSED),
     (1735725600000, T, T, REFUSED),
@@ -71,6 +75,7 @@ FORMS: list[tuple[Any, Any, Any, Any]] = [
     ("1735725600000", T, T, REFUSED),
     (" 1735725600 ", T, T, REFUSED),
     (10**20, REFUSED, REFUSED, REFUSED),
+    (10**400, REFUSED, REFUSED, REFUSED),  # too large for a float
     (float("nan"), REFUSED, REFUSED, REFUSED),
     (float("inf"), REFUSED, REFUSED, REFUSED),
     # numeric strings only Segment's forms read
