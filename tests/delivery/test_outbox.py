@@ -528,7 +528,9 @@ def test_saving_an_incomplete_integration_warns(admin_client: Client, project: P
         follow=True,
     )
 
-    assert "sends nothing until it has its signing secret, URL" in page.content.decode()
+    # The signing secret is made with the integration (a Standard Webhooks secret).
+    assert "sends nothing until it has its URL." in page.content.decode()
+    assert Integration.objects.get().secret.startswith("whsec_")
 
 
 # --- system checks --------------------------------------------------------------------------------------
@@ -549,7 +551,7 @@ def test_checks_report_incomplete_integrations_and_missing_packages(
     found = checks.check_integrations(databases=["default"])
 
     assert [m.id for m in found] == ["satismeter.W011", "satismeter.W012"]
-    assert "signing secret, URL" in found[0].msg
+    assert "has no URL" in found[0].msg  # the signing secret is made with the integration
     assert "django-satismeter[slack]" in found[1].msg
     assert checks.check_integrations(databases=None) == []
 

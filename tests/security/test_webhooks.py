@@ -14,17 +14,27 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import standardwebhooks.webhooks
 from django.test import Client
 from django.urls import reverse
 from pytest_httpserver import HTTPServer
 from rest_framework.authtoken.models import Token
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+from werkzeug import Request, Response
 
 from satismeter_app import checks, outbox
 from satismeter_app.destinations import network
+from satismeter_app.destinations.webhook import (
+    SIGNATURE_HEADER,
+    receiver_secret,
+    verify_signature,
+)
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Membership, Project
 
 pytestmark = pytest.mark.django_db
@@ -342,3 +352,142 @@ def test_a_deploy_check_warns_when_private_hosts_are_allowed_in_production(setti
 def test_private_hosts_are_refused_by_default(settings: Any) -> None:
     settings.SATISMETER = {}
     assert network.host_refusal("127.0.0.1")
+
+
+# --- Standard Webhooks signatures -----------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver(httpserver_ipv4: HTTPServer) -> Iterator[list[Request]]:
+    """A receiver that answers 500 once, then 200, and keeps what it got."""
+    got: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        got.append(request)
+        return Response("", status=500 if len(got) == 1 else 200)
+
+    httpserver_ipv4.expect_request("/hook").respond_with_handler(handler)
+    yield got
+
+
+def sent(hook: Integration, got: list[Request], settings: Any) -> Delivery:
+    settings.SATISMETER = {**settings.SATISMETER, "DELIVERY_RETRY_BASE_DELAY": 0.001}
+    delivery = send_one(hook)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created)
+    outbox.send_all_due()
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.DELIVERED and len(got) == 2
+    return delivery
+
+
+def test_a_new_webhook_is_signed_per_standard_webhooks(
+    project: Project, httpserver_ipv4: HTTPServer, receiver: list[Request], settings: Any
+) -> None:
+    hook = webhook_to(project, httpserver_ipv4.url_for("/hook"), secret="")  # one is made
+    secret = hook.secret
+
+    delivery = sent(hook, receiver, settings)
+
+    assert secret.startswith("whsec_") and len(Webhook(secret)._whsecret) == 32
+    for request in receiver:
+        payload = Webhook(secret).verify(request.get_data(), dict(request.headers))
+        assert payload["event"] == "test"
+        assert request.headers["webhook-id"] == delivery.message_id  # the same on the retry
+    first, again = (int(r.headers["webhook-timestamp"]) for r in receiver)
+    assert abs(first - datetime.now(UTC).timestamp()) < 60 and again >= first
+
+
+def test_a_replay_fails_on_its_timestamp(
+    project: Project,
+    httpserver_ipv4: HTTPServer,
+    receiver: list[Request],
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hook = webhook_to(project, httpserver_ipv4.url_for("/hook"), secret="")
+    sent(hook, receiver, settings)
+    captured = receiver[-1]
+    body, headers = captured.get_data(), dict(captured.headers)
+
+    class TenMinutesLater(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime.now(tz) + timedelta(minutes=10)
+
+    monkeypatch.setattr(standardwebhooks.webhooks, "datetime", TenMinutesLater)
+
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(hook.secret).verify(body, headers)
+    headers["webhook-timestamp"] = str(int(TenMinutesLater.now(UTC).timestamp()))
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        Webhook(hook.secret).verify(body, headers)
+
+
+def test_an_old_secret_keeps_both_signatures_and_the_admin_shows_its_whsec_form(
+    project: Project,
+    httpserver_ipv4: HTTPServer,
+    receiver: list[Request],
+    settings: Any,
+    admin_browser: Client,
+) -> None:
+    hook = webhook_to(project, httpserver_ipv4.url_for("/hook"), secret="our old shared secret")
+    sent(hook, receiver, settings)
+    request = receiver[-1]
+    shown = receiver_secret("our old shared secret")
+
+    page = admin_browser.get(reverse("admin:satismeter_app_integration_change", args=[hook.pk]))
+
+    assert shown in page.content.decode()
+    Webhook(shown).verify(request.get_data(), dict(request.headers))
+    legacy = request.headers[SIGNATURE_HEADER]
+    assert verify_signature(request.get_data(), legacy, "our old shared secret")
+
+
+def test_members_who_only_view_integrations_see_no_secret(
+    project: Project, make_staff: Callable[..., Any]
+) -> None:
+    """A project member (not an admin) may read the integrations page, not the secrets that
+    send as the project: the signing secret, the Slack URL, the Segment write key."""
+    integrations = [
+        webhook_to(project, "https://hooks.example.com/in"),
+        Integration.objects.create(
+            project=project, kind="slack", secret="https://hooks.slack.com/services/T/B/tok3n"
+        ),
+        Integration.objects.create(project=project, kind="segment", secret="wk_live_s3cret"),
+    ]
+    viewer = Client()
+    viewer.force_login(make_staff(project))
+
+    for integration in integrations:
+        url = reverse("admin:satismeter_app_integration_change", args=[integration.pk])
+        page = viewer.get(url)
+        assert page.status_code == 200
+        assert integration.secret not in page.content.decode()
+        assert receiver_secret(integration.secret) not in page.content.decode()
+
+
+def test_webhooks_made_in_the_admin_and_the_api_get_a_standard_secret(
+    admin_browser: Client, api: Any, project: Project
+) -> None:
+    admin_browser.post(
+        reverse("admin:satismeter_app_integration_add"),
+        admin_form(project, "webhook", webhook_url="https://a.example.com/h"),
+    )
+    body = {"project": project.pk, "kind": "webhook", "settings": {"url": "https://b.example/h"}}
+    reply = api.post("/api/manage/integrations", body, format="json")
+
+    assert reply.status_code == 201 and reply.json()["has_secret"] is True
+    secrets = [hook.secret for hook in Integration.objects.order_by("pk")]
+    assert len(secrets) == 2 and all(len(Webhook(s)._whsecret) == 32 for s in secrets)
+    assert secrets[0].startswith("whsec_") and secrets[1].startswith("whsec_")
+
+
+def test_a_typed_whsec_secret_must_be_a_standard_one(api: Any, project: Project) -> None:
+    body = {"project": project.pk, "kind": "webhook", "settings": {"url": "https://a.example/h"}}
+    chosen = receiver_secret("x" * 32)  # whsec_ and 32 bytes in base64
+
+    truncated = api.post("/api/manage/integrations", {**body, "secret": chosen[:20]}, format="json")
+    whole = api.post("/api/manage/integrations", {**body, "secret": chosen}, format="json")
+
+    assert truncated.status_code == 400 and "24 to 64" in json.dumps(truncated.json())
+    assert whole.status_code == 201 and Integration.objects.get().secret == chosen
