@@ -56,6 +56,13 @@ MESSAGES = {
         "deliveries wait and then die. Install it: pip install 'django-satismeter[{}]'.",
         "Each kind of integration that needs a package has a pip extra of that name.",
     ),
+    "W013": (
+        "SATISMETER['ALLOW_PRIVATE_DESTINATIONS'] is on: project admins can point webhooks, "
+        "Slack and Segment integrations at this server's own network (loopback, private "
+        "addresses).",
+        "Leave it off unless this is an on-premises installation whose receivers are "
+        "internal and every project admin is trusted with that network.",
+    ),
     "W001": (
         "SATISMETER['PUBLIC_BASE_URL'] is not set; links in emails and Slack messages "
         "cannot be absolute.",
@@ -204,4 +211,12 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
     if backend.endswith(("locmem.LocMemCache", "dummy.DummyCache")):
         return [_message(checks.Warning, "W002", alias)]
+    return []
+
+
+@checks.register(deploy=True)
+def check_private_destinations(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The tests and the demo post to loopback; a production server should not."""
+    if app_settings.ALLOW_PRIVATE_DESTINATIONS and not settings.DEBUG:
+        return [_message(checks.Warning, "W013")]
     return []

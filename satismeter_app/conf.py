@@ -60,6 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "SEGMENT_MESSAGE_ID_RETENTION": 48 * 60 * 60,
     # Timeout (seconds) of every outbound HTTP request.
     "REQUESTS_TIMEOUT": 10,
+    # Whether integrations may post to this server's own network: loopback, private,
+    # link-local, shared (CGNAT) and reserved addresses, checked when a URL is saved and again
+    # on the address each connection opens to (destinations/network.py). Off: a project admin's
+    # URL must not reach inside. On only for on-premises installations whose receivers are
+    # internal; cloud metadata addresses stay refused either way.
+    "ALLOW_PRIVATE_DESTINATIONS": False,
     # Email reminders (docs/email.md): how long (seconds) the links in a reminder work, how
     # soon (seconds) after a honeypot hit a score click counts as a link scanner's, and how
     # many candidates one selection query reads.

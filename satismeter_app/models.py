@@ -494,6 +494,13 @@ class Integration(models.Model):
     def __str__(self) -> str:
         return self.name or self.get_kind_display()
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A kind that makes its own secret (a webhook's signing secret) gets one if none is set,
+        # however the integration is made (admin, management API, code).
+        if not self.secret and self.kind in KINDS:
+            self.secret = self.declared.new_secret()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         errors: dict[str, Any] = {}
         if self.survey_id and self.survey and self.survey.project_id != self.project_id:

@@ -104,6 +104,8 @@ SPECTACULAR_SETTINGS = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "surveys@example.test"
 
-SATISMETER = {"PUBLIC_BASE_URL": "http://testserver"}
+# The suite's stand-ins for Segment, Slack and webhook receivers listen on loopback, which a
+# real installation refuses (tests/security/test_webhooks.py turns it off again).
+SATISMETER = {"PUBLIC_BASE_URL": "http://testserver", "ALLOW_PRIVATE_DESTINATIONS": True}
 
 os.environ.setdefault("SATISMETER_VAR_DIR", str(VAR_DIR))

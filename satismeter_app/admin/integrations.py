@@ -112,7 +112,7 @@ class IntegrationAdmin(ProjectScopedAdmin):
     list_filter = ("kind", "enabled", project_filter())
     list_select_related = ("project", "survey")
     search_fields = ("name",)
-    readonly_fields = ("secret_hint", "delivery_log", "created", "updated")
+    readonly_fields = ("secret_hint", "receiver_secret", "delivery_log", "created", "updated")
     actions = ("send_test_message",)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -123,7 +123,7 @@ class IntegrationAdmin(ProjectScopedAdmin):
         ]
         return [
             (None, {"fields": ("project", "survey", "kind", "name", "enabled", "events")}),
-            (_("Connection"), {"fields": ("secret", "secret_hint", "delivery_log")}),
+            (_("Connection"), {"fields": self.connection_fields(request, obj)}),
             *kinds,
             (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
         ]
@@ -135,6 +135,22 @@ class IntegrationAdmin(ProjectScopedAdmin):
         # so the model form factory is given only the model's fields.
         kwargs["fields"] = IntegrationForm.Meta.fields
         return super().get_form(request, obj, change, **kwargs)
+
+    def connection_fields(self, request: HttpRequest, obj: Integration | None) -> list[str]:
+        """The secret's fields. Those who only view the integration get its hint: the admin
+        renders a read-only field's value, and a write key, a Slack URL or a signing secret
+        lets whoever reads it send as the project. Those who may change it also get the form
+        of the secret the receiver needs (a webhook's ``whsec_`` secret)."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["secret_hint", "delivery_log"]
+        if obj is not None and obj.declared.receiver_secret(obj.secret):
+            return ["secret", "secret_hint", "receiver_secret", "delivery_log"]
+        return ["secret", "secret_hint", "delivery_log"]
+
+    @admin.display(description=_("signing secret for receivers"))
+    def receiver_secret(self, obj: Integration) -> str:
+        """A webhook's secret as Standard Webhooks libraries take it (``whsec_…``)."""
+        return obj.declared.receiver_secret(obj.secret) or "—"
 
     @admin.display(description=_("current secret"))
     def secret_hint(self, obj: Integration) -> str:

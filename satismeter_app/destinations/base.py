@@ -42,6 +42,7 @@ from ..exceptions import (
     MissingExtraError,
     SatismeterConfigurationError,
 )
+from .network import CheckedAdapter, host_refusal
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -52,19 +53,36 @@ USER_AGENT = f"django-satismeter/{__version__}"
 # What happens to a response, in order; each kind takes some of them (Destination.events).
 LIFECYCLE_EVENTS = ("viewed", "closed", "answered", "completed")
 # Form fields accept ftp:// URLs; nothing here speaks anything but HTTP.
-http_url = URLValidator(schemes=["http", "https"])
+_http_url_syntax = URLValidator(schemes=["http", "https"])
+# The code of the error a URL whose host is refused raises (see network.py).
+REFUSED_HOST = "refused_host"
 
 logger = logging.getLogger(__name__)
+
+
+def http_url(value: str) -> None:
+    """The validator of every outbound URL a project admin sets: http(s), and a host that is
+    not this server's own network (network.py; checked again when the connection opens)."""
+    _http_url_syntax(value)
+    refusal = host_refusal(urlsplit(value).hostname or "")
+    if refusal:
+        raise ValidationError(refusal, code=REFUSED_HOST)
 
 
 @dataclass(frozen=True)
 class Secret:
     """What an integration's secret is for a kind: its name (in warnings, "missing write
-    key"), what the admin says about it, and the validators a typed-in value must pass."""
+    key"), what the admin says about it, and the validators a typed-in value must pass.
+
+    A kind whose secret this server makes (a webhook's signing secret) names how: ``generate``
+    gives a new integration one, and ``for_receivers`` is the form the other end needs, which
+    the admin shows to those who may change the integration."""
 
     name: StrOrPromise
     help_text: StrOrPromise
     validators: tuple[Callable[[str], None], ...] = ()
+    generate: Callable[[], str] | None = None
+    for_receivers: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,20 @@ class Destination:
         return secret
 
     @classmethod
+    def new_secret(cls) -> str:
+        """A secret for a new integration, when the kind makes its own; else ""."""
+        if cls.secret and cls.secret.generate:
+            return cls.secret.generate()
+        return ""
+
+    @classmethod
+    def receiver_secret(cls, secret: str) -> str:
+        """What the receiving end needs to know of ``secret``, when the kind shows it; else ""."""
+        if secret and cls.secret and cls.secret.for_receivers:
+            return cls.secret.for_receivers(secret)
+        return ""
+
+    @classmethod
     def missing(cls, settings: Mapping[str, Any], secret: str) -> list[str]:
         """What an integration of this kind still needs before it can send, by name."""
         missing = [str(cls.secret.name)] if cls.secret and not secret else []
@@ -250,14 +282,21 @@ class Destination:
         raise NotImplementedError
 
     def post(self, request: Request) -> int:
-        """Send one request and return its 2xx status, or raise DeliveryError."""
+        """Send one request and return its 2xx status, or raise DeliveryError.
+
+        Redirects are not followed: a 3xx is the destination's answer, recorded like any
+        other, so that a URL is the one place a delivery goes."""
         try:
             response = self.session.post(
-                request.url, data=request.body, headers=request.headers, timeout=self.timeout
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as err:
             raise DeliveryError(f"No answer from {request.where}: {err}") from err
-        raise_for_status(request, response.status_code, response.headers, response.text)
+        raise_for_status(request, response.status_code, response.headers)
         return response.status_code
 
     # The template ----------------------------------------------------------------------------
@@ -301,8 +340,13 @@ class Destination:
 
     @cached_property
     def session(self) -> requests.Session:
+        """Every request of the destination: our User-Agent, and connections that open only
+        to addresses network.py allows, checked on the address actually connected to."""
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
+        adapter = CheckedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         return session
 
     def close(self) -> None:
@@ -328,14 +372,16 @@ def _unbuildable() -> MessageRejected:
     return MessageRejected("The message cannot be built from this delivery; see the worker log.")
 
 
-def raise_for_status(request: Request, status: int, headers: Mapping[str, str], text: str) -> None:
-    """Any 2xx is success; anything else becomes a DeliveryError with the answer in it."""
+def raise_for_status(request: Request, status: int, headers: Mapping[str, str]) -> None:
+    """Any 2xx is success; anything else becomes a DeliveryError with the status in it.
+
+    Never the body: the delivery log is read by project admins, and what a server answers
+    is not theirs to read (the URL they set may be someone else's)."""
     if 200 <= status < 300:
         return
     raise DeliveryError(
         f"{request.where} answered {status}",
         status_code=status,
-        response_text=text,
         retry_after=parse_retry_after(headers.get("Retry-After")),
     )
 

@@ -1,4 +1,5 @@
-"""Slack: a Block Kit message per response, posted with slack_sdk's incoming-webhook client.
+"""Slack: a Block Kit message per response, made with slack_sdk's block models and posted to
+the incoming-webhook URL over the destinations' one session.
 
 The integration's secret is the incoming-webhook URL (the URL is the credential, so it is
 never shown back and error messages name only its host). Which responses go is decided when
@@ -11,8 +12,6 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping, Sequence
-from functools import cached_property
-from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -21,9 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import nps
 from ..conf import app_settings
-from ..exceptions import DeliveryError
 from .base import (
-    USER_AGENT,
+    REFUSED_HOST,
     Built,
     Destination,
     Extra,
@@ -31,7 +29,6 @@ from .base import (
     Secret,
     compact_json,
     http_url,
-    raise_for_status,
     user_of,
 )
 
@@ -68,7 +65,9 @@ def webhook_url(secret: str) -> None:
     """The secret of a Slack integration is its incoming-webhook URL."""
     try:
         http_url(secret)
-    except ValidationError:
+    except ValidationError as error:
+        if error.code == REFUSED_HOST:
+            raise
         raise ValidationError(
             _("Use the Slack incoming-webhook URL (https://hooks.slack.com/…).")
         ) from None
@@ -192,31 +191,12 @@ class SlackDestination(Destination):
 
     def build(self, deliveries: Sequence[Delivery]) -> Built:
         url = self.required(self.integration.secret, "incoming-webhook URL")
+        # Posted over the base class's session (not slack_sdk's WebhookClient, whose urllib
+        # connections the private-address check of network.py cannot see).
+        headers = {"Content-Type": "application/json; charset=utf-8"}
         return Built(
             requests=[
-                Request(url, compact_json(slack_message(d.event, d.payload)), {}, [d])
+                Request(url, compact_json(slack_message(d.event, d.payload)), headers, [d])
                 for d in deliveries
             ]
         )
-
-    @cached_property
-    def webhook(self) -> Any:
-        # No retry handlers: the outbox retries, with its backoff and its attempt log.
-        return _sdk("webhook").WebhookClient(
-            self.integration.secret,
-            timeout=int(self.timeout),
-            retry_handlers=[],
-            user_agent_prefix=USER_AGENT,
-        )
-
-    def post(self, request: Request) -> int:
-        from slack_sdk.errors import SlackRequestError
-
-        try:
-            reply = self.webhook.send_dict(request.json())
-        except SlackRequestError as err:
-            raise DeliveryError(f"Slack refused the URL: {err}", permanent=True) from err
-        except (OSError, HTTPException) as err:
-            raise DeliveryError(f"No answer from {request.where}: {err}") from err
-        raise_for_status(request, reply.status_code, reply.headers or {}, reply.body or "")
-        return int(reply.status_code)

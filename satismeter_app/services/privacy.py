@@ -4,9 +4,11 @@ Erasure anonymises by default: the user's identity, traits, groups, pages and ev
 do the free text of their responses (comments, text answers, the traits snapshot, the page);
 the ratings stay, with their dates, survey, method, language and device, so that the NPS of
 the past does not change. ``mode="delete"`` removes the user and their responses outright.
-Either way, outbox messages not yet sent are dropped and the payloads of sent ones are
-scrubbed, since they carry the user's name, email and traits. An unsubscribed address stays on
-the project's unsubscribe list: it is what keeps survey email from reaching it again.
+Either way, outbox messages not delivered (pending, being sent, or dead) are dropped with
+their attempts, and the delivered ones keep only their state, dates and statuses: their
+payloads carry the user's name, email, traits and comment, and their error texts may quote
+them (rows logged before errors left out the receiver's answer). An unsubscribed address stays
+on the project's unsubscribe list: it is what keeps survey email from reaching it again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..exceptions import InvalidInput
-from ..models import Delivery, Display, EndUser, Response, Unsubscribe, UserEvent
+from ..models import Delivery, DeliveryAttempt, Display, EndUser, Response, Unsubscribe, UserEvent
 from ..representations import iso_time, response_object, user_record
 
 Mode = Literal["anonymise", "delete"]
@@ -28,8 +30,9 @@ MODES: tuple[Mode, ...] = (ANONYMISE, DELETE)
 
 # Answer types whose value the user chose from the survey's options rather than typed.
 _CHOSEN_ANSWER_TYPES = {"scale", "smiley", "single-choice", "multiple-choice"}
-_UNSENT = (Delivery.State.PENDING, Delivery.State.SENDING)
+_UNDELIVERED = (Delivery.State.PENDING, Delivery.State.SENDING, Delivery.State.DEAD)
 _SCRUBBED = {"erased": True}
+_SCRUBBED_ERROR = "(erased with the user's data)"
 
 
 def erased_user_id(user: EndUser) -> str:
@@ -93,8 +96,13 @@ def deliveries_of(user: EndUser) -> QuerySet[Delivery]:
 
 
 def _forget_deliveries(user: EndUser) -> None:
-    deliveries_of(user).filter(state__in=_UNSENT).delete()
-    deliveries_of(user).update(payload=_SCRUBBED)
+    # A dead row is never sent; retried, it would carry nothing but the scrubbed payload.
+    deliveries_of(user).filter(state__in=_UNDELIVERED).delete()
+    delivered = deliveries_of(user)
+    delivered.exclude(last_error="").update(last_error=_SCRUBBED_ERROR)
+    delivered.update(payload=_SCRUBBED)
+    attempts = DeliveryAttempt.objects.filter(delivery__in=delivered).exclude(error="")
+    attempts.update(error=_SCRUBBED_ERROR)
 
 
 # --- export ---------------------------------------------------------------------------------------

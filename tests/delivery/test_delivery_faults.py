@@ -48,6 +48,8 @@ DELIVERY_SETTINGS = {
     "DELIVERY_RETRY_MAX_DELAY": 1,
     "DELIVERY_CLAIM_TIMEOUT": 6,
     "PUBLIC_BASE_URL": "http://testserver",
+    # The sinks listen on loopback (tests/settings.py turns it on; these settings replace it).
+    "ALLOW_PRIVATE_DESTINATIONS": True,
 }
 SWEEP_EVERY = 0.5
 DEADLINE = 45  # seconds for everything to arrive once the fault is over

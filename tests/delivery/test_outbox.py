@@ -316,7 +316,11 @@ def test_backoff_doubles_with_jitter_up_to_the_cap(settings: Any) -> None:
 def test_every_attempt_is_logged_with_time_status_and_error(
     project: Project, sink: SegmentSink, settings: Any
 ) -> None:
-    settings.SATISMETER = {"DELIVERY_RETRY_BASE_DELAY": 0.01, "DELIVERY_RETRY_MAX_DELAY": 0.01}
+    settings.SATISMETER = {
+        **settings.SATISMETER,
+        "DELIVERY_RETRY_BASE_DELAY": 0.01,
+        "DELIVERY_RETRY_MAX_DELAY": 0.01,
+    }
     integration = segment(project, sink.url)
     row(integration, "m")
     sink.answer = lambda request: (502, {}, b"bad gateway")
@@ -330,7 +334,8 @@ def test_every_attempt_is_logged_with_time_status_and_error(
     log = list(delivery.attempt_log.order_by("started").values_list("status_code", "outcome"))
     assert log == [(502, "retry"), (200, "delivered")]
     first = delivery.attempt_log.order_by("started").first()
-    assert first is not None and "bad gateway" in first.error and first.duration_ms >= 0
+    assert first is not None and "answered 502" in first.error and first.duration_ms >= 0
+    assert "bad gateway" not in first.error  # the status, never the answer
     assert (delivery.state, delivery.attempts, delivery.last_error) == ("delivered", 2, "")
 
 
@@ -523,7 +528,9 @@ def test_saving_an_incomplete_integration_warns(admin_client: Client, project: P
         follow=True,
     )
 
-    assert "sends nothing until it has its signing secret, URL" in page.content.decode()
+    # The signing secret is made with the integration (a Standard Webhooks secret).
+    assert "sends nothing until it has its URL." in page.content.decode()
+    assert Integration.objects.get().secret.startswith("whsec_")
 
 
 # --- system checks --------------------------------------------------------------------------------------
@@ -544,7 +551,7 @@ def test_checks_report_incomplete_integrations_and_missing_packages(
     found = checks.check_integrations(databases=["default"])
 
     assert [m.id for m in found] == ["satismeter.W011", "satismeter.W012"]
-    assert "signing secret, URL" in found[0].msg
+    assert "has no URL" in found[0].msg  # the signing secret is made with the integration
     assert "django-satismeter[slack]" in found[1].msg
     assert checks.check_integrations(databases=None) == []
 
