@@ -28,6 +28,12 @@ MESSAGES = {
         "SATISMETER[{!r}] must be a rate such as '120/min', not {!r}.",
         "Write a number of requests, a slash, and s, min, hour or day.",
     ),
+    "E006": (
+        "SATISMETER['TRUSTED_PROXIES'] must be the number of reverse proxies in front of the "
+        "server (0 or more), not {!r}.",
+        "0 when clients reach the server directly; otherwise count the proxies that each "
+        "append to X-Forwarded-For (docs/security.md).",
+    ),
     # E010–E019, W010–W019: deliveries (the outbox and its destinations).
     "E010": (
         "SATISMETER['DESTINATIONS'][{!r}] is not a destination class: {}",
@@ -105,6 +111,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             errors.append(_message(checks.Error, "E003", name, value))
     errors.extend(_check_rates())
+    errors.extend(_check_proxies())
     errors.extend(_check_base_url())
     errors.extend(_check_deliveries())
     return errors
@@ -179,13 +186,20 @@ def check_integrations(
 
 def _check_rates() -> list[checks.CheckMessage]:
     errors = []
-    for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT"):
+    for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT", "AUTH_FAILURE_RATE"):
         value = getattr(app_settings, name)
         try:
             parse_rate(value)
         except ValueError:
             errors.append(_message(checks.Error, "E005", name, value))
     return errors
+
+
+def _check_proxies() -> list[checks.CheckMessage]:
+    value = app_settings.TRUSTED_PROXIES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return [_message(checks.Error, "E006", value)]
+    return []
 
 
 def _check_base_url() -> list[checks.CheckMessage]:
