@@ -28,12 +28,6 @@ MESSAGES = {
         "SATISMETER[{!r}] must be a rate such as '120/min', not {!r}.",
         "Write a number of requests, a slash, and s, min, hour or day.",
     ),
-    "E006": (
-        "SATISMETER['TRUSTED_PROXIES'] must be the number of reverse proxies in front of the "
-        "server (0 or more), not {!r}.",
-        "0 when clients reach the server directly; otherwise count the proxies that each "
-        "append to X-Forwarded-For (docs/security.md).",
-    ),
     # E010–E019, W010–W019: deliveries (the outbox and its destinations).
     "E010": (
         "SATISMETER['DESTINATIONS'][{!r}] is not a destination class: {}",
@@ -198,7 +192,11 @@ def _check_rates() -> list[checks.CheckMessage]:
 def _check_proxies() -> list[checks.CheckMessage]:
     value = app_settings.TRUSTED_PROXIES
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return [_message(checks.Error, "E006", value)]
+        why = (
+            "TRUSTED_PROXIES must be the number of reverse proxies in front of the server "
+            f"(0 or more; docs/security.md), not {value!r}."
+        )
+        return [_message(checks.Error, "E001", why)]
     return []
 
 
