@@ -3,7 +3,7 @@
 or an ``AuthKey: KEY`` header. A key sees its own project and nothing else.
 
 Guessing is limited: wrong keys and wrong staff tokens count against the client's address
-(``AUTH_FAILURE_RATE``), and past the limit every attempt from it is answered 429.
+(``AUTH_FAILURE_RATE``), and past the limit every wrong attempt from it is answered 429.
 """
 
 from __future__ import annotations
@@ -63,22 +63,21 @@ def key_from_request(request: Request) -> str | None:
 
 @contextmanager
 def guessing_limit(request: Request) -> Iterator[None]:
-    """Around a check of credentials: an ``AuthenticationFailed`` counts against the client.
+    """Around a check of credentials: an ``AuthenticationFailed`` counts against the client,
+    and past ``AUTH_FAILURE_RATE`` failures in a window it is answered 429, not 401.
 
-    Past ``AUTH_FAILURE_RATE`` failures every attempt from the client is refused before its
-    credentials are read, right or wrong, until the window ends: a limit that let a right guess
-    through would tell a guesser when to stop. Successful attempts are not counted.
+    Right credentials are neither counted nor refused: the keys and tokens are random and far
+    too long to guess, so the limit is there to make guessing loud and slow, and a service
+    that keeps sending a revoked key must not lock out the working ones behind the same address.
     """
-    window = Window.of("auth-failures", app_settings.AUTH_FAILURE_RATE)
-    client = client_key(request)
-    if window.count(client) >= window.limit:
-        raise exceptions.Throttled(
-            window.retry_after(), detail="Too many failed authentications from this address."
-        )
     try:
         yield
     except exceptions.AuthenticationFailed:
-        window.hit(client)
+        window = Window.of("auth-failures", app_settings.AUTH_FAILURE_RATE)
+        if window.hit(client_key(request)) > window.limit:
+            raise exceptions.Throttled(
+                window.retry_after(), detail="Too many failed authentications from this address."
+            ) from None
         raise
 
 
