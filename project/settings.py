@@ -7,6 +7,7 @@ PostgreSQL and Redis, and ``DEBUG=false`` with ``SECRET_KEY`` and ``ALLOWED_HOST
 production; ``manage.py check --deploy`` is clean in that mode.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     # Swagger UI and Redoc served from our static files, not from a CDN.
     "drf_spectacular_sidecar",
     "satismeter_app",
+    # Failed admin logins limited per client address (docs/security.md).
+    "axes",
     # The example project's demo seeder (`manage.py satismeter_demo`); not part of the package.
     "project.demo",
 ]
@@ -57,7 +60,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes first: it refuses a locked-out client before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Ten wrong passwords from one client address lock it out for 15 minutes (each attempt during
+# the lockout starts them again), answered 429 with Retry-After. The address is the app's
+# (SATISMETER["TRUSTED_PROXIES"]), IPv6 by its /64. A successful login does not clear the
+# count: an attacker with an account of their own could otherwise guess on forever.
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "satismeter_app.api.throttling.client_key"
+AXES_LOCKOUT_CALLABLE = "satismeter_app.api.throttling.admin_lockout"
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -84,12 +104,21 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
+# A persistent connection that died (database restart, failover, idle timeout) is replaced
+# at the start of the next request instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that stops answering costs a request one second, not the OS's TCP timeout
+            # (requests are then served without the cache: docs/security.md).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

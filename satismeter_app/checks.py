@@ -112,6 +112,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             errors.append(_message(checks.Error, "E003", name, value))
     errors.extend(_check_rates())
+    errors.extend(_check_proxies())
     errors.extend(_check_base_url())
     errors.extend(_check_deliveries())
     return errors
@@ -186,13 +187,24 @@ def check_integrations(
 
 def _check_rates() -> list[checks.CheckMessage]:
     errors = []
-    for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT"):
+    for name in ("WIDGET_RATE_PER_KEY", "WIDGET_RATE_PER_CLIENT", "AUTH_FAILURE_RATE"):
         value = getattr(app_settings, name)
         try:
             parse_rate(value)
         except ValueError:
             errors.append(_message(checks.Error, "E005", name, value))
     return errors
+
+
+def _check_proxies() -> list[checks.CheckMessage]:
+    value = app_settings.TRUSTED_PROXIES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        why = (
+            "TRUSTED_PROXIES must be the number of reverse proxies in front of the server "
+            f"(0 or more; docs/security.md), not {value!r}."
+        )
+        return [_message(checks.Error, "E001", why)]
+    return []
 
 
 def _check_base_url() -> list[checks.CheckMessage]:

@@ -25,6 +25,13 @@ DEFAULTS: dict[str, Any] = {
     # Rate limits of the public widget routes, per write key and per client address.
     "WIDGET_RATE_PER_KEY": "6000/min",
     "WIDGET_RATE_PER_CLIENT": "120/min",
+    # How many reverse proxies stand in front of the server. 0: the client is REMOTE_ADDR and
+    # X-Forwarded-For is ignored (anyone can write it). N: the client is the Nth address from
+    # the right of X-Forwarded-For, the one the outermost proxy saw (docs/security.md).
+    "TRUSTED_PROXIES": 0,
+    # Failed authentications (wrong secret keys or management tokens) allowed per client
+    # address; past it every attempt from that address is answered 429 until the window ends.
+    "AUTH_FAILURE_RATE": "20/min",
     # Size caps on what clients send.
     "MAX_TRAITS_BYTES": 32 * 1024,
     "MAX_FEEDBACK_LENGTH": 5000,

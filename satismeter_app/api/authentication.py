@@ -1,21 +1,33 @@
 """Secret project API keys, in any of the three ways SatisMeter's clients send them:
 ``Authorization: Bearer KEY``, HTTP Basic with the key as user name and an empty password,
-or an ``AuthKey: KEY`` header. A key sees its own project and nothing else."""
+or an ``AuthKey: KEY`` header. A key sees its own project and nothing else.
+
+Guessing is limited: wrong keys and wrong staff tokens count against the client's address
+(``AUTH_FAILURE_RATE``), and past the limit every wrong attempt from it is answered 429.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import (
+    BaseAuthentication,
+    TokenAuthentication,
+    get_authorization_header,
+)
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from ..conf import app_settings
 from ..models import ApiKey
+from .throttling import Window, client_key
 
 LAST_USED_RESOLUTION = timedelta(hours=1)
 
@@ -49,20 +61,41 @@ def key_from_request(request: Request) -> str | None:
     return request.META.get("HTTP_AUTHKEY") or None
 
 
+@contextmanager
+def guessing_limit(request: Request) -> Iterator[None]:
+    """Around a check of credentials: an ``AuthenticationFailed`` counts against the client,
+    and past ``AUTH_FAILURE_RATE`` failures in a window it is answered 429, not 401.
+
+    Right credentials are neither counted nor refused: the keys and tokens are random and far
+    too long to guess, so the limit is there to make guessing loud and slow, and a service
+    that keeps sending a revoked key must not lock out the working ones behind the same address.
+    """
+    try:
+        yield
+    except exceptions.AuthenticationFailed:
+        window = Window.of("auth-failures", app_settings.AUTH_FAILURE_RATE)
+        if window.hit(client_key(request)) > window.limit:
+            raise exceptions.Throttled(
+                window.retry_after(), detail="Too many failed authentications from this address."
+            ) from None
+        raise
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ProjectKeyUser, ApiKey] | None:
         key = key_from_request(request)
         if key is None:
             return None
-        return self.authenticate_key(key)
+        return self.authenticate_key(key, request)
 
-    def authenticate_key(self, key: str) -> tuple[ProjectKeyUser, ApiKey]:
-        api_key = ApiKey.authenticate(key)
-        if api_key is None:
-            raise exceptions.AuthenticationFailed(
-                "Invalid or revoked API key. Send a secret API key of the project (sk_…); "
-                "the public write key of the widget is not one."
-            )
+    def authenticate_key(self, key: str, request: Request) -> tuple[ProjectKeyUser, ApiKey]:
+        with guessing_limit(request):
+            api_key = ApiKey.authenticate(key)
+            if api_key is None:
+                raise exceptions.AuthenticationFailed(
+                    "Invalid or revoked API key. Send a secret API key of the project (sk_…); "
+                    "the public write key of the widget is not one."
+                )
         now = timezone.now()
         if api_key.last_used is None or now - api_key.last_used > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used=now)
@@ -70,6 +103,18 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="satismeter"'
+
+
+class StaffTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication (``Authorization: Token …``) of the management API, with
+    wrong tokens limited per client like wrong keys."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        words = get_authorization_header(request).split()
+        if not words or words[0].lower() != self.keyword.lower().encode():
+            return None  # no token sent: nothing to count
+        with guessing_limit(request):
+            return super().authenticate(request)
 
 
 class HasProjectKey(BasePermission):

@@ -22,7 +22,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -35,6 +35,7 @@ from ..models import EndUser, Integration, Project, Survey
 from ..models import Response as SurveyResponse
 from ..permissions import ADMIN_ROLE, ANY_ROLE
 from ..services import privacy
+from .authentication import StaffTokenAuthentication
 from .base import AppViewMixin, extend_schema
 from .parsers import DEFAULT_PARSERS
 from .serializers import ResponseObjectSerializer
@@ -43,7 +44,7 @@ from .serializers import ResponseObjectSerializer
 def staff_authentication() -> list[type]:
     classes: list[type] = [SessionAuthentication]
     if apps.is_installed("rest_framework.authtoken"):
-        classes.insert(0, TokenAuthentication)
+        classes.insert(0, StaffTokenAuthentication)  # wrong tokens are limited per client
     return classes
 
 

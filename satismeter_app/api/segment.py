@@ -103,7 +103,7 @@ class SegmentKeyAuthentication(ApiKeyAuthentication):
         key = body.get("writeKey") if isinstance(body, dict) else None
         if not isinstance(key, str) or not key:
             return None
-        return self.authenticate_key(key)
+        return self.authenticate_key(key, request)
 
 
 class SegmentView(AppAPIView):

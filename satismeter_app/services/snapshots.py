@@ -1,7 +1,9 @@
 """The cached configuration of a project and its live surveys, looked up by write key.
 
 The widget routes read it on every call, so it lives in the cache (Redis in production) and
-is dropped whenever a project or survey is saved or deleted.
+is dropped whenever a project or survey is saved or deleted. While the cache cannot be reached
+it is read from the database, and a copy that could not be dropped is dropped once the cache
+answers again (:mod:`satismeter_app.shared_cache`).
 """
 
 from __future__ import annotations
@@ -9,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import caches
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .. import targeting
+from .. import shared_cache, targeting
 from ..conf import app_settings
 from ..models import Project, Survey
 
@@ -80,20 +81,21 @@ def project_config(write_key: str) -> ProjectConfig | None:
     """The configuration for a write key, or None when no project has it."""
     if not write_key or len(write_key) > 64:
         return None
-    cache = caches[app_settings.CACHE_ALIAS]
-    cached = cache.get(_cache_key(write_key))
+    key = _cache_key(write_key)
+    cached = shared_cache.use(lambda cache: cache.get(key), None)
     if cached == _UNKNOWN:
         return None
     if cached is not None:
-        return cached
+        return cached  # type: ignore[no-any-return]
     project = Project.objects.filter(write_key=write_key).first()
     config = _build(project) if project else None
-    cache.set(_cache_key(write_key), config or _UNKNOWN, app_settings.CONFIG_CACHE_TIMEOUT)
+    timeout = app_settings.CONFIG_CACHE_TIMEOUT
+    shared_cache.use(lambda cache: cache.set(key, config or _UNKNOWN, timeout), None)
     return config
 
 
 def forget(project: Project) -> None:
-    caches[app_settings.CACHE_ALIAS].delete(_cache_key(project.write_key))
+    shared_cache.delete(_cache_key(project.write_key))
 
 
 @receiver([post_save, post_delete], sender=Project)

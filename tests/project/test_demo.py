@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.db import models
 from django.db.models import Max, Q
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -232,13 +233,14 @@ def test_staff_user_is_a_superuser_and_project_admin() -> None:
 def test_printed_credentials_log_in_to_the_admin(client: Client) -> None:
     data = run_demo_json()
 
-    assert client.login(username=data["username"], password=data["password"])
+    # django-axes checks every login attempt against its client, so it needs a request.
+    assert client.login(request=HttpRequest(), username=data["username"], password=data["password"])
     assert client.get("/admin/").status_code == 200
 
 
 def test_demo_project_shows_in_the_admin(client: Client) -> None:
     data = run_demo_json()
-    client.login(username=data["username"], password=data["password"])
+    client.login(request=HttpRequest(), username=data["username"], password=data["password"])
 
     page = client.get(reverse("admin:satismeter_app_project_changelist"))
 
