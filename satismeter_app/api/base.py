@@ -21,9 +21,12 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.views import APIView
 
+from .. import storable
+from ..exceptions import InvalidInput
 from .errors import AppErrors
 from .parsers import DEFAULT_PARSERS
 
@@ -81,6 +84,23 @@ class AppViewMixin(AppErrors):
     metadata_class: Any = SimpleMetadata
     versioning_class: Any = None
     pagination_class: Any = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication, throttles and the handler: nothing has queried or streamed yet.
+        refuse_unstorable_params(request, kwargs)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+
+def refuse_unstorable_params(request: Request, path_params: dict[str, Any]) -> None:
+    """A 400 for a query parameter or path id holding text PostgreSQL cannot take (a NUL):
+    every view may then filter on them, and a streamed answer never starts with a query that
+    fails half-way."""
+    named = [*request.query_params.lists(), *((k, [v]) for k, v in path_params.items())]
+    for name, values in named:
+        for text in (name, *values):
+            if problem := storable.text_problem(str(text)):
+                field = name if storable.text_problem(name) is None else "a parameter's name"
+                raise InvalidInput(field, f"must not contain {problem}")
 
 
 class AppAPIView(AppViewMixin, APIView):
