@@ -182,11 +182,30 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
+# Logs go to the console (stderr), where gunicorn, systemd or a container collects them. Every
+# unexpected error leaves one ERROR record with its traceback: the app's API views log theirs
+# on "satismeter_app"; Django logs those of its other views (the admin, the email pages) on
+# "django.request", whose default handlers print only with DEBUG on (and mail ADMINS).
+# Secrets and personal data stay out of both: see docs/deployment.md.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # With DEBUG on, Django's own console handler already prints django.request.
+        "production_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["require_debug_false"],
+            "level": "ERROR",
+        },
+    },
     "loggers": {
-        "satismeter_app": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")}
+        "satismeter_app": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        "django.request": {"handlers": ["production_console"]},
     },
 }
