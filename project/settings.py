@@ -3,13 +3,18 @@
 With nothing set this is the demo: SQLite, DEBUG on, a local-memory cache and a Celery broker
 on the file system (kombu's ``filesystem://`` transport) that the demo's worker reads, so no
 server is needed. Set ``DATABASE_URL`` and ``REDIS_URL`` (or ``CELERY_BROKER_URL``) for
-PostgreSQL and Redis, and ``DEBUG=false`` with ``SECRET_KEY`` and ``ALLOWED_HOSTS`` for
-production; ``manage.py check --deploy`` is clean in that mode.
+PostgreSQL and Redis, and ``DEBUG=false`` with ``SECRET_KEY`` (50+ random characters) and
+``ALLOWED_HOSTS`` for production; ``manage.py check --deploy`` is clean in that mode.
 """
 
 from pathlib import Path
 
 import environ
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,12 +24,29 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
+
+
+def production_secret_key(key: str) -> str:
+    """``key`` if Django's deployment check would take it (security.W009): a weaker one fails
+    the start, not a warning that a deployment may never read."""
+    if (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or key.startswith(SECRET_KEY_INSECURE_PREFIX)
+    ):
+        raise ImproperlyConfigured(
+            f"Production mode (DEBUG=false) needs a random SECRET_KEY of at least "
+            f"{SECRET_KEY_MIN_LENGTH} characters ({SECRET_KEY_MIN_UNIQUE_CHARACTERS}+ different "
+            f"ones, not starting with {SECRET_KEY_INSECURE_PREFIX!r}). Make one with: python -c "
+            '"from django.core.management.utils import get_random_secret_key as k; print(k())"'
+        )
+    return key
+
+
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-demo-key-only-for-debug-mode")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="")
-    if len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Production mode (DEBUG=false) needs a SECRET_KEY of 32+ chars.")
+    SECRET_KEY = production_secret_key(env.str("SECRET_KEY", default=""))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
