@@ -22,6 +22,7 @@ Every app view uses :func:`handle` through :class:`AppErrors`, never through the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import BadRequest, SuspiciousOperation
@@ -116,14 +117,58 @@ def server_error(exc: Exception, context: dict[str, Any], *, segment: bool = Fal
 
 
 class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    field = serializers.CharField(required=False)
+    """The app's refusal (:func:`error_body`)."""
+
+    error = serializers.CharField(help_text="What is wrong.")
+    field = serializers.CharField(
+        required=False, help_text="The field, query parameter or path id in error."
+    )
+    reason = serializers.CharField(
+        required=False, help_text="Why a duplicate response was refused."
+    )
+
+
+class DetailSerializer(serializers.Serializer):
+    """DRF's own refusals: authentication, permission, not found, throttling, a bad body."""
+
+    detail = serializers.CharField()
 
 
 class FailureSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     code = serializers.CharField()
     message = serializers.CharField()
+
+
+# A serializer's refusal lists each field in error with its messages (nested like the body).
+VALIDATION_ERRORS = {
+    "type": "object",
+    "description": "The fields in error, each with its messages (DRF's validation errors).",
+    "additionalProperties": {},
+}
+REFUSALS = {
+    400: "Malformed or invalid: the body says what is wrong and where.",
+    401: "No credential, or a wrong one.",
+    403: "The credential does not open this project or object.",
+    404: "No such object, or another project's.",
+    429: "Too many requests: wait Retry-After seconds.",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before the next try.",
+    }
+}
+
+
+def refusal_schema(status: int, segment: bool, ref: Callable[[type], dict[str, str]]) -> dict:
+    """The body of a 4xx answer of :func:`handle`; ``ref`` names a serializer's component."""
+    if segment:
+        return ref(FailureSerializer)
+    kinds: list[dict[str, Any]] = [ref(ErrorSerializer), ref(DetailSerializer)]
+    if status == 400:
+        kinds.append(VALIDATION_ERRORS)
+    return {"anyOf": kinds}
 
 
 SEGMENT_FAILURES = {
