@@ -102,6 +102,22 @@ def test_segment_routes_answer_a_server_error_in_segments_words(
     }
 
 
+@pytest.mark.django_db
+def test_the_error_record_holds_no_key_and_no_query(
+    api_client: Any, key: str, monkeypatch: Any, caplog: Any
+) -> None:
+    monkeypatch.setattr(base, "refuse_unstorable_params", fail)
+    api_client.raise_request_exception = False
+    basic = base64.b64encode(f"{key}:".encode()).decode()
+    with caplog.at_level(logging.INFO):
+        api_client.get(
+            "/api/users?userId=someone%40example.com", HTTP_AUTHORIZATION=f"Basic {basic}"
+        )
+    written = caplog.text
+    assert "Internal Server Error: /api/users" in written and "Traceback" in written
+    assert key not in written and basic not in written and "someone" not in written
+
+
 # --- the other routes: Django's "django.request" record, with the traceback --------------------
 
 
