@@ -137,3 +137,18 @@ def test_nothing_is_written_when_a_nul_is_refused(
     )
     assert reply.status_code == 400
     assert not EndUser.objects.filter(user_id="kept-out").exists()
+
+
+# --- found by schemathesis --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device_types", [True, 3, [{}], [["mobile"]]])
+def test_device_types_that_are_no_list_of_names_are_a_400(
+    api_client: Any, project: Project, make_staff: Callable[..., Any], device_types: Any
+) -> None:
+    """POST /api/manage/surveys with device_types=true (form data) answered 500 (TypeError)."""
+    api_client.force_authenticate(make_staff(project))
+    body = {"project": project.pk, "name": "Devices", "device_types": device_types}
+    reply = api_client.post("/api/manage/surveys", body, format="json")
+    assert reply.status_code == 400, reply.content
+    assert "device_types" in json.loads(reply.content)
