@@ -348,12 +348,15 @@ def start_gunicorn(args: argparse.Namespace, env: Environment, port: int) -> sub
         sys.executable,
         "-m",
         "gunicorn",
+        "--config=project/gunicorn.conf.py",  # as in production (docs/deployment.md)
         "project.wsgi:application",
         f"--bind=127.0.0.1:{port}",
         f"--workers={args.workers}",
         f"--worker-class={args.worker_class}",
         f"--threads={args.threads}",
         "--log-level=warning",
+        # Access lines are still formatted, as in production, but not printed over the report.
+        "--access-logfile=/dev/null",
     ]
     # A session of its own: Ctrl-C reaches the bench only, which then stops gunicorn cleanly.
     return subprocess.Popen(

@@ -3,14 +3,19 @@
 With nothing set this is the demo: SQLite, DEBUG on, a local-memory cache and a Celery broker
 on the file system (kombu's ``filesystem://`` transport) that the demo's worker reads, so no
 server is needed. Set ``DATABASE_URL`` and ``REDIS_URL`` (or ``CELERY_BROKER_URL``) for
-PostgreSQL and Redis, and ``DEBUG=false`` with ``SECRET_KEY`` and ``ALLOWED_HOSTS`` for
-production; ``manage.py check --deploy`` is clean in that mode.
+PostgreSQL and Redis, and ``DEBUG=false`` with ``SECRET_KEY`` (50+ random characters) and
+``ALLOWED_HOSTS`` for production; ``manage.py check --deploy`` is clean in that mode.
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -20,12 +25,29 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
+
+
+def production_secret_key(key: str) -> str:
+    """``key`` if Django's deployment check would take it (security.W009): a weaker one fails
+    the start, not a warning that a deployment may never read."""
+    if (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or key.startswith(SECRET_KEY_INSECURE_PREFIX)
+    ):
+        raise ImproperlyConfigured(
+            f"Production mode (DEBUG=false) needs a random SECRET_KEY of at least "
+            f"{SECRET_KEY_MIN_LENGTH} characters ({SECRET_KEY_MIN_UNIQUE_CHARACTERS}+ different "
+            f"ones, not starting with {SECRET_KEY_INSECURE_PREFIX!r}). Make one with: python -c "
+            '"from django.core.management.utils import get_random_secret_key as k; print(k())"'
+        )
+    return key
+
+
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="insecure-demo-key-only-for-debug-mode")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="")
-    if len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("Production mode (DEBUG=false) needs a SECRET_KEY of 32+ chars.")
+    SECRET_KEY = production_secret_key(env.str("SECRET_KEY", default=""))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -216,11 +238,30 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
+# Logs go to the console (stderr), where gunicorn, systemd or a container collects them. Every
+# unexpected error leaves one ERROR record with its traceback: the app's API views log theirs
+# on "satismeter_app"; Django logs those of its other views (the admin, the email pages) on
+# "django.request", whose default handlers print only with DEBUG on (and mail ADMINS).
+# Secrets and personal data stay out of both: see docs/deployment.md.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        # With DEBUG on, Django's own console handler already prints django.request.
+        "production_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["require_debug_false"],
+            "level": "ERROR",
+        },
+    },
     "loggers": {
-        "satismeter_app": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")}
+        "satismeter_app": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        "django.request": {"handlers": ["production_console"]},
     },
 }

@@ -406,8 +406,8 @@ class Survey(models.Model):
                 validate(getattr(self, field))
             except ValueError as exc:
                 errors[field] = str(exc)
-        unknown_devices = set(self.device_types or []) - set(DeviceType.values)
-        if not isinstance(self.device_types, list) or unknown_devices:
+        devices = self.device_types
+        if not isinstance(devices, list) or not all(d in DeviceType.values for d in devices):
             errors["device_types"] = _("Use a list of desktop, tablet and mobile.")
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             errors["ends_at"] = _("The end must come after the start.")

@@ -16,14 +16,20 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from drf_spectacular import utils as spectacular
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.views import APIView
 
+from .. import storable
+from ..exceptions import InvalidInput
+from . import errors
 from .errors import AppErrors
 from .parsers import DEFAULT_PARSERS
 
@@ -48,10 +54,77 @@ def extend_schema(**kwargs: Any) -> Callable[[F], F]:
         if not inspect.isclass(f):
             if getattr(f, "kwargs", None) is None:
                 f.kwargs = {}  # type: ignore[attr-defined]
-            f.kwargs.setdefault("schema", AutoSchema)  # type: ignore[attr-defined]
+            f.kwargs.setdefault("schema", AppAutoSchema)  # type: ignore[attr-defined]
         return annotate(f)
 
     return decorator
+
+
+class AppAutoSchema(AutoSchema):
+    """drf-spectacular's inspector, plus what every operation of the app shares: the refusals
+    :func:`errors.handle` can answer, with their bodies, and the notes of its authentication
+    schemes (``operation_note`` on the extensions in api/schema.py)."""
+
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
+    ) -> dict[str, Any] | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is not None:
+            self._note_authentication(operation)
+            self._document_refusals(operation)
+            self._path_ids_as_routed(operation)
+        return operation
+
+    def _path_ids_as_routed(self, operation: dict[str, Any]) -> None:
+        # Django's <int:…> converter routes digits only: "-1" names no route (the host's 404).
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                parameter["schema"].setdefault("minimum", 0)
+
+    def refusal_statuses(self) -> list[int]:
+        """400 (a body, a query parameter or a path id) and 401 (a key, token, write key or
+        signature) on every route; 403 where a credential names a project (not Segment's: a
+        key names none); 404 with a path id or a page number; 429 where a throttle runs."""
+        statuses = [400, 401]
+        if not self._segment:
+            statuses.append(403)
+        # DRF's pagination answers an unknown page number with a 404.
+        paginated = self._is_list_view() and getattr(self.view, "pagination_class", None)
+        if "{" in self.path or paginated:
+            statuses.append(404)
+        if self.view.get_throttles():
+            statuses.append(429)
+        return statuses
+
+    def _document_refusals(self, operation: dict[str, Any]) -> None:
+        # The bodies are the error handler's whatever a view's own decorator said about them.
+        responses = operation["responses"]
+        codes = {int(code) for code in responses if str(code).startswith("4")}
+        for status in sorted(codes | set(self.refusal_statuses())):
+            response = responses.setdefault(str(status), {})
+            if not response.get("description"):
+                response["description"] = errors.REFUSALS.get(status, "Refused.")
+            schema = errors.refusal_schema(status, self._segment, self._ref)
+            response["content"] = {"application/json": {"schema": schema}}
+            if status == 429:
+                response["headers"] = errors.RETRY_AFTER
+
+    @property
+    def _segment(self) -> bool:
+        """Segment's routes answer in Segment's words (api/errors.py)."""
+        return bool(getattr(self.view, "segment_errors", False))
+
+    def _ref(self, serializer: type) -> dict[str, str]:
+        return dict(self.resolve_serializer(serializer, "response").ref)
+
+    def _note_authentication(self, operation: dict[str, Any]) -> None:
+        notes = [
+            getattr(OpenApiAuthenticationExtension.get_match(authenticator), "operation_note", "")
+            for authenticator in self.view.get_authenticators()
+        ]
+        text = "\n\n".join([operation.get("description", ""), *filter(None, notes)]).strip()
+        if text:
+            operation["description"] = text
 
 
 class SpectacularSchema(ViewInspector):
@@ -63,7 +136,7 @@ class SpectacularSchema(ViewInspector):
         found = super().__get__(instance, owner)
         if not isinstance(found, SpectacularSchema):
             return found  # one that the schema generator set on this view instance
-        inspector = AutoSchema()
+        inspector = AppAutoSchema()
         inspector.view = instance
         return inspector
 
@@ -81,6 +154,23 @@ class AppViewMixin(AppErrors):
     metadata_class: Any = SimpleMetadata
     versioning_class: Any = None
     pagination_class: Any = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication, throttles and the handler: nothing has queried or streamed yet.
+        refuse_unstorable_params(request, kwargs)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+
+def refuse_unstorable_params(request: Request, path_params: dict[str, Any]) -> None:
+    """A 400 for a query parameter or path id holding text PostgreSQL cannot take (a NUL):
+    every view may then filter on them, and a streamed answer never starts with a query that
+    fails half-way."""
+    named = [*request.query_params.lists(), *((k, [v]) for k, v in path_params.items())]
+    for name, values in named:
+        for text in (name, *values):
+            if problem := storable.text_problem(str(text)):
+                field = name if storable.text_problem(name) is None else "a parameter's name"
+                raise InvalidInput(field, f"must not contain {problem}")
 
 
 class AppAPIView(AppViewMixin, APIView):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -79,22 +79,47 @@ class DocsView(SpectacularSwaggerView):
 
 
 # --- the app's authentication classes, described ----------------------------------------------
+#
+# An OpenAPI security requirement object lists schemes that are ALL required together; ways a
+# client may choose between are separate objects, and an empty one ({}) means "no credential".
+# So each extension below answers one requirement per way (get_security_requirement), and
+# operation_note says in the operation's description what the security list cannot.
 
 
-class StaffSessionScheme(OpenApiAuthenticationExtension):
+class AlternativeSchemes(OpenApiAuthenticationExtension):
+    """An authentication class that accepts any one of its ``name`` schemes, or, with
+    ``optional``, no credential at all (it then comes in the body)."""
+
+    name: list[str]
+    optional = False
+    operation_note = ""
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [*([{}] if self.optional else []), *({name: []} for name in self.name)]
+
+
+class StaffSessionScheme(AlternativeSchemes):
     target_class = "satismeter_app.api.widget.StaffSessionAuthentication"
-    name = "staffSession"
+    name = ["staffSession"]
+    optional = True
+    operation_note = (
+        "Public: the widget's calls need no credential. They name the project by its public "
+        "write key in the JSON body (`writeKey`); an admin session (`staffSession`) only adds "
+        "survey previews."
+    )
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": "sessionid",
-            "description": "The admin login; only needed for survey previews.",
-        }
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
+        return [
+            {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "sessionid",
+                "description": "The admin login; only needed for survey previews.",
+            }
+        ]
 
 
-class ApiKeyScheme(OpenApiAuthenticationExtension):
+class ApiKeyScheme(AlternativeSchemes):
     target_class = "satismeter_app.api.authentication.ApiKeyAuthentication"
     name = ["apiKeyBearer", "apiKeyBasic", "apiKeyHeader"]
 
@@ -106,9 +131,14 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         ]
 
 
-class SegmentKeyScheme(OpenApiAuthenticationExtension):
+class SegmentKeyScheme(AlternativeSchemes):
     target_class = "satismeter_app.api.segment.SegmentKeyAuthentication"
     name = ["segmentKeyBasic", "segmentKeyBearer", "segmentKeyHeader"]
+    optional = True
+    operation_note = (
+        "The project's secret API key: as the HTTP Basic user name (Segment's libraries), a "
+        "Bearer token, an `AuthKey` header, or `writeKey` in the JSON body."
+    )
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, str]]:
         note = " Or send it as writeKey in the JSON body, as Segment's libraries do."
@@ -117,3 +147,20 @@ class SegmentKeyScheme(OpenApiAuthenticationExtension):
             {"type": "http", "scheme": "bearer", "description": "The project's secret API key."},
             {"type": "apiKey", "in": "header", "name": "AuthKey"},
         ]
+
+
+# --- bodies that refuse unknown keys ------------------------------------------------------------
+
+
+class StrictBodies(OpenApiSerializerExtension):
+    """A :class:`~satismeter_app.api.serializers.StrictSerializer` refuses keys it does not
+    know (400): its request schema says so with ``additionalProperties: false``."""
+
+    target_class = "satismeter_app.api.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = dict(auto_schema._map_serializer(self.target, direction, bypass_extensions=True))
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema

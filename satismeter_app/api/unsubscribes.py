@@ -72,6 +72,7 @@ class ProjectUnsubscribesView(SecretKeyView):
                 OpenApiTypes.OBJECT,
                 description='Not a list of addresses: {"error", "field"}, or the fields in error.',
             ),
+            409: OpenApiResponse(description="data.id names another project."),
         },
     )
     def patch(self, request: Request, project: str) -> Response:

@@ -47,7 +47,6 @@ class StaffSessionAuthentication(BaseAuthentication):
 class PublicWidgetView(AppAPIView):
     """Shared by the widget routes: CORS for any origin, throttles, write key, errors."""
 
-    answers_server_errors = True  # as JSON with the CORS headers, which the widget can read
     authentication_classes = [StaffSessionAuthentication]
     permission_classes: list[Any] = []
     throttle_classes = [ClientThrottle, WriteKeyThrottle]

@@ -36,6 +36,11 @@ BREAKDOWN_VALUES = 10
 Z_95 = 1.96
 INTERVALS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 TRAIT_NAME = re.compile(r"[A-Za-z0-9_.$-]{1,64}")
+# The days a filter may name. Python's dates stop at 0001-01-01 and 9999-12-31, and a page
+# widens its period (the day after the end, the previous period of the same length): with
+# these bounds every date it computes, and its time in any time zone, still exists.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 # --- filters --------------------------------------------------------------------------------
@@ -68,13 +73,33 @@ class Filters:
 _DAY = timedelta(days=1)
 
 
+def within_supported_days(value: date) -> None:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise forms.ValidationError(
+            _("Pick a day from %(first)s to %(last)s.")
+            % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+            code="out_of_range",
+        )
+
+
+DAY_INPUT = {"type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+
+
 class FilterForm(forms.Form):
     """The dashboard's GET form; invalid fields are left out of the filters (and reported)."""
 
     start = forms.DateField(
-        label=_("from"), required=False, widget=forms.DateInput({"type": "date"})
+        label=_("from"),
+        required=False,
+        widget=forms.DateInput(DAY_INPUT),
+        validators=[within_supported_days],
     )
-    end = forms.DateField(label=_("to"), required=False, widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(
+        label=_("to"),
+        required=False,
+        widget=forms.DateInput(DAY_INPUT),
+        validators=[within_supported_days],
+    )
     survey = forms.ModelChoiceField(
         label=_("survey"), queryset=Survey.objects.none(), required=False, empty_label=_("All")
     )
