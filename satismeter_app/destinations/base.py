@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,9 +114,11 @@ class Request:
 
     @property
     def where(self) -> str:
-        """The URL without path or query: a Slack webhook URL is itself a secret."""
+        """The URL without credentials, path or query: a Slack webhook URL is itself a secret,
+        and a URL may carry ``user:password@``."""
         parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}"
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}"
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -295,7 +298,7 @@ class Destination:
                 allow_redirects=False,
             )
         except requests.RequestException as err:
-            raise DeliveryError(f"No answer from {request.where}: {err}") from err
+            raise DeliveryError(f"No answer from {request.where}: {no_answer_reason(err)}") from err
         raise_for_status(request, response.status_code, response.headers)
         return response.status_code
 
@@ -370,6 +373,20 @@ def _problems(field: forms.Field, value: Any) -> list[str]:
 
 def _unbuildable() -> MessageRejected:
     return MessageRejected("The message cannot be built from this delivery; see the worker log.")
+
+
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
+
+
+def no_answer_reason(err: requests.RequestException) -> str:
+    """Why a request got no answer, in words that hold no part of its URL: requests' own
+    messages quote the path, which for Slack is the secret."""
+    if isinstance(err, requests.Timeout):
+        return "timed out"
+    found = _OS_ERROR.search(str(err))
+    if isinstance(err, requests.ConnectionError):
+        return f"could not connect ({found.group(0).strip()})" if found else "could not connect"
+    return type(err).__name__
 
 
 def raise_for_status(request: Request, status: int, headers: Mapping[str, str]) -> None:

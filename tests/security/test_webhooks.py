@@ -491,3 +491,19 @@ def test_a_typed_whsec_secret_must_be_a_standard_one(api: Any, project: Project)
 
     assert truncated.status_code == 400 and "24 to 64" in json.dumps(truncated.json())
     assert whole.status_code == 201 and Integration.objects.get().secret == chosen
+
+
+def test_a_failed_connection_logs_neither_the_urls_path_nor_its_credentials() -> None:
+    """requests quotes the URL's path in its errors, and a Slack URL's path is its secret."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project = Project.objects.create(name="Closed port")
+    hook = webhook_to(project, f"http://ops:pa55word@127.0.0.1:{port}/services/T0/B0/S3CRETPATH")
+
+    delivery = send_one(hook)
+
+    assert delivery.state == Delivery.State.PENDING  # no answer: retried later
+    assert f"No answer from http://127.0.0.1:{port}: could not connect" in delivery.last_error
+    text = logged_text(delivery)
+    assert "S3CRETPATH" not in text and "pa55word" not in text and "ops:" not in text
