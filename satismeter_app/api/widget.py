@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ParseError
@@ -31,6 +31,9 @@ from .parsers import DEFAULT_PARSERS
 from .throttling import ClientThrottle, WriteKeyThrottle
 
 CREATED = {201: serializers.CreatedSerializer}
+# Refusals of these routes beyond the ones every route documents (api/base.py AppAutoSchema).
+TOO_LARGE = {413: OpenApiResponse(description="The request body is over the size limit.")}
+CLOSED = {409: OpenApiResponse(description="The response is closed: it takes no more saves.")}
 
 
 class StaffSessionAuthentication(BaseAuthentication):
@@ -158,7 +161,7 @@ class WidgetView(PublicWidgetView):
 
     @extend_schema(
         request=accepts,
-        responses={200: serializers.WidgetAnswerSerializer},
+        responses={200: serializers.WidgetAnswerSerializer, **TOO_LARGE},
         summary="Identify the user and decide whether a survey is due",
     )
     def post(self, request: Request) -> Response:
@@ -204,7 +207,11 @@ class WidgetView(PublicWidgetView):
 class DisplaysView(PublicWidgetView):
     accepts = serializers.DisplaySerializer
 
-    @extend_schema(request=accepts, responses=CREATED, summary="Record that the survey was shown")
+    @extend_schema(
+        request=accepts,
+        responses={**CREATED, **TOO_LARGE},
+        summary="Record that the survey was shown",
+    )
     def post(self, request: Request) -> Response:
         data, config, user = self.read_call()
         display = responses.record_display(
@@ -240,7 +247,7 @@ class ResponsesView(ResponseExport, PublicWidgetView):
 
     @extend_schema(
         request=accepts,
-        responses=CREATED,
+        responses={**CREATED, **TOO_LARGE},
         summary="Start a response (answers with Location and auth-token headers)",
     )
     def post(self, request: Request) -> Response:
@@ -269,7 +276,7 @@ class ResponseDetailView(ResponseRead, PublicWidgetView):
 
     @extend_schema(
         request=accepts,
-        responses={200: serializers.SavedSerializer},
+        responses={200: serializers.SavedSerializer, **TOO_LARGE, **CLOSED},
         parameters=[OpenApiParameter("auth-token", str, OpenApiParameter.HEADER, required=True)],
         summary="Save more of a response: the rating, the comment, completion or dismissal",
     )

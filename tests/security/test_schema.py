@@ -158,3 +158,11 @@ def test_the_error_bodies_are_the_error_handlers(document) -> None:
 
 def test_the_document_is_valid_openapi(document) -> None:
     validate_schema(document)  # the refusals and security above are hand-built parts
+
+
+def test_widget_operations_document_their_own_refusals(document) -> None:
+    """The widget routes refuse oversized bodies (413) and saves of a closed response (409)."""
+    paths = document["paths"]
+    for method, path in WIDGET:
+        assert "413" in paths[path][method]["responses"], (method, path)
+    assert "409" in paths["/api/responses/{id}"]["put"]["responses"]
