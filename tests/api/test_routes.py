@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import transaction
-from django.urls import reverse
+from django.urls import resolve, reverse, set_script_prefix
 
 from project import settings as example
+from satismeter_app.destinations import slack
+from satismeter_app.models import Reminder, Response
+from satismeter_app.services import reminders
 from satismeter_app.urls import COMPATIBLE
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +191,92 @@ def test_the_schema_lists_each_route_once(api_client):
     paths = api_client.get("/api/schema/", {"format": "json"}).json()["paths"]
     assert "/api/responses/{id}" in paths or "/api/responses/{pk}" in paths
     assert not [path for path in paths if path.endswith("/") and path[:-1] in paths]
+
+
+# --- the URLs the app hands out ------------------------------------------------------------------
+
+PREFIXED = pytest.mark.urls("tests.urls_prefixed")
+
+
+@pytest.fixture
+def no_public_base_url(settings: Any) -> None:
+    """Without SATISMETER["PUBLIC_BASE_URL"]: the request says where the server is."""
+    settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": ""}
+
+
+def _start(client: Any, survey: Any, prefix: str = "/nps", **extra: Any) -> Any:
+    body = {"writeKey": survey.project.write_key, "campaign": str(survey.pk), "userId": "u1"}
+    reply = client.post(f"{prefix}/api/responses", {**body, "rating": 9}, format="json", **extra)
+    assert reply.status_code == 201, reply.content
+    return reply
+
+
+@PREFIXED
+@pytest.mark.usefixtures("no_public_base_url")
+def test_location_keeps_the_prefix_and_the_comment_lands_there(api_client, survey):
+    started = _start(api_client, survey)
+    pk = started.json()["id"]
+    assert started["Location"] == f"http://testserver/nps/api/responses/{pk}"
+
+    headers = {"HTTP_AUTH_TOKEN": started["auth-token"], "HTTP_ORIGIN": "https://app.example.com"}
+    preflight = api_client.options(started["Location"], HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT")
+    assert preflight.status_code == 200 and preflight["Access-Control-Allow-Origin"] == "*"
+    saved = api_client.put(started["Location"], {"feedback": "Fast"}, format="json", **headers)
+    assert saved.status_code == 200, saved.content
+    assert Response.objects.get(pk=pk).feedback == "Fast"
+
+
+@PREFIXED
+@pytest.mark.usefixtures("no_public_base_url")
+def test_location_is_https_behind_a_proxy_that_says_so(api_client, survey, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    proxied = {"HTTP_HOST": "nps.example.com", "HTTP_X_FORWARDED_PROTO": "https"}
+    started = _start(api_client, survey, **proxied)
+    pk = started.json()["id"]
+    assert started["Location"] == f"https://nps.example.com/nps/api/responses/{pk}"
+
+
+@PREFIXED
+@pytest.mark.parametrize(
+    ("base", "script_name", "expected"),
+    [
+        ("https://nps.example.com", "", "https://nps.example.com/nps/api/responses/"),
+        # A proxy serves the whole site under /site: SCRIPT_NAME, and the same path in the
+        # setting; the request's /site is not added a second time.
+        ("https://example.com/site/", "/site", "https://example.com/site/nps/api/responses/"),
+        ("", "/site", "http://testserver/site/nps/api/responses/"),
+    ],
+)
+def test_location_uses_public_base_url_when_set(
+    api_client, survey, settings, base, script_name, expected
+):
+    settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": base}
+    set_script_prefix(script_name or "/")  # as Django's WSGIHandler does with SCRIPT_NAME
+    try:
+        started = _start(api_client, survey, SCRIPT_NAME=script_name)
+    finally:
+        set_script_prefix("/")
+    assert started["Location"] == f"{expected}{started.json()['id']}"
+
+
+@PREFIXED
+@pytest.mark.parametrize("base", ["https://example.com", "https://example.com/site"])
+def test_links_without_a_request_keep_the_prefix(settings, survey, make_end_user, base):
+    settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": base}
+    reminder = Reminder(pk=7, survey=survey, user=make_end_user(survey.project), nonce="n")
+    for kind, view in [("score", "email-score"), ("unsubscribe", "email-unsubscribe")]:
+        url = reminders.link(reminder, kind, 9)
+        assert url.startswith(f"{base}/nps/email/"), url
+        path = url.removeprefix(base)
+        assert resolve(path).url_name == view
+    assert slack.admin_link(5) == f"{base}/admin/satismeter_app/response/5/change/"
+
+
+@PREFIXED
+def test_sample_page_snippet_names_the_script_under_the_prefix(client, survey, settings):
+    settings.DEBUG = True
+    settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": "https://nps.example.com"}
+    page = client.get("/nps/sample")
+    assert page.status_code == 200
+    assert 'script.src = "https://nps.example.com/nps/js"' in page.context["snippet"]
+    assert page.context["script_src"].startswith("http://testserver/nps/js?v=")
