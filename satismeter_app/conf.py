@@ -15,7 +15,9 @@ from django.core.signals import setting_changed
 from .exceptions import SatismeterConfigurationError
 
 DEFAULTS: dict[str, Any] = {
-    # Absolute base URL of this server, for links in emails, Slack messages and webhooks.
+    # Absolute base URL of this Django site (scheme, host, and the path a proxy serves the site
+    # under, if any; not the app's include prefix, which reverse() adds): the Location of new
+    # responses and links in emails and Slack messages. Empty: the request's address (links.py).
     "PUBLIC_BASE_URL": "",
     # Language used when neither the user nor the project names one.
     "DEFAULT_LANGUAGE": "en",

@@ -1,7 +1,12 @@
-"""The app's URLs; include them at the site root so that paths match SatisMeter's."""
+"""The app's URLs; include them at the site root so that paths match SatisMeter's.
 
-from django.urls import include, path
+Every SatisMeter-compatible route answers the same with and without a trailing slash (see
+:func:`compatible`); the management API, the schema, the script and the pages have one form.
+"""
+
+from django.urls import URLPattern, include, path
 from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
 
 from . import email_views, views
 from .api import exports, manage, schema, segment, unsubscribes, users, v3, widget
@@ -22,52 +27,67 @@ SEGMENT_ROUTES: dict[str, type[segment.SegmentView]] = {
     "import": segment.ImportView,
 }
 
+# SatisMeter's routes: (route, view, name). Their clients write them with and without a
+# trailing slash (`/api/responses/?project=…`).
+COMPATIBLE: list[tuple[str, type[APIView], str]] = [
+    ("api/widget", widget.WidgetView, "widget"),
+    ("api/displays", widget.DisplaysView, "displays"),
+    ("api/responses", widget.ResponsesView, "responses"),
+    ("api/responses/<int:pk>", widget.ResponseDetailView, "response"),
+    # The REST API with a project's secret key (docs/rest-api.md).
+    ("api/users", users.UsersView, "users"),
+    ("api/users/<int:pk>", users.UserDetailView, "user"),
+    ("api/users/<int:pk>/export", users.UserExportView, "user-export"),
+    ("api/v2/response-statistics", exports.StatisticsView, "v2-statistics"),
+    (
+        "api/v2/project-unsubscribes/<str:project>",
+        unsubscribes.ProjectUnsubscribesView,
+        "v2-unsubscribes",
+    ),
+    (V3_PROJECT, v3.ProjectView, "v3-project"),
+    (f"{V3_PROJECT}/campaigns", v3.CampaignsView, "v3-campaigns"),
+    (f"{V3_PROJECT}/campaigns/<str:cid>", v3.CampaignView, "v3-campaign"),
+    (f"{V3_PROJECT}/responses", v3.ResponsesView, "v3-responses"),
+    (
+        f"{V3_PROJECT}/campaigns/<str:cid>/responses",
+        v3.CampaignResponsesView,
+        "v3-campaign-responses",
+    ),
+    (
+        f"{V3_PROJECT}/campaigns/<str:cid>/statistics",
+        v3.CampaignStatisticsView,
+        "v3-campaign-statistics",
+    ),
+    # Segment, inbound: the tracking API under /segment (a client's host), and webhooks.
+    *((f"segment/v1/{name}", view, f"segment-{name}") for name, view in SEGMENT_ROUTES.items()),
+    ("segment/webhook/<str:project>", segment.SegmentWebhookView, "segment-webhook"),
+]
+
+
+def compatible(route: str, view: type[APIView], name: str) -> list[URLPattern]:
+    """One of SatisMeter's routes, with and without a trailing slash, both answered by the view.
+
+    No redirect from one to the other (Django's APPEND_SLASH only adds a slash, and it is
+    a redirect): clients do not follow one for a POST or PUT, some not even for a GET. The
+    slashed form has no name, so that ``reverse()`` gives the slash-less URL SatisMeter
+    documents, and no schema (DRF's ``schema=None``), so that OpenAPI lists each path once.
+    """
+    return [
+        path(route, view.as_view(), name=name),
+        path(f"{route}/", view.as_view(schema=None)),
+    ]
+
+
 app_name = "satismeter"
 
 urlpatterns = [
-    path("api/widget", widget.WidgetView.as_view(), name="widget"),
-    path("api/displays", widget.DisplaysView.as_view(), name="displays"),
-    path("api/responses", widget.ResponsesView.as_view(), name="responses"),
-    path("api/responses/<int:pk>", widget.ResponseDetailView.as_view(), name="response"),
-    # The REST API with a project's secret key (docs/rest-api.md).
-    path("api/users", users.UsersView.as_view(), name="users"),
-    path("api/users/<int:pk>", users.UserDetailView.as_view(), name="user"),
-    path("api/users/<int:pk>/export", users.UserExportView.as_view(), name="user-export"),
-    path("api/v2/response-statistics", exports.StatisticsView.as_view(), name="v2-statistics"),
-    path(
-        "api/v2/project-unsubscribes/<str:project>",
-        unsubscribes.ProjectUnsubscribesView.as_view(),
-        name="v2-unsubscribes",
-    ),
-    path(V3_PROJECT, v3.ProjectView.as_view(), name="v3-project"),
-    path(f"{V3_PROJECT}/campaigns", v3.CampaignsView.as_view(), name="v3-campaigns"),
-    path(f"{V3_PROJECT}/campaigns/<str:cid>", v3.CampaignView.as_view(), name="v3-campaign"),
-    path(f"{V3_PROJECT}/responses", v3.ResponsesView.as_view(), name="v3-responses"),
-    path(
-        f"{V3_PROJECT}/campaigns/<str:cid>/responses",
-        v3.CampaignResponsesView.as_view(),
-        name="v3-campaign-responses",
-    ),
-    path(
-        f"{V3_PROJECT}/campaigns/<str:cid>/statistics",
-        v3.CampaignStatisticsView.as_view(),
-        name="v3-campaign-statistics",
-    ),
-    # Segment, inbound: the tracking API under /segment (a client's host), and webhooks.
-    *(
-        path(f"segment/v1/{name}", view.as_view(), name=f"segment-{name}")
-        for name, view in SEGMENT_ROUTES.items()
-    ),
-    path(
-        "segment/webhook/<str:project>",
-        segment.SegmentWebhookView.as_view(),
-        name="segment-webhook",
-    ),
+    *(pattern for entry in COMPATIBLE for pattern in compatible(*entry)),
     # Staff: the management API, and the OpenAPI schema with its interactive docs.
     path("api/manage/", include(manage_router.urls)),
     path("api/schema/", schema.SchemaView.as_view(), name="schema"),
     path("api/docs/", schema.DocsView.as_view(url_name="satismeter:schema"), name="docs"),
-    # The widget script, at SatisMeter's current and older paths.
+    # The widget script, at SatisMeter's current and older paths. No slashed form: the script
+    # finds the API by the path it was loaded from, which must end in /js or /satismeter.js.
     path("js", views.script, name="script"),
     path("satismeter.js", views.script, name="script-legacy"),
     path("sample", views.sample, name="sample"),

@@ -32,7 +32,7 @@ from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from . import i18n, permissions
+from . import i18n, links, permissions
 from .design import Skin
 from .models import Project
 
@@ -200,8 +200,9 @@ def sample(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:  # a fresh visitor on every plain visit: the survey shows at once
         form = SampleForm(initial)
     options = form.options(project) if form.is_valid() else None
-    # The snippet shown has the URL customers paste; the page runs the versioned one.
-    pasted = request.build_absolute_uri(reverse("satismeter:script"))
+    # The snippet shown has the URL customers paste (the public one); the page itself runs the
+    # versioned one from where it was loaded.
+    pasted = links.public_url("satismeter:script", request=request)
     context = {
         "form": form,
         "project": project,

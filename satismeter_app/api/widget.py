@@ -19,7 +19,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import device, i18n, keys, permissions, targeting
+from .. import device, i18n, keys, links, permissions, targeting
 from ..conf import app_settings
 from ..exceptions import InvalidInput, RequestRefused
 from ..services import decisions, identity, responses
@@ -260,7 +260,8 @@ class ResponsesView(ResponseExport, PublicWidgetView):
             now=timezone.now(),
             forced=self.forced(config, data),
         )
-        location = request.build_absolute_uri(f"/api/responses/{response.pk}")
+        # reverse(): under the host's prefix too, or the comment's PUT would miss (links.py).
+        location = links.public_url("satismeter:response", response.pk, request=request)
         return Response(
             {"id": str(response.pk)},
             status=status.HTTP_201_CREATED,

@@ -18,7 +18,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .. import nps
+from .. import links, nps
 from ..conf import app_settings
 from .base import (
     REFUSED_HOST,
@@ -112,13 +112,12 @@ def describe_user(user: Mapping[str, Any]) -> str:
 
 def admin_link(response_id: Any) -> str:
     """The response's page in the admin, when this server's base URL is known."""
-    from django.urls import NoReverseMatch, reverse
+    from django.urls import NoReverseMatch
 
-    base = app_settings.PUBLIC_BASE_URL.rstrip("/")
-    if not base or not str(response_id).isdigit():
+    if not app_settings.PUBLIC_BASE_URL or not str(response_id).isdigit():
         return ""
     try:
-        return base + reverse("admin:satismeter_app_response_change", args=[response_id])
+        return links.public_url("admin:satismeter_app_response_change", response_id)
     except NoReverseMatch:
         return ""
 

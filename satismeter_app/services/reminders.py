@@ -42,10 +42,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
-from .. import i18n, targeting
+from .. import i18n, links, targeting
 from ..conf import app_settings
 from ..exceptions import BadLink
 from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
@@ -335,8 +334,7 @@ ROUTES = {"score": "email-score", "unsubscribe": "email-unsubscribe", "honeypot"
 
 def link(reminder: Reminder, kind: str, score: int | None = None) -> str:
     token = signing.dumps({"r": reminder.pk, "k": kind, "s": score, "n": reminder.nonce}, salt=SALT)
-    path = reverse(f"satismeter:{ROUTES[kind]}", args=[token])
-    return app_settings.PUBLIC_BASE_URL.rstrip("/") + path
+    return links.public_url(f"satismeter:{ROUTES[kind]}", token)
 
 
 def open_link(token: str, kind: str) -> tuple[Reminder, int | None]:

@@ -197,6 +197,16 @@ def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
         server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _public_base_url(request: pytest.FixtureRequest) -> None:
+    """The URLs the app hands out (Location, email links) name the live server, as a real
+    server's SATISMETER["PUBLIC_BASE_URL"] names it, not the test client's http://testserver."""
+    if "live_server" in request.fixturenames:
+        url = request.getfixturevalue("live_server").url
+        settings = request.getfixturevalue("settings")
+        settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": url}
+
+
 @pytest.fixture
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
