@@ -2,6 +2,12 @@
 (in a response, in the users API, and everything stored), the project and the campaign; and the
 payloads of outbox events, which carry them.
 
+The SatisMeter-compatible routes answer SatisMeter's documented keys and no others: strict
+consumers (a JSON schema with ``additionalProperties: false``, a typed struct that refuses
+unknown fields) break on one more. What we know beyond them (the user's ``anonymousId``, the
+user's ``surveyDate``) is ``extended``: after the documented keys, for the v3 and management
+routes, the outbox payloads, the data export, and ``?extended=1`` (docs/rest-api.md).
+
 Plain functions over model instances, so that an export can build millions of objects without
 a serializer per row; ``satismeter_app.api.serializers`` describes each one for the OpenAPI
 schema through a serializer that calls the function here.
@@ -26,12 +32,11 @@ def iso_time(value: datetime | None) -> str | None:
 # --- the user -------------------------------------------------------------------------------------
 
 
-def user_snapshot(user: EndUser) -> dict[str, Any]:
+def user_snapshot(user: EndUser, *, extended: bool = False) -> dict[str, Any]:
     """The user inside a response object or an event: who they are, not their activity."""
-    return {
+    snapshot = {
         "id": str(user.pk),
         "userId": user.user_id,
-        "anonymousId": user.anonymous_id,
         "name": user.name or None,
         "email": user.email or None,
         "createdAt": iso_time(user.created_at),
@@ -39,12 +44,15 @@ def user_snapshot(user: EndUser) -> dict[str, Any]:
         "traits": user.traits,
         "groups": user.groups,
     }
+    if extended:
+        snapshot["anonymousId"] = user.anonymous_id
+    return snapshot
 
 
-def user_object(user: EndUser) -> dict[str, Any]:
+def user_object(user: EndUser, *, extended: bool = False) -> dict[str, Any]:
     """SatisMeter's user object (``/api/users``). Its dates stay datetimes: the JSON encoder
     of the route writes them."""
-    return {
+    obj = {
         "id": str(user.pk),
         "project": str(user.project_id),
         "userId": user.user_id,
@@ -54,14 +62,16 @@ def user_object(user: EndUser) -> dict[str, Any]:
         "unsubscribed": user.unsubscribed,
         "lastSeen": user.last_seen,
         "created": user.first_seen,
-        "surveyDate": user.survey_date,
     }
+    if extended:
+        obj["surveyDate"] = user.survey_date
+    return obj
 
 
 def user_record(user: EndUser) -> dict[str, Any]:
     """Everything stored about the user, for their data access request."""
     record = {
-        **user_snapshot(user),
+        **user_snapshot(user, extended=True),
         "project": str(user.project_id),
         "firstSeen": iso_time(user.first_seen),
         "lastSeen": iso_time(user.last_seen),
@@ -104,11 +114,12 @@ def answers_of(response: Response) -> list[dict[str, Any]]:
     return answers + [dict(answer) for answer in response.answers]
 
 
-def response_object(response: Response) -> dict[str, Any]:
+def response_object(response: Response, *, extended: bool = False) -> dict[str, Any]:
     """Every field of SatisMeter's response object; needs ``user`` and ``survey`` loaded.
 
     The user carries the traits they had when they answered, not their traits today.
     """
+    user = user_snapshot(response.user, extended=extended)
     return {
         "id": str(response.pk),
         "project": str(response.project_id),
@@ -126,7 +137,7 @@ def response_object(response: Response) -> dict[str, Any]:
         "language": response.language or None,
         "referrer": response.referrer or None,
         "device": response.device,
-        "user": {**user_snapshot(response.user), "traits": response.traits},
+        "user": {**user, "traits": response.traits},
     }
 
 
@@ -167,7 +178,8 @@ def lifecycle_payload(event: str, response: Response, when: datetime) -> dict[st
     return {
         "event": event,
         "timestamp": iso_time(when),
-        "response": response_object(response),
+        # Extended: the destinations address an anonymous visitor by its anonymousId.
+        "response": response_object(response, extended=True),
         "traits": response.traits,
         "campaign": {"id": str(response.survey_id), "name": response.survey.name},
     }
@@ -180,7 +192,7 @@ def display_payload(
         "event": "viewed",
         "timestamp": iso_time(when),
         "display": str(display_id),
-        "user": user_snapshot(user),
+        "user": user_snapshot(user, extended=True),
         "traits": user.traits,
         "campaign": {"id": str(survey_id), "name": survey_name},
     }

@@ -1,5 +1,9 @@
-"""Reading responses with the secret key: ``GET /api/responses`` (JSON or CSV, streamed),
-``GET /api/responses/<id>`` and ``GET /api/v2/response-statistics``.
+"""Reading responses with the secret key: ``GET /api/responses`` (JSON or CSV, streamed, or
+one page of it with ``page[size]`` / ``page[number]``), ``GET /api/responses/<id>`` and
+``GET /api/v2/response-statistics``.
+
+They answer SatisMeter's documented objects, key for key; ``?extended=1`` adds ours after
+them (representations.py).
 
 ``/api/responses`` and ``/api/responses/<id>`` are also the widget's ``POST`` and ``PUT``
 routes: the widget views mix :class:`ResponseExport` and :class:`ResponseRead` in, which
@@ -21,8 +25,16 @@ from ..models import Response as SurveyResponse
 from ..services import reporting
 from .base import extend_schema
 from .errors import ErrorSerializer
-from .secret import SecretKeyReads, SecretKeyView, project_row, time_window
+from .secret import (
+    SecretKeyReads,
+    SecretKeyView,
+    extended_param,
+    int_param,
+    project_row,
+    time_window,
+)
 from .serializers import (
+    ExtendedResponseObjectSerializer,
     ResponseExportSerializer,
     ResponseObjectSerializer,
     StatisticsListSerializer,
@@ -38,6 +50,21 @@ WINDOW_PARAMS = [
         OpenApiTypes.DATETIME,
         description="Until (exclusive), ISO-8601; a date alone includes its day.",
     ),
+]
+EXTENDED_PARAM = OpenApiParameter(
+    "extended",
+    bool,
+    description="1: after SatisMeter's documented keys, ours (the user's anonymousId).",
+)
+# SatisMeter's Ruby client pages so (page[size]=50&page[number]=2); a page is small, so
+# it is built at once, while the whole export streams in constant memory.
+PAGE_SIZE_PARAM, PAGE_NUMBER_PARAM = "page[size]", "page[number]"
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PAGE_NUMBER = 100, 1000, 10**9
+PAGE_PARAMS = [
+    OpenApiParameter(
+        PAGE_SIZE_PARAM, int, description=f"1 to {MAX_PAGE_SIZE}; default {DEFAULT_PAGE_SIZE}."
+    ),
+    OpenApiParameter(PAGE_NUMBER_PARAM, int, description="From 1 (the oldest responses)."),
 ]
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="A parameter is malformed."),
@@ -61,6 +88,8 @@ class ResponseExport(SecretKeyReads):
             PROJECT_PARAM,
             OpenApiParameter("format", str, enum=["json", "csv"], description="Default json."),
             *WINDOW_PARAMS,
+            *PAGE_PARAMS,
+            EXTENDED_PARAM,
         ],
         responses={
             (200, "application/json"): ResponseExportSerializer,
@@ -73,25 +102,53 @@ class ResponseExport(SecretKeyReads):
         export_format = request.query_params.get("format") or "json"
         if export_format not in ("json", "csv"):
             raise InvalidInput("format", "is json or csv")
+        extended = extended_param(request)
         start, end = time_window(request)
         responses = SurveyResponse.objects.filter(project_id=project_id).between(start, end)
-        objects = reporting.iter_objects(responses)
+        page = numbered_page(request, responses, extended)
+        objects = page.objects if page else reporting.iter_objects(responses, extended=extended)
         if export_format == "csv":
-            chunks = reporting.csv_chunks(objects)
+            chunks = reporting.csv_chunks(objects, extended=extended)
             return stream(chunks, "text/csv; charset=utf-8", f"responses-{project_id}.csv")
+        if page:
+            return Response({"responses": page.objects, "meta": page_meta(page)})
         return stream(reporting.json_chunks(objects), "application/json")
+
+
+def numbered_page(
+    request: Request, responses: Any, extended: bool
+) -> reporting.NumberedPage | None:
+    """The page that ``page[size]`` / ``page[number]`` ask for; None when they ask none."""
+    params = request.query_params
+    if PAGE_SIZE_PARAM not in params and PAGE_NUMBER_PARAM not in params:
+        return None
+    size = int_param(request, PAGE_SIZE_PARAM, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    number = int_param(request, PAGE_NUMBER_PARAM, 1, 1, MAX_PAGE_NUMBER)
+    return reporting.numbered_page(responses, number, size, extended=extended)
+
+
+def page_meta(page: reporting.NumberedPage) -> dict[str, Any]:
+    """Where the page stands, as ``meta`` (JSON:API's place for it, which page[...] is)."""
+    return {
+        "page": {"number": page.number, "size": page.size},
+        "total": page.total,
+        "pages": page.pages,
+    }
 
 
 class ResponseRead(SecretKeyReads):
     @extend_schema(
         operation_id="responses_read",
         summary="One response",
+        parameters=[EXTENDED_PARAM],
         responses={200: ResponseObjectSerializer, 404: OpenApiResponse(description="No such")},
     )
     def get(self, request: Request, pk: int) -> Response:
+        extended = extended_param(request)
         rows = reporting.for_export(SurveyResponse.objects.all())
         response = project_row(rows, self.project_id(), pk, "No such response.")
-        return Response(ResponseObjectSerializer(response).data)
+        serializer = ExtendedResponseObjectSerializer if extended else ResponseObjectSerializer
+        return Response(serializer(response).data)
 
 
 def statistics_resource(

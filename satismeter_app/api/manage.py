@@ -38,7 +38,7 @@ from ..services import privacy
 from .authentication import StaffTokenAuthentication
 from .base import AppViewMixin, extend_schema
 from .parsers import DEFAULT_PARSERS
-from .serializers import ResponseObjectSerializer
+from .serializers import ExtendedResponseObjectSerializer
 
 
 def staff_authentication() -> list[type]:
@@ -460,7 +460,7 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectS
     queryset = SurveyResponse.objects.select_related("survey", "user").defer(
         "edit_token_hash", "survey__texts", "survey__design", "user__history"
     )
-    serializer_class = ResponseObjectSerializer
+    serializer_class = ExtendedResponseObjectSerializer
     filterset_class = ResponseFilter
 
     def get_queryset(self) -> QuerySet:

@@ -130,6 +130,22 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
     return int(value)
 
 
+FLAG_VALUES = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+def flag_param(request: Request, name: str) -> bool:
+    """A yes/no query parameter: 1 or true, 0 or false (or absent: no)."""
+    value = request.query_params.get(name, "")
+    if value.lower() not in FLAG_VALUES:
+        raise InvalidInput(name, "is 1 (true) or 0 (false)")
+    return FLAG_VALUES[value.lower()]
+
+
+def extended_param(request: Request) -> bool:
+    """``?extended=1``: our keys after SatisMeter's documented ones (representations.py)."""
+    return flag_param(request, "extended")
+
+
 def object_id(value: Any) -> int:
     """An id from the URL or a query; 0 (no row's) when it cannot be one of ours."""
     text = str(value)

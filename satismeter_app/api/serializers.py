@@ -10,6 +10,7 @@ for the OpenAPI schema.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from rest_framework import serializers
@@ -175,13 +176,19 @@ class UserSnapshotSerializer(RepresentationSerializer):
 
     id = serializers.CharField()
     userId = serializers.CharField(allow_null=True)
-    anonymousId = serializers.CharField(allow_null=True)
     name = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True)
     createdAt = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
     traits = serializers.DictField(help_text="The user's traits when they answered.")
     groups = serializers.DictField()
+
+
+# Extended objects: SatisMeter's keys, then ours (representations.py says which).
+class ExtendedUserSnapshotSerializer(UserSnapshotSerializer):
+    represent = staticmethod(partial(representations.user_snapshot, extended=True))
+
+    anonymousId = serializers.CharField(allow_null=True)
 
 
 class ResponseObjectSerializer(RepresentationSerializer):
@@ -210,8 +217,28 @@ class ResponseObjectSerializer(RepresentationSerializer):
     user = UserSnapshotSerializer()
 
 
+class ExtendedResponseObjectSerializer(ResponseObjectSerializer):
+    """SatisMeter's response object, and the user's anonymousId."""
+
+    represent = staticmethod(partial(representations.response_object, extended=True))
+
+    user = ExtendedUserSnapshotSerializer()
+
+
+class PageNumberSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="page[number]: 1 is the first page.")
+    size = serializers.IntegerField(help_text="page[size]: responses per page.")
+
+
+class ExportMetaSerializer(serializers.Serializer):
+    page = PageNumberSerializer()
+    total = serializers.IntegerField(help_text="Responses in the time window, on every page.")
+    pages = serializers.IntegerField(help_text="Pages of this size.")
+
+
 class ResponseExportSerializer(serializers.Serializer):
     responses = ResponseObjectSerializer(many=True)
+    meta = ExportMetaSerializer(required=False, help_text="Only with page[size] or page[number].")
 
 
 class StatisticsSerializer(serializers.Serializer):
@@ -257,6 +284,13 @@ class UserObjectSerializer(RepresentationSerializer):
     unsubscribed = serializers.BooleanField()
     lastSeen = serializers.DateTimeField()
     created = serializers.DateTimeField()
+
+
+class ExtendedUserObjectSerializer(UserObjectSerializer):
+    """SatisMeter's user object, and the date of the user's next survey."""
+
+    represent = staticmethod(partial(representations.user_object, extended=True))
+
     surveyDate = serializers.DateTimeField(allow_null=True)
 
 
@@ -265,7 +299,7 @@ class UserListSerializer(serializers.Serializer):
 
 
 class UserSavedSerializer(serializers.Serializer):
-    user = UserObjectSerializer()
+    user = ExtendedUserObjectSerializer()
 
 
 class ProjectObjectSerializer(RepresentationSerializer):
@@ -311,5 +345,5 @@ class CampaignListSerializer(serializers.Serializer):
 
 
 class ResponsePageSerializer(serializers.Serializer):
-    data = ResponseObjectSerializer(many=True)  # type: ignore[assignment]
+    data = ExtendedResponseObjectSerializer(many=True)  # type: ignore[assignment]
     page = PageInfoSerializer()

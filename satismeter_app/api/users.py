@@ -7,6 +7,7 @@ or deleted with ``?mode=delete``); ``GET /api/users/<id>/export`` is everything 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -23,12 +24,12 @@ from ..services import identity, ingest, privacy, reporting
 from .authentication import key_project_id
 from .base import extend_schema
 from .exports import PROJECT_PARAM, stream
-from .secret import SecretKeyView, project_row
+from .secret import SecretKeyView, extended_param, project_row
 from .serializers import (
     ID_LENGTH,
+    ExtendedUserObjectSerializer,
     StrictSerializer,
     UserListSerializer,
-    UserObjectSerializer,
     UserSavedSerializer,
 )
 
@@ -56,17 +57,22 @@ class UserUpsertSerializer(StrictSerializer):
 class UsersView(SecretKeyView):
     @extend_schema(
         summary="List the project's identified users (streamed)",
-        parameters=[PROJECT_PARAM, OpenApiParameter("userId", str, description="Only this one.")],
+        parameters=[
+            PROJECT_PARAM,
+            OpenApiParameter("userId", str, description="Only this one."),
+            OpenApiParameter("extended", bool, description="1: also the user's surveyDate."),
+        ],
         responses={200: UserListSerializer},
     )
     def get(self, request: Request) -> Any:
         project_id = self.project_id(request.query_params.get("project"))
+        represent = partial(representations.user_object, extended=extended_param(request))
         users = EndUser.objects.filter(project_id=project_id, erased__isnull=True).identified()
         if user_id := request.query_params.get("userId"):
             users = users.filter(user_id=user_id)
         rows = users.defer("history").order_by("pk").iterator(chunk_size=reporting.CHUNK_SIZE)
         return stream(
-            reporting.json_chunks(map(representations.user_object, rows), key="users"),
+            reporting.json_chunks(map(represent, rows), key="users"),
             "application/json",
         )
 
@@ -95,7 +101,7 @@ class UsersView(SecretKeyView):
             if data.get("type") == "track":
                 when = ingest.event_time(data, now)
                 identity.track(user, data["event"], data.get("properties") or {}, when)
-        return Response({"user": UserObjectSerializer(user).data})
+        return Response({"user": ExtendedUserObjectSerializer(user).data})
 
 
 def project_user(project_id: int, pk: Any) -> EndUser:

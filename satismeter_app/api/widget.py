@@ -237,6 +237,9 @@ def _response_input(data: dict[str, Any], request: Request) -> responses.Respons
         language=data.get("language") or None,
         referrer=_page_url(data) or None,
         device=device.describe(_user_agent(request)) or None,
+        browser_languages=tuple(
+            i18n.parse_accept_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+        ),
     )
 
 

@@ -50,6 +50,17 @@ def preview_survey(config: ProjectConfig, survey_id: Any) -> SurveyConfig | None
     return survey_config(survey)
 
 
+def widget_language(
+    config: ProjectConfig, user: EndUser, browser_languages: Iterable[str] = ()
+) -> str:
+    """The language the widget shows a survey in: the user's ``language`` trait, then the
+    browser's, then the project's default (i18n.choose_language)."""
+    return i18n.choose_language(
+        [user.language or None, *browser_languages, config.default_language],
+        default=app_settings.DEFAULT_LANGUAGE,
+    )
+
+
 def survey_for_widget(
     config: ProjectConfig,
     survey: SurveyConfig,
@@ -63,10 +74,7 @@ def survey_for_widget(
     this answer's texts only. The stored trait never does, so that whoever identifies as a
     user (anyone with the write key, without identity verification) cannot change what that
     user is shown later."""
-    language = i18n.choose_language(
-        [user.language or None, *browser_languages, config.default_language],
-        default=app_settings.DEFAULT_LANGUAGE,
-    )
+    language = widget_language(config, user, browser_languages)
     strings = i18n.resolve_strings(
         language,
         survey_texts=survey.texts,

@@ -1,4 +1,5 @@
-"""What the read APIs report: responses streamed as JSON or CSV, statistics, cursor pages.
+"""What the read APIs report: responses streamed as JSON or CSV, statistics, numbered pages
+(``page[number]``) and cursor pages.
 
 Exports are generators over ``QuerySet.iterator()`` (a server-side cursor on PostgreSQL), so
 their memory does not grow with the number of responses; each response object is built from
@@ -80,9 +81,35 @@ def for_export(responses: QuerySet[Response]) -> QuerySet[Response]:
     )
 
 
-def iter_objects(responses: QuerySet[Response]) -> Iterator[dict[str, Any]]:
+def iter_objects(
+    responses: QuerySet[Response], *, extended: bool = False
+) -> Iterator[dict[str, Any]]:
     for response in for_export(responses).iterator(chunk_size=CHUNK_SIZE):
-        yield response_object(response)
+        yield response_object(response, extended=extended)
+
+
+@dataclass(frozen=True)
+class NumberedPage:
+    """Page ``number`` (from 1) of ``size`` responses, and how many there are in all."""
+
+    objects: list[dict[str, Any]]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.size)
+
+
+def numbered_page(
+    responses: QuerySet[Response], number: int, size: int, *, extended: bool = False
+) -> NumberedPage:
+    """Two queries: the count, and the page's rows (oldest first, as the export)."""
+    offset = (number - 1) * size
+    rows = for_export(responses)[offset : offset + size]
+    objects = [response_object(row, extended=extended) for row in rows]
+    return NumberedPage(objects, number, size, responses.count())
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -126,13 +153,22 @@ def csv_cell(value: Any) -> Any:
     return csv_safe(value)
 
 
-def csv_row(obj: dict[str, Any]) -> list[Any]:
+def csv_columns(*, extended: bool = False) -> tuple[str, ...]:
+    """The columns; extended, the user's anonymousId after their userId."""
+    if not extended:
+        return CSV_COLUMNS
+    at = CSV_COLUMNS.index("userId") + 1
+    return (*CSV_COLUMNS[:at], "anonymousId", *CSV_COLUMNS[at:])
+
+
+def csv_row(obj: dict[str, Any], columns: tuple[str, ...] = CSV_COLUMNS) -> list[Any]:
     user, device = obj["user"], obj["device"] or {}
     answers = [a for a in obj["answers"] if a["id"] not in (RATING_QUESTION, COMMENT_QUESTION)]
     flat = {
         **obj,
         "user": user["id"],
         "userId": user["userId"],
+        "anonymousId": user.get("anonymousId"),
         "name": user["name"],
         "email": user["email"],
         "deviceOs": device.get("os"),
@@ -140,7 +176,7 @@ def csv_row(obj: dict[str, Any]) -> list[Any]:
         "answers": answers or None,
         "traits": user["traits"] or None,
     }
-    return [csv_cell(flat[column]) for column in CSV_COLUMNS]
+    return [csv_cell(flat[column]) for column in columns]
 
 
 class _Line:
@@ -150,12 +186,13 @@ class _Line:
         return value
 
 
-def csv_chunks(objects: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+def csv_chunks(objects: Iterable[dict[str, Any]], *, extended: bool = False) -> Iterator[bytes]:
     writer = csv.writer(_Line())
-    yield writer.writerow(CSV_COLUMNS).encode()
+    columns = csv_columns(extended=extended)
+    yield writer.writerow(columns).encode()
     batch: list[str] = []
     for obj in objects:
-        batch.append(writer.writerow(csv_row(obj)))
+        batch.append(writer.writerow(csv_row(obj, columns)))
         if len(batch) >= OBJECTS_PER_WRITE:
             yield "".join(batch).encode()
             batch = []
@@ -239,7 +276,9 @@ class Page:
     next_cursor: Cursor | None
 
 
-def page(responses: QuerySet[Response], cursor: Cursor | None, size: int) -> Page:
+def page(
+    responses: QuerySet[Response], cursor: Cursor | None, size: int, *, extended: bool = False
+) -> Page:
     """One page of response objects after ``cursor``, oldest first; one query."""
     if cursor is not None:
         responses = responses.filter(
@@ -248,4 +287,4 @@ def page(responses: QuerySet[Response], cursor: Cursor | None, size: int) -> Pag
     rows = list(for_export(responses)[: size + 1])
     more, rows = len(rows) > size, rows[:size]
     last = Cursor(rows[-1].created, rows[-1].pk) if rows else cursor
-    return Page([response_object(r) for r in rows], more, last)
+    return Page([response_object(r, extended=extended) for r in rows], more, last)

@@ -20,7 +20,7 @@ from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
 from ..representations import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
-from .decisions import preview_survey
+from .decisions import preview_survey, widget_language
 from .snapshots import ProjectConfig, SurveyConfig
 
 # When a response is inserted, these gates do not make it a duplicate: they concern when a
@@ -82,6 +82,9 @@ class ResponseInput:
     language: str | None = None
     referrer: str | None = None
     device: dict[str, str] | None = None
+    # The browser's languages (Accept-Language), best first: without ``language`` the
+    # response takes the one the widget call would have shown the survey in.
+    browser_languages: tuple[str, ...] = ()
 
 
 def start_response(
@@ -107,7 +110,8 @@ def start_response(
             survey_id=survey.id,
             user=locked,
             method=data.method or Response.Method.IN_APP,
-            language=data.language or locked.language,
+            # Stored as shown, so that every destination says it (never null).
+            language=data.language or widget_language(config, locked, data.browser_languages),
             referrer=data.referrer or "",
             device=data.device or {},
             traits=locked.traits,

@@ -77,7 +77,6 @@ def test_response_object_has_every_field_with_the_user_snapshot(
     assert obj["user"] == {
         "id": str(user.pk),
         "userId": "u1",
-        "anonymousId": None,
         "name": "Ann",
         "email": "ann@example.com",
         "createdAt": None,

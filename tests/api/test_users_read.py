@@ -29,7 +29,7 @@ def test_list_users_in_satismeters_shape(api_client, project, headers, make_end_
     assert [u["userId"] for u in users] == ["u1", "u2"]
     assert set(users[0]) == {
         "id", "project", "userId", "name", "email", "traits", "unsubscribed", "lastSeen",
-        "created", "surveyDate",
+        "created",
     }  # fmt: skip
     assert users[0]["traits"] == {"plan": "pro"} and users[0]["email"] == "a@example.com"
     assert users[0]["lastSeen"].endswith("Z")
