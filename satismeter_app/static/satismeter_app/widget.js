@@ -352,10 +352,14 @@
 
   function widgetHost() {
     var host = el("satismeter-widget");
-    // Inline and !important: the host page's rules cannot hide or move the widget.
-    host.setAttribute("style", "all:initial!important;display:block!important;position:fixed!important;" +
-      "top:0!important;left:0!important;width:0!important;height:0!important;overflow:visible!important;" +
-      "z-index:2147483647!important;visibility:visible!important;opacity:1!important");
+    // Inline and !important: the host page's rules cannot hide or move the widget. Set through
+    // the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows (a style
+    // attribute it refuses, and reports).
+    ("all:initial;display:block;position:fixed;top:0;left:0;width:0;height:0;overflow:visible;" +
+      "z-index:2147483647;visibility:visible;opacity:1").split(";").forEach(function (rule) {
+      rule = rule.split(":");
+      host.style.setProperty(rule[0], rule[1], "important");
+    });
     return host;
   }
 
