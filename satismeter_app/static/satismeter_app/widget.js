@@ -28,6 +28,7 @@
   var DEFAULT_POSITIONS = { dialog: "cr", panel: "br", bar: "bc" };
   var PASSED = ["traits", "event", "properties", "groupId", "name", "category", "forceSurvey",
     "previewCampaign"];
+  var OPTIONS = /^(writeKey|token|user|userId|anonymousId|userHash|traits|events|forceSurvey|previewCampaign|preview|trackAnonymous|type|design|source|method|referrer)$/;
 
   var base = scriptBase();
   var config = { writeKey: null, source: null, events: {}, design: null };
@@ -153,6 +154,7 @@
       var name = args[0];
       var options = typeof name === "string" ? args[1] || {} : name;
       if (!options || typeof options !== "object") return warn("expected an options object");
+      if ("token" in options || "user" in options) options = modernize(options);
       var type = typeof name !== "string"
         ? (/^(page|track|group)$/.test(options.type) ? options.type : "identify")
         : (/^(identify|page|track|group)$/.test(name) ? name : null);
@@ -162,6 +164,19 @@
     } catch (e) {
       warn(e);
     }
+  }
+
+  // SatisMeter's 2015 call (its snippet, Segment's integration 1.0.x): {token, user: {id,
+  // signUpDate, ...traits}, trackAnonymous, preview, ...traits}. Today's names win.
+  function modernize(o) {
+    var user = o.user || {};
+    var traits = {};
+    for (var key in o) if (!OPTIONS.test(key)) traits[key] = o[key];
+    for (key in user) if (key != "id") traits[key == "signUpDate" ? "createdAt" : key] = user[key];
+    return Object.assign({}, o, {
+      writeKey: o.writeKey || o.token, userId: "userId" in o ? o.userId : user.id, trackAnonymous: !!o.trackAnonymous,
+      traits: Object.assign(traits, o.traits), forceSurvey: o.forceSurvey || o.preview,
+    });
   }
 
   function configure(options, type) {
@@ -210,6 +225,8 @@
   // Ask the server whether a survey is due (and tell it about the page or event).
   function decide(type, options) {
     if (!config.writeKey) return warn("no writeKey yet: pass it in the options or call 'load' first");
+    // Off in the 2015 call by default: a visitor without a userId is left alone.
+    if (options.trackAnonymous === false && !who.userId) return warn("no userId, and trackAnonymous is off");
     var body = identity();
     body.type = type;
     PASSED.forEach(function (key) {
