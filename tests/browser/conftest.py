@@ -102,6 +102,12 @@ def wait_until(page: Any, condition: Callable[[], bool], timeout: float = 10.0) 
         page.wait_for_timeout(20)
 
 
+def displayed(page: Any) -> Any:
+    """``with displayed(page):`` waits for the widget to record its display. With SQLite, an
+    answer saved while that write runs would find the database locked."""
+    return page.expect_response(lambda r: "/api/displays" in r.url)
+
+
 class InFlight:
     """The requests a page has sent and not yet seen answered."""
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from satismeter_app.models import Response
 
-from .conftest import html_page, snippet
+from .conftest import displayed, html_page, snippet
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,8 @@ def test_no_violation_from_display_to_close(
 ) -> None:
     console = complaints(page)
     options = {"writeKey": nps.project.write_key, "userId": f"csp-{policy}"}
-    page.goto(strict_page(host_site, live_server, f"csp-{policy}.html", options, policy))
+    with displayed(page):
+        page.goto(strict_page(host_site, live_server, f"csp-{policy}.html", options, policy))
     dialog = page.get_by_role("dialog", name="How likely are you to recommend Acme Cloud")
     expect(dialog).to_be_visible()
     looks_right(page)
@@ -86,7 +87,8 @@ def test_no_violation_from_display_to_close(
 def test_a_dismissal_under_the_policy(page, live_server, host_site, nps, settled) -> None:
     console = complaints(page)
     options = {"writeKey": nps.project.write_key, "userId": "csp-dismiss"}
-    page.goto(strict_page(host_site, live_server, "csp-dismiss.html", options, "customer"))
+    with displayed(page):
+        page.goto(strict_page(host_site, live_server, "csp-dismiss.html", options, "customer"))
     expect(page.get_by_role("dialog")).to_be_visible()
     with page.expect_response(lambda r: r.request.method == "POST" and "/api/responses" in r.url):
         page.get_by_role("button", name="Close").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from satismeter_app.models import EndUser, Response, Survey
 
-from .conftest import html_page
+from .conftest import displayed, html_page
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,8 @@ def test_the_2015_snippet_shows_and_saves(page, live_server, host_site, nps, set
             "licence": "to kill",
         },
     }
-    page.goto(page_2015(host_site, live_server, "app-2015.html", options))
+    with displayed(page):
+        page.goto(page_2015(host_site, live_server, "app-2015.html", options))
     expect(page.get_by_role("dialog", name="How likely are you to recommend")).to_be_visible()
     page.get_by_role("radio", name="10 out of 10").click()
     page.get_by_role("textbox").fill("Licensed to recommend.")
@@ -78,7 +79,8 @@ def test_segment_1_0_identify_with_top_level_traits(
         "user": {"id": "id-7", "email": "ann@example.com", "name": "Ann"},
     }
     calls = widget_calls(page)
-    page.goto(page_2015(host_site, live_server, "segment-1-0.html", options))
+    with displayed(page):
+        page.goto(page_2015(host_site, live_server, "segment-1-0.html", options))
     expect(page.get_by_role("dialog")).to_be_visible()
     page.get_by_role("radio", name="9 out of 10").click()
     expect(page.get_by_role("textbox", name="What can we improve")).to_be_visible()
