@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .. import representations
@@ -32,16 +33,81 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class LegacyUserSerializer(serializers.Serializer):
+    """SatisMeter's 2015 ``user`` object: ``id`` is the userId, ``signUpDate`` the ``createdAt``
+    trait, and every other key (``name``, ``email``, …) a trait."""
+
+    id = serializers.CharField(
+        max_length=ID_LENGTH, required=False, allow_null=True, allow_blank=True
+    )
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    email = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    signUpDate = serializers.JSONField(
+        required=False, help_text="Read as the createdAt trait (ISO-8601 or epoch)."
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        validated = super().to_internal_value(data)
+        return {**{k: v for k, v in data.items() if k not in self.fields}, **validated}
+
+
+# The keys of SatisMeter's 2015 snippet and Segment's integration 1.0.x, still in customers'
+# pages: `satismeter({token, user: {id, name, email, signUpDate}, trackAnonymous, preview})`.
+# Declared on every widget call and read in one place, `modernize`; deprecated in the schema.
+LEGACY_FIELDS = ["token", "user", "trackAnonymous", "preview"]
+
+
+def modernize(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Today's names for the 2015 keys; when a call sends both, today's name wins."""
+    attrs = dict(attrs)
+    token = attrs.pop("token", None)
+    user = attrs.pop("user", None) or {}
+    preview = attrs.pop("preview", None)
+    if token and not attrs.get("writeKey"):
+        attrs["writeKey"] = token
+    if user.get("id") not in (None, "") and not attrs.get("userId"):
+        attrs["userId"] = user["id"]
+    traits = {key: value for key, value in user.items() if key != "id"}
+    if "signUpDate" in traits:
+        traits["createdAt"] = traits.pop("signUpDate")
+    if traits:
+        attrs["traits"] = {**traits, **(attrs.get("traits") or {})}
+    if preview:
+        attrs["forceSurvey"] = True
+    return attrs
+
+
+@extend_schema_serializer(deprecate_fields=LEGACY_FIELDS)
 class IdentityFields(StrictSerializer):
-    writeKey = serializers.CharField(max_length=64)
+    writeKey = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="The project's write key. Required: in this key or in `token`.",
+    )
     userId = serializers.CharField(max_length=ID_LENGTH, required=False, allow_null=True)
     anonymousId = serializers.CharField(max_length=ID_LENGTH, required=False, allow_null=True)
     userHash = serializers.CharField(max_length=128, required=False, allow_null=True)
     traits = serializers.DictField(required=False, allow_null=True)
     url = serializers.CharField(max_length=4096, required=False, allow_blank=True)
     referrer = serializers.CharField(max_length=4096, required=False, allow_blank=True)
+    forceSurvey = serializers.BooleanField(required=False)
+    token = serializers.CharField(max_length=64, required=False, help_text="Read as writeKey.")
+    user = LegacyUserSerializer(required=False, allow_null=True)
+    trackAnonymous = serializers.BooleanField(
+        required=False,
+        help_text="false: a call without a userId is refused (the visitor is not tracked).",
+    )
+    preview = serializers.BooleanField(required=False, help_text="Read as forceSurvey.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = modernize(attrs)
+        if not attrs.get("writeKey"):
+            raise serializers.ValidationError({"writeKey": ["This field is required."]})
+        if not attrs.get("userId") and attrs.get("trackAnonymous") is False:
+            raise serializers.ValidationError(
+                "trackAnonymous is false and the call names no userId (or user.id): "
+                "an anonymous visitor is not tracked."
+            )
         if not attrs.get("userId") and not attrs.get("anonymousId"):
             raise serializers.ValidationError("Send a userId, or an anonymousId for visitors.")
         return attrs
@@ -61,13 +127,10 @@ class WidgetCallSerializer(IdentityFields):
     languages = serializers.ListField(
         child=serializers.CharField(max_length=35), max_length=20, required=False
     )
-    forceSurvey = serializers.BooleanField(required=False)
     previewCampaign = serializers.CharField(max_length=32, required=False, allow_null=True)
     # Accepted for compatibility with SatisMeter's snippets, and not needed here.
     method = serializers.CharField(max_length=20, required=False)
     source = serializers.CharField(max_length=50, required=False)  # type: ignore[assignment]
-    trackAnonymous = serializers.BooleanField(required=False)
-    preview = serializers.BooleanField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
@@ -100,8 +163,6 @@ class NewResponseSerializer(ResponseFields, IdentityFields):
     campaign = serializers.CharField(max_length=32)
     method = serializers.ChoiceField(choices=[*Response.Method.values, "In-App"], required=False)
     language = serializers.CharField(max_length=35, required=False, allow_blank=True)
-    trackAnonymous = serializers.BooleanField(required=False)
-    forceSurvey = serializers.BooleanField(required=False)
 
 
 class ResponseUpdateSerializer(ResponseFields, StrictSerializer):
@@ -114,7 +175,6 @@ class DisplaySerializer(IdentityFields):
     """``POST /api/displays``: the survey was shown."""
 
     campaign = serializers.CharField(max_length=32)
-    forceSurvey = serializers.BooleanField(required=False)
 
 
 class CreatedSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -101,6 +102,12 @@ def wait_until(page: Any, condition: Callable[[], bool], timeout: float = 10.0) 
         page.wait_for_timeout(20)
 
 
+def displayed(page: Any) -> Any:
+    """``with displayed(page):`` waits for the widget to record its display. With SQLite, an
+    answer saved while that write runs would find the database locked."""
+    return page.expect_response(lambda r: "/api/displays" in r.url)
+
+
 class InFlight:
     """The requests a page has sent and not yet seen answered."""
 
@@ -168,30 +175,45 @@ def settled(new_page: Pages) -> Callable[[], None]:
 
 
 class HostSite:
-    """A customer's site: static files on a loopback origin other than the live server's."""
+    """A customer's site: static files on a loopback origin other than the live server's,
+    each with the response headers it was added with (a Content-Security-Policy, say)."""
 
-    def __init__(self, root: Path, url: str) -> None:
+    def __init__(self, root: Path, url: str, headers: dict[str, dict[str, str]]) -> None:
         self.root = root
         self.url = url
+        self.headers = headers
 
-    def add(self, name: str, html: str) -> str:
+    def add(self, name: str, html: str, headers: dict[str, str] | None = None) -> str:
         (self.root / name).write_text(html, encoding="utf-8")
+        self.headers[name] = dict(headers or {})
         return f"{self.url}/{name}"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    def __init__(self, *args: Any, headers: dict[str, dict[str, str]], **kwargs: Any) -> None:
+        self.page_headers = headers  # before super(), which handles the request
+        super().__init__(*args, **kwargs)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def end_headers(self) -> None:
+        name = urlsplit(self.path).path.lstrip("/")
+        for header, value in self.page_headers.get(name, {}).items():
+            self.send_header(header, value)
+        super().end_headers()
 
 
 @pytest.fixture(scope="package")
 def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
     root = tmp_path_factory.mktemp("host-site")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    headers: dict[str, dict[str, str]] = {}
+    handler = partial(_QuietHandler, directory=str(root), headers=headers)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield HostSite(root, f"http://127.0.0.1:{server.server_address[1]}")
+        yield HostSite(root, f"http://127.0.0.1:{server.server_address[1]}", headers)
     finally:
         server.shutdown()
         server.server_close()

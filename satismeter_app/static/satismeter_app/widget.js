@@ -28,6 +28,7 @@
   var DEFAULT_POSITIONS = { dialog: "cr", panel: "br", bar: "bc" };
   var PASSED = ["traits", "event", "properties", "groupId", "name", "category", "forceSurvey",
     "previewCampaign"];
+  var OPTIONS = /^(writeKey|token|user|userId|anonymousId|userHash|traits|events|forceSurvey|previewCampaign|preview|trackAnonymous|type|design|source|method|referrer)$/;
 
   var base = scriptBase();
   var config = { writeKey: null, source: null, events: {}, design: null };
@@ -153,6 +154,7 @@
       var name = args[0];
       var options = typeof name === "string" ? args[1] || {} : name;
       if (!options || typeof options !== "object") return warn("expected an options object");
+      if ("token" in options || "user" in options) options = modernize(options);
       var type = typeof name !== "string"
         ? (/^(page|track|group)$/.test(options.type) ? options.type : "identify")
         : (/^(identify|page|track|group)$/.test(name) ? name : null);
@@ -162,6 +164,19 @@
     } catch (e) {
       warn(e);
     }
+  }
+
+  // SatisMeter's 2015 call (its snippet, Segment's integration 1.0.x): {token, user: {id,
+  // signUpDate, ...traits}, trackAnonymous, preview, ...traits}. Today's names win.
+  function modernize(o) {
+    var user = o.user || {};
+    var traits = {};
+    for (var key in o) if (!OPTIONS.test(key)) traits[key] = o[key];
+    for (key in user) if (key != "id") traits[key == "signUpDate" ? "createdAt" : key] = user[key];
+    return Object.assign({}, o, {
+      writeKey: o.writeKey || o.token, userId: "userId" in o ? o.userId : user.id, trackAnonymous: !!o.trackAnonymous,
+      traits: Object.assign(traits, o.traits), forceSurvey: o.forceSurvey || o.preview,
+    });
   }
 
   function configure(options, type) {
@@ -210,6 +225,8 @@
   // Ask the server whether a survey is due (and tell it about the page or event).
   function decide(type, options) {
     if (!config.writeKey) return warn("no writeKey yet: pass it in the options or call 'load' first");
+    // Off in the 2015 call by default: a visitor without a userId is left alone.
+    if (options.trackAnonymous === false && !who.userId) return warn("no userId, and trackAnonymous is off");
     var body = identity();
     body.type = type;
     PASSED.forEach(function (key) {
@@ -352,10 +369,14 @@
 
   function widgetHost() {
     var host = el("satismeter-widget");
-    // Inline and !important: the host page's rules cannot hide or move the widget.
-    host.setAttribute("style", "all:initial!important;display:block!important;position:fixed!important;" +
-      "top:0!important;left:0!important;width:0!important;height:0!important;overflow:visible!important;" +
-      "z-index:2147483647!important;visibility:visible!important;opacity:1!important");
+    // Inline and !important: the host page's rules cannot hide or move the widget. Set through
+    // the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows (a style
+    // attribute it refuses, and reports).
+    ("all:initial;display:block;position:fixed;top:0;left:0;width:0;height:0;overflow:visible;" +
+      "z-index:2147483647;visibility:visible;opacity:1").split(";").forEach(function (rule) {
+      rule = rule.split(":");
+      host.style.setProperty(rule[0], rule[1], "important");
+    });
     return host;
   }
 
