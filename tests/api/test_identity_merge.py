@@ -436,3 +436,38 @@ def test_an_older_group_message_does_not_overwrite_the_groups_traits(api_client,
     segment(api_client, key, "group", group(10, 10))
 
     assert EndUser.objects.get().groups == {"acme": {"size": 40}}
+
+
+# --- through Segment's own Python library ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_segment_analytics_python_out_of_order(live_server, project):
+    from segment.analytics import Client
+    from segment.analytics import request as segment_request
+
+    from satismeter_app.models import ApiKey
+
+    key = ApiKey.issue(project, "segment-python")[1]
+    client = Client(write_key=key, host=f"{live_server.url}/segment", sync_mode=True)
+    now = timezone.now()
+    try:
+        client.track(
+            anonymous_id=ANON, event="Viewed pricing", timestamp=now - timedelta(minutes=9)
+        )
+        client.identify(
+            "ann", {"plan": "pro"}, anonymous_id=ANON, timestamp=now - timedelta(minutes=5)
+        )
+        # Sent late: older than the identify above, so its plan does not count, its seats do.
+        client.identify("ann", {"plan": "free", "seats": 3}, timestamp=now - timedelta(minutes=8))
+        client.track(anonymous_id=ANON, event="Opened settings", timestamp=now)
+    finally:
+        segment_request._session.close()  # the library keeps its connection alive
+
+    user = EndUser.objects.get()
+    assert (user.user_id, user.anonymous_id) == ("ann", ANON)
+    assert user.traits == {"plan": "pro", "seats": 3}
+    assert sorted(user.events.values_list("name", flat=True)) == [
+        "Opened settings",
+        "Viewed pricing",
+    ]
