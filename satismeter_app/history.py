@@ -69,3 +69,27 @@ def add_event(data: dict[str, Any], name: str, when: datetime) -> None:
         oldest = sorted(events, key=lambda n: events[n])[: len(events) - MAX_EVENTS]
         for stale in oldest:
             del events[stale]
+
+
+def merge(kept: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """Two users' histories as one (an anonymous visitor's joins the user they signed in as):
+    per survey the latest answer, dismissal and display; the displays since the last answer
+    are summed, which may count a display from before the other row's later answer — a cap
+    reached a little early, never a survey shown again too soon. Each event's latest time."""
+    result: dict[str, Any] = {**kept, "surveys": {}, "events": {}}
+    for data in (kept, merged):
+        for survey_id, entry in data.get("surveys", {}).items():
+            target = result["surveys"].setdefault(survey_id, {})
+            for name in ("answered", "dismissed", "last_display"):
+                if latest := _later(target.get(name), entry.get(name)):
+                    target[name] = latest
+            target["displays"] = int(target.get("displays", 0)) + int(entry.get("displays", 0))
+        for name, iso in data.get("events", {}).items():
+            if (when := parse_timestamp(iso)) is not None:
+                add_event(result, name, when)
+    return result
+
+
+def _later(first: str | None, second: str | None) -> str | None:
+    times = [(t, iso) for iso in (first, second) if iso and (t := parse_timestamp(iso))]
+    return max(times)[1] if times else None

@@ -205,6 +205,10 @@ class EndUser(models.Model):
     last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
     language = models.CharField(_("language"), max_length=35, blank=True)
     traits = json_field(_("traits"), dict)
+    # When each trait (and each group's trait) was set, so that a message older than the value
+    # it would replace is not applied: {"traits": {"<key>": <epoch ms>},
+    # "groups": {"<group id>": {"<key>": <epoch ms>}}} (services/identity.py).
+    trait_times = json_field(_("trait times"), dict, editable=False)
     unsubscribed = models.BooleanField(_("unsubscribed from email"), default=False)
     survey_date = models.DateTimeField(
         _("survey date"),
@@ -233,10 +237,12 @@ class EndUser(models.Model):
                 condition=Q(user_id__isnull=False),
                 name="sm_enduser_unique_user_id",
             ),
+            # An anonymousId names one row: the visitor's, or that of the user who last signed
+            # in with it. It also serves the lookups by anonymousId (services/identity.py).
             models.UniqueConstraint(
                 fields=["project", "anonymous_id"],
-                condition=Q(user_id__isnull=True, anonymous_id__isnull=False),
-                name="sm_enduser_unique_anonymous_id",
+                condition=Q(anonymous_id__isnull=False),
+                name="sm_enduser_one_row_per_anonymous_id",
             ),
             models.CheckConstraint(
                 condition=Q(user_id__isnull=False) | Q(anonymous_id__isnull=False),

@@ -92,9 +92,13 @@ class PublicWidgetView(AppAPIView):
             raise RequestRefused("Invalid write key.", status_code=401)
         return config
 
+    @staticmethod
+    def who(data: dict[str, Any]) -> identity.Identity:
+        return identity.Identity(data.get("userId"), data.get("anonymousId"))
+
     def user(self, config: ProjectConfig, data: dict[str, Any]) -> Any:
         """The caller, found or created; the traits of a group call are the group's."""
-        who = identity.Identity(data.get("userId"), data.get("anonymousId"))
+        who = self.who(data)
         self.verify_identity(config, who, data.get("userHash"))
         traits = None if data.get("type") == "group" else data.get("traits")
         return identity.identify(
@@ -169,8 +173,11 @@ class WidgetView(PublicWidgetView):
         now = timezone.now()
         if data.get("type") == "track":
             identity.track(user, data["event"], data.get("properties") or {}, now)
-        if data.get("type") == "group":
-            identity.add_group(user, data["groupId"], data.get("traits") or {})
+        verified = config.identity_verification
+        if data.get("type") == "group" and identity.may_describe(
+            user, self.who(data), verified=verified
+        ):
+            identity.add_group(user, data["groupId"], data.get("traits") or {}, now)
         preview, force = self.preview(config, data)
         device_type = device.device_type(_user_agent(request))
         context = targeting.Context(url=_page_url(data), device_type=device_type, force=force)

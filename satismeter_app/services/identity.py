@@ -1,35 +1,49 @@
 """Who a call is about: finding, creating and merging an end user.
 
 One set of rules for every way a user reaches us — the widget, ``POST /api/users`` and
-Segment's messages: a userId names the user; an anonymous visitor who identifies keeps their
-row and history; traits merge into the user's (a new value wins); the well-known traits
-(``email``, ``name``, ``createdAt``, ``language``) fill the user's columns; a page seen
-refreshes ``last_seen`` at most every :data:`LAST_SEEN_RESOLUTION`.
+Segment's messages: a userId names the user; an anonymousId names one row, the visitor's or
+that of the user who last signed in with it (a database constraint keeps it one), so that an
+answer sent with the anonymousId after the visitor signed in lands on the user; a visitor who
+signs in keeps their row and history, or, when the userId already has a row, their row is
+merged into it; traits merge into the user's (a newer value wins, an older one never does:
+:func:`merge_traits`); the well-known traits (``email``, ``name``, ``createdAt``,
+``language``) fill the user's columns; a page seen refreshes ``last_seen`` at most every
+:data:`LAST_SEEN_RESOLUTION`.
 
 With identity verification on, only the ``userId`` of a widget call is proven (by its
-``userHash``), not its ``anonymousId``: a verified user claims an anonymous row only when
-that row names no one (:func:`names_someone`), so that nobody takes over another visitor's
-row and email by sending their anonymousId (docs/widget.md, "Identity verification").
+``userHash``), not its ``anonymousId``: a verified user takes over an anonymous row only when
+that row names no one (:func:`names_someone`) and never takes another user's anonymousId, so
+that nobody takes over another visitor's row and email by sending their anonymousId; and a
+call that names only an anonymousId may not describe (:func:`may_describe`) the signed-in
+user it reaches (docs/widget.md, "Identity verification").
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from .. import history, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
-from ..models import EndUser, UserEvent
+from ..models import Display, EndUser, Reminder, Response, UserEvent
 
 # last_seen is refreshed at most this often, so that page views of a known user write nothing.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+
+# The user columns the well-known traits fill, and their trait.
+COLUMN_TRAITS = {
+    "created_at": "createdAt",
+    "email": "email",
+    "name": "name",
+    "language": "language",
+}
 
 
 @dataclass(frozen=True)
@@ -77,18 +91,25 @@ def check_traits_size(traits: Mapping[str, Any]) -> None:
 
 
 class Directory:
-    """A project's users as one call or one batch names them, in memory: by userId, and the
-    anonymous ones by anonymousId. It holds the one rule that finds, claims and creates users:
+    """A project's users as one call or one batch names them, in memory: by userId and by
+    anonymousId. It holds the one rule that finds, claims, merges and creates users:
 
     - a userId names the user;
-    - a visitor known only by an anonymousId who now identifies keeps their row (and so their
-      history): the row is claimed by the userId — unless ``verified`` (identity verification
-      is on: the anonymousId is not proven) and the row names someone: then the userId gets
-      a row of its own, without that anonymousId, and the anonymous row is left as it was;
+    - an anonymousId alone names the row that carries it: the anonymous visitor's, or the
+      user's who signed in with it — so an answer the widget sends with the anonymousId it
+      had when the survey opened lands on the user who signed in meanwhile;
+    - a userId sent with an anonymousId joins the two: an anonymous row is claimed by the
+      userId (it keeps its history), or, when the userId has a row already, merged into that
+      row (:func:`absorb`; its displays, responses and events move along); a row of another
+      user gives the anonymousId up (a shared browser: it follows the last sign-in); a user
+      who carries no anonymousId yet takes one that no row carries;
+    - with ``verified`` (identity verification is on: the anonymousId is not proven), an
+      anonymous row that names someone is left as it is, and another user keeps theirs: the
+      userId gets a row of its own, without that anonymousId;
     - anyone else is a new user, created on first mention.
 
-    Changes are collected (:meth:`mark`) and written by the caller: one ``save`` for a widget
-    call, one ``bulk_update`` for a batch.
+    Changes are collected (:meth:`mark`) and written by the caller — :meth:`write_moves`
+    first, then one ``save`` for a widget call, one ``bulk_update`` for a batch.
     """
 
     def __init__(
@@ -106,11 +127,11 @@ class Directory:
         self.by_anonymous_id: dict[str, EndUser] = {}
         self.new: list[EndUser] = []
         self.changed: dict[int, set[str]] = {}
+        self.released: list[EndUser] = []  # saved rows that gave their anonymousId up
+        self.absorbed: list[tuple[EndUser, EndUser]] = []  # (saved anonymous row, its user)
+        self._merged_into: dict[int, EndUser] = {}  # id() of a merged row → its user
         for user in existing:
-            if user.user_id is not None:
-                self.by_user_id[user.user_id] = user
-            elif user.anonymous_id is not None:
-                self.by_anonymous_id[user.anonymous_id] = user
+            self._index(user)
 
     @classmethod
     def load(
@@ -131,8 +152,8 @@ class Directory:
         wanted = Q()  # only the conditions needed: a widget call names a userId, most often
         if user_ids:
             wanted |= Q(user_id__in=user_ids)
-        if anonymous_ids:
-            wanted |= Q(user_id__isnull=True, anonymous_id__in=anonymous_ids)
+        if anonymous_ids:  # identified rows too: the unique constraint's index serves both
+            wanted |= Q(anonymous_id__in=anonymous_ids)
         if not wanted:
             return cls(project_id, [], now, verified=verified)
         users = EndUser.objects.filter(wanted, project_id=project_id)
@@ -140,28 +161,64 @@ class Directory:
         return cls(project_id, users, now, verified=verified)
 
     def resolve(self, identity: Identity) -> EndUser:
-        """The user the identity names: found, claimed or created."""
-        if identity.user_id is None:
-            user = self.by_anonymous_id.get(identity.anonymous_id or "")
-        else:
-            user = self.by_user_id.get(identity.user_id)
-            if user is None and identity.anonymous_id is not None:
-                user, identity = self._claim(identity)
-        return user or self._create(identity)
+        """The user the identity names: found, claimed, merged or created."""
+        user = self._find(self.by_user_id, identity.user_id)
+        holder = self._find(self.by_anonymous_id, identity.anonymous_id)
+        if identity.user_id is None or holder is user:
+            return holder or user or self._create(identity)
+        if holder is None:
+            if user is not None and user.anonymous_id is None and identity.anonymous_id:
+                self._carry(user, identity.anonymous_id)
+            return user or self._create(identity)
+        if not self._may_take(holder):
+            return user or self._create(Identity(user_id=identity.user_id))
+        if holder.user_id is None:
+            return self._join(user, holder, identity.user_id)
+        holder.anonymous_id = None  # another user's: the anonymousId follows the sign-in
+        self.mark(holder, {"anonymous_id"})
+        if holder.pk is not None:
+            self.released.append(holder)
+        user = user or self._create(Identity(user_id=identity.user_id))
+        self._carry(user, identity.anonymous_id or "")
+        return user
 
-    def _claim(self, identity: Identity) -> tuple[EndUser | None, Identity]:
-        """The anonymous row of the identity's anonymousId, now the userId's; when it may not
-        be claimed (see the class), None and the identity without that anonymousId."""
-        user = self.by_anonymous_id.get(identity.anonymous_id or "")
-        if user is None:
-            return None, identity
-        if self.verified and names_someone(user):
-            return None, Identity(user_id=identity.user_id)
-        del self.by_anonymous_id[identity.anonymous_id or ""]
-        user.user_id = identity.user_id
-        self.by_user_id[user.user_id or ""] = user
-        self.mark(user, {"user_id"})
-        return user, identity
+    def _find(self, index: dict[str, EndUser], key: str | None) -> EndUser | None:
+        found = index.get(key) if key is not None else None
+        return self.current(found) if found is not None else None
+
+    def _may_take(self, holder: EndUser) -> bool:
+        """Whether a userId call may take the anonymousId of the row that carries it."""
+        if not self.verified:
+            return True
+        return holder.user_id is None and not names_someone(holder)
+
+    def _join(self, user: EndUser | None, visitor: EndUser, user_id: str) -> EndUser:
+        """An anonymous visitor signs in: their row becomes the user's, or merges into it."""
+        if user is None or (user.pk is None and visitor.pk is not None):
+            if user is not None:  # first named in this batch: its data joins the saved row
+                self.new.remove(user)
+                self._merged_into[id(user)] = visitor
+                self.mark(visitor, absorb(visitor, user))
+            visitor.user_id = user_id
+            self.by_user_id[user_id] = visitor
+            self.mark(visitor, {"user_id"})
+            return visitor
+        self.mark(user, absorb(user, visitor))
+        self._merged_into[id(visitor)] = user
+        if visitor.pk is None:
+            self.new.remove(visitor)
+        else:
+            self.absorbed.append((visitor, user))
+        self._carry(user, visitor.anonymous_id or "")
+        return user
+
+    def _carry(self, user: EndUser, anonymous_id: str) -> None:
+        """``user`` is now the row that ``anonymous_id`` names."""
+        if self.by_anonymous_id.get(user.anonymous_id or "") is user:
+            del self.by_anonymous_id[user.anonymous_id or ""]
+        user.anonymous_id = anonymous_id
+        self.by_anonymous_id[anonymous_id] = user
+        self.mark(user, {"anonymous_id"})
 
     def _create(self, identity: Identity) -> EndUser:
         user = EndUser(
@@ -171,11 +228,20 @@ class Directory:
             first_seen=self.now,
             last_seen=self.now,
         )
-        if identity.user_id is not None:
-            self.by_user_id[identity.user_id] = user
-        else:
-            self.by_anonymous_id[identity.anonymous_id or ""] = user
+        self._index(user)
         self.new.append(user)
+        return user
+
+    def _index(self, user: EndUser) -> None:
+        if user.user_id is not None:
+            self.by_user_id[user.user_id] = user
+        if user.anonymous_id is not None:
+            self.by_anonymous_id[user.anonymous_id] = user
+
+    def current(self, user: EndUser) -> EndUser:
+        """The user a row resolved earlier is now: itself, or the user it was merged into."""
+        while id(user) in self._merged_into:
+            user = self._merged_into[id(user)]
         return user
 
     def mark(self, user: EndUser, fields: set[str]) -> None:
@@ -188,10 +254,42 @@ class Directory:
 
     def updated(self) -> tuple[list[EndUser], list[str]]:
         """The existing users that changed, and the union of the fields that did."""
-        known = [*self.by_user_id.values(), *self.by_anonymous_id.values()]
+        known = [*self.by_user_id.values(), *self.by_anonymous_id.values(), *self.released]
         users = list({u.pk: u for u in known if u.pk in self.changed}.values())
-        fields = sorted(set().union(*self.changed.values())) if self.changed else []
+        fields = sorted(set().union(*(self.changed[u.pk] for u in users))) if users else []
         return users, fields
+
+    def write_moves(self) -> None:
+        """Write what resolving changed besides the users' own rows, before they are saved
+        (an anonymousId must be free before another row takes it): the rows that gave their
+        anonymousId up, and the anonymous rows merged into a user, whose displays,
+        responses, events and reminders move to the user before the rows go. The rows must
+        have been read with their locks (``load(lock=True)``): everything that adds a
+        display, a response or an event to a row locks it first (:func:`lock`), so what it
+        adds is either merged and moved here, or follows the row to its user afterwards."""
+        if self.released:
+            released = [user.pk for user in self.released]
+            EndUser.objects.filter(pk__in=released).update(anonymous_id=None)
+        if not self.absorbed:
+            return
+        for visitor, user in self.absorbed:
+            _move_activity(visitor.pk, user.pk)
+        EndUser.objects.filter(pk__in=[visitor.pk for visitor, _ in self.absorbed]).delete()
+
+    @property
+    def moves(self) -> bool:
+        return bool(self.released or self.absorbed)
+
+
+def _move_activity(from_pk: int, to_pk: int) -> None:
+    # A reminder for the same survey and period the user already had would break its
+    # once-per-period constraint: the user's own stays.
+    clash = Reminder.objects.filter(
+        user_id=to_pk, survey_id=OuterRef("survey_id"), period=OuterRef("period")
+    )
+    Reminder.objects.filter(user_id=from_pk).filter(Exists(clash)).delete()
+    for model in (Display, Response, UserEvent, Reminder):
+        model.objects.filter(user_id=from_pk).update(user_id=to_pk)
 
 
 def names_someone(user: EndUser) -> bool:
@@ -201,31 +299,148 @@ def names_someone(user: EndUser) -> bool:
     return bool(user.email or user.name or traits.get("email") or traits.get("name"))
 
 
+def may_describe(user: EndUser, identity: Identity, *, verified: bool) -> bool:
+    """Whether a call may write what describes the user — traits, their columns, groups.
+    Not a widget call that names only an anonymousId and reaches a signed-in user while
+    identity verification is on: the anonymousId proves nothing, so such a call may show the
+    user's survey and record its answer, but not change who the user is."""
+    return not (verified and identity.user_id is None and user.user_id is not None)
+
+
+def lock(user: EndUser) -> EndUser:
+    """The user's row, locked for the rest of the transaction. A row merged into a user since
+    it was read (the visitor signed in meanwhile) is followed to that user, who now carries
+    its anonymousId."""
+    rows = EndUser.objects.select_for_update()
+    found = rows.filter(pk=user.pk).first()
+    if found is None and user.anonymous_id is not None:
+        found = rows.filter(project_id=user.project_id, anonymous_id=user.anonymous_id).first()
+    if found is None:
+        raise InvalidInput("userId", "this user was deleted meanwhile")
+    return found
+
+
 # --- what a call says about a user: the merge rules ----------------------------------------------
+#
+# Each trait's value carries the time it was set (``EndUser.trait_times``, epoch milliseconds):
+# the widget's and the users API's traits are "now", a Segment message's its ``timestamp``. A
+# value replaces the stored one only when it is not older, so a message that arrives late
+# never undoes a newer one. A key with no time (stored before times were kept) takes any value.
 
 
-def merge_traits(user: EndUser, traits: Mapping[str, Any], columns: Mapping[str, Any]) -> set[str]:
-    """Traits merge into the user's (a new value wins); the well-known ones fill the user's
-    columns. Returns the fields that changed."""
+def _epoch_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _not_older(times: Mapping[str, int], values: Mapping[str, Any], when: datetime) -> dict:
+    """The values that were set no earlier than their keys' stored ones."""
+    moment = _epoch_ms(when)
+    return {key: value for key, value in values.items() if times.get(key, moment) <= moment}
+
+
+def _trait_times(user: EndUser) -> dict[str, Any]:
+    return user.trait_times if isinstance(user.trait_times, dict) else {}
+
+
+def merge_traits(
+    user: EndUser, traits: Mapping[str, Any], columns: Mapping[str, Any], when: datetime
+) -> set[str]:
+    """Traits set at ``when`` merge into the user's: each value wins over one set at the same
+    time or before, never over a newer one; the well-known ones fill the user's columns.
+    Returns the fields that changed. A value that is already the user's keeps its time, so
+    page views that repeat the same traits write nothing."""
+    times = _trait_times(user)
+    fresh = _not_older(times.get("traits", {}), traits, when)
     changed: set[str] = set()
-    merged = {**user.traits, **traits}
+    merged = {**user.traits, **fresh}
     if merged != user.traits:
         user.traits = merged
-        changed.add("traits")
+        stamped = {**times.get("traits", {}), **dict.fromkeys(fresh, _epoch_ms(when))}
+        user.trait_times = {**times, "traits": stamped}
+        changed |= {"traits", "trait_times"}
     for column, value in columns.items():
-        if getattr(user, column) != value:
+        if COLUMN_TRAITS[column] in fresh and getattr(user, column) != value:
             setattr(user, column, value)
             changed.add(column)
     return changed
 
 
-def merge_group(user: EndUser, group_id: str, traits: Mapping[str, Any]) -> set[str]:
-    """A group's traits merge into what the user's group ``group_id`` had."""
-    merged = {**user.groups.get(group_id, {}), **traits}
+def merge_group(
+    user: EndUser, group_id: str, traits: Mapping[str, Any], when: datetime
+) -> set[str]:
+    """A group's traits set at ``when`` merge into what the user's group ``group_id`` had,
+    by the same rule as :func:`merge_traits`."""
+    times = _trait_times(user)
+    group_times = times.get("groups", {}).get(group_id, {})
+    fresh = _not_older(group_times, traits, when)
+    merged = {**user.groups.get(group_id, {}), **fresh}
     if user.groups.get(group_id) == merged:
         return set()
     user.groups = {**user.groups, group_id: merged}
-    return {"groups"}
+    stamped = {**group_times, **dict.fromkeys(fresh, _epoch_ms(when))}
+    user.trait_times = {**times, "groups": {**times.get("groups", {}), group_id: stamped}}
+    return {"groups", "trait_times"}
+
+
+# --- two rows of one person: an anonymous visitor who signed in -----------------------------------
+
+ABSORBED = {"traits", "trait_times", "groups", "history", "first_seen", "last_seen", "last_url"}
+
+
+def absorb(user: EndUser, visitor: EndUser) -> set[str]:
+    """What the visitor's row knew joins the user's row, in memory: per trait (and group
+    trait) the newer value, the user's on a tie; columns the merged traits name, blanks
+    filled; one history; first seen the earlier, last seen the later. Returns the fields
+    of the user that may have changed."""
+    taken = _absorb_traits(user, visitor)
+    changed = set(ABSORBED)
+    for column, trait in COLUMN_TRAITS.items():
+        theirs = getattr(visitor, column)
+        if theirs and (trait in taken or not getattr(user, column)):
+            setattr(user, column, theirs)
+            changed.add(column)
+    user.history = history.merge(user.history, visitor.history)
+    if visitor.last_seen > user.last_seen:
+        user.last_seen, user.last_url = visitor.last_seen, visitor.last_url or user.last_url
+    user.first_seen = min(user.first_seen, visitor.first_seen)
+    if visitor.unsubscribed and not user.unsubscribed:
+        user.unsubscribed = True  # an unsubscribe holds for the person
+        changed.add("unsubscribed")
+    return changed
+
+
+def _absorb_traits(user: EndUser, visitor: EndUser) -> set[str]:
+    """Joins the traits and group traits; returns the trait keys the visitor's value won."""
+    mine, theirs = _trait_times(user), _trait_times(visitor)
+    traits, times, taken = _newer_of(
+        (user.traits, mine.get("traits", {})), (visitor.traits, theirs.get("traits", {}))
+    )
+    groups, group_times = dict(user.groups), dict(mine.get("groups", {}))
+    for group_id, values in visitor.groups.items():
+        groups[group_id], group_times[group_id], _ = _newer_of(
+            (user.groups.get(group_id, {}), group_times.get(group_id, {})),
+            (values, theirs.get("groups", {}).get(group_id, {})),
+        )
+    user.traits, user.groups = traits, groups
+    user.trait_times = {**mine, "traits": times, "groups": group_times}
+    return taken
+
+
+def _newer_of(
+    mine: tuple[Mapping[str, Any], Mapping[str, int]],
+    theirs: tuple[Mapping[str, Any], Mapping[str, int]],
+) -> tuple[dict[str, Any], dict[str, int], set[str]]:
+    """Two sets of timed values as one: per key the newer, the first's on a tie (or when
+    neither has a time); also the keys the second's won."""
+    values, times = dict(mine[0]), dict(mine[1])
+    taken = set()
+    for key, value in theirs[0].items():
+        if key not in values or theirs[1].get(key, -1) > times.get(key, -1):
+            values[key] = value
+            if key in theirs[1]:
+                times[key] = theirs[1][key]
+            taken.add(key)
+    return values, times, taken
 
 
 def record_visit(user: EndUser, url: str, when: datetime, *, changed: bool = False) -> set[str]:
@@ -283,22 +498,54 @@ class _Call:
 def _identify(call: _Call, *, retry: bool) -> EndUser:
     users = Directory.load(call.project_id, [call.identity], call.now, verified=call.verified)
     user = users.resolve(call.identity)
-    changed = users.changes_of(user) | merge_traits(user, call.traits, call.columns)
+    if users.moves:
+        # A sign-in that merges rows or moves an anonymousId: done again under the rows'
+        # locks, so that what a call adds to them meanwhile is merged, not overwritten.
+        return _retrying(call, retry, _identify_locked)
+    changed = _describe(users, user, call)
+    if user.pk is not None and not changed:
+        return user  # a known user's page view writes nothing
+    return _retrying(call, retry, lambda _: _save(user, changed))
+
+
+def _identify_locked(call: _Call) -> EndUser:
+    users = Directory.load(
+        call.project_id, [call.identity], call.now, lock=True, verified=call.verified
+    )
+    user = users.resolve(call.identity)
+    changed = _describe(users, user, call)
+    users.write_moves()
+    return _save(user, changed)
+
+
+def _describe(users: Directory, user: EndUser, call: _Call) -> set[str]:
+    """What the call changes about its user, in memory; returns the fields that changed."""
+    changed = users.changes_of(user)
+    if may_describe(user, call.identity, verified=call.verified):
+        changed |= merge_traits(user, call.traits, call.columns, call.now)
     if call.seen:
         changed |= record_visit(user, call.url, call.now, changed=bool(changed))
-    if user.pk is not None:
-        if changed:
-            user.save(update_fields=sorted(changed))
-        return user
+    return changed
+
+
+def _save(user: EndUser, changed: set[str]) -> EndUser:
+    if user.pk is None:
+        user.save(force_insert=True)
+    elif changed:
+        user.save(update_fields=sorted(changed))
+    return user
+
+
+def _retrying(call: _Call, retry: bool, write: Callable[[_Call], EndUser]) -> EndUser:
     try:
         with transaction.atomic():
-            user.save(force_insert=True)
-    except IntegrityError:
+            return write(call)
+    except DatabaseError:
         if not retry:
             raise
-        # Another request created the same user a moment ago: it is found this time.
+        # Another request created, claimed or merged one of these rows since we looked (an
+        # IntegrityError, or an update whose row is gone): they are found as they are now.
         return _identify(call, retry=False)
-    return user
 
 
 def set_survey_date(user: EndUser, when: datetime | None) -> None:
@@ -308,24 +555,24 @@ def set_survey_date(user: EndUser, when: datetime | None) -> None:
         user.save(update_fields=["survey_date"])
 
 
-def add_group(user: EndUser, group_id: str, traits: Mapping[str, Any]) -> None:
+def add_group(user: EndUser, group_id: str, traits: Mapping[str, Any], when: datetime) -> None:
     check_traits_size(traits)
-    if merge_group(user, group_id, traits):
-        user.save(update_fields=["groups"])
+    if changed := merge_group(user, group_id, traits, when):
+        user.save(update_fields=sorted(changed))
 
 
 @transaction.atomic
 def track(user: EndUser, name: str, properties: Mapping[str, Any], when: datetime) -> UserEvent:
     """Record an event; it may trigger a survey waiting for it."""
-    locked = EndUser.objects.select_for_update().get(pk=user.pk)
+    row = lock(user)
     event = UserEvent.objects.create(
-        project_id=user.project_id,
-        user=locked,
+        project_id=row.project_id,
+        user=row,
         name=name,
         properties=dict(properties),
         timestamp=when,
     )
-    history.add_event(locked.history, name, when)
-    locked.save(update_fields=["history"])
-    user.history = locked.history
+    history.add_event(row.history, name, when)
+    row.save(update_fields=["history"])
+    user.history = row.history
     return event

@@ -276,9 +276,11 @@ def _short_id(value: Any) -> str | None:
 
 def _apply(users: identity.Directory, user: EndUser, message: Message) -> UserEvent | None:
     """What one message does to its user, by the same rules as a widget call."""
-    changed = identity.merge_traits(user, message.traits, message.columns)
+    changed = identity.merge_traits(user, message.traits, message.columns, message.timestamp)
     if message.type == "group":
-        changed |= identity.merge_group(user, message.group_id, message.group_traits)
+        changed |= identity.merge_group(
+            user, message.group_id, message.group_traits, message.timestamp
+        )
     if message.type in ("page", "screen"):
         changed |= identity.record_visit(
             user, message.url, message.timestamp, changed=bool(changed)
@@ -309,11 +311,14 @@ def _write(project_id: int, messages: Sequence[Message], now: datetime) -> None:
         event = _apply(users, user, message)
         if event is not None:
             events.append(event)
+    users.write_moves()
     if users.new:
         EndUser.objects.bulk_create(users.new)
     changed, fields = users.updated()
     if changed:
         EndUser.objects.bulk_update(changed, fields)
+    for event in events:  # an anonymous row a later message merged into its user
+        event.user = users.current(event.user)
     if events:
         # The ids were claimed above; this keeps an event once even when its id was claimed
         # so long ago that it has been forgotten since.

@@ -68,6 +68,7 @@ def _anonymise(user: EndUser) -> None:
     user.created_at = None
     user.survey_date = None
     user.traits = {}
+    user.trait_times = {}
     user.groups = {}
     user.last_url = ""
     # What stays of the history is when surveys were shown and answered, which targeting

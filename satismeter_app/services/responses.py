@@ -20,6 +20,7 @@ from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
 from ..representations import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
+from . import identity
 from .decisions import preview_survey, widget_language
 from .snapshots import ProjectConfig, SurveyConfig
 
@@ -55,7 +56,7 @@ def record_display(
 ) -> Display:
     """The widget showed the survey: count it for targeting and tell the destinations."""
     survey = _active_survey(config, survey_id, forced=forced)
-    locked = EndUser.objects.select_for_update().get(pk=user.pk)
+    locked = identity.lock(user)
     display = Display.objects.create(
         project_id=config.id, survey_id=survey.id, user=locked, url=url, created=now
     )
@@ -102,7 +103,7 @@ def start_response(
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
         # Checked under the user's row lock, so that two answers sent at once cannot both pass.
-        locked = EndUser.objects.select_for_update().get(pk=user.pk)
+        locked = identity.lock(user)
         if not forced:
             _refuse_duplicate(config, survey, locked, now)
         response = Response(

@@ -23,11 +23,13 @@ def test_user_id_is_unique_per_project_only(project, make_project, make_end_user
     assert make_end_user(make_project(), user_id="u1").user_id == "u1"
 
 
-def test_anonymous_visitors_are_unique_by_anonymous_id(project, make_end_user) -> None:
+def test_an_anonymous_id_names_one_row(project, make_end_user, make_project) -> None:
     make_end_user(project, anonymous_id="a1")
     _refused(lambda: make_end_user(project, anonymous_id="a1"))
-    # An identified user may carry the anonymous id it had before identifying.
-    assert make_end_user(project, user_id="u9", anonymous_id="a1").anonymous_id == "a1"
+    # Nor a signed-in user's: an answer sent with the anonymousId must find one row.
+    _refused(lambda: make_end_user(project, user_id="u9", anonymous_id="a1"))
+    assert make_end_user(project, user_id="u9", anonymous_id="a2").anonymous_id == "a2"
+    assert make_end_user(make_project(), anonymous_id="a1")  # another project's visitor
 
 
 def test_a_user_needs_some_identity(project) -> None:

@@ -65,13 +65,54 @@ def test_a_widget_call_and_a_segment_batch_leave_the_same_users(make_project):
     }
 
 
-def test_a_user_named_by_user_id_is_not_confused_with_an_anonymous_row(project, make_end_user):
-    known = make_end_user(project, user_id="u1", anonymous_id=None)
-    stranger = make_end_user(project, user_id=None, anonymous_id="anon-9")
-    found = identity.identify(project.pk, Identity("u1", "anon-9"), now=timezone.now())
+def test_a_known_user_who_signs_in_with_an_anonymous_id_absorbs_its_row(
+    project, make_end_user, make_survey
+):
+    now = timezone.now()
+    known = make_end_user(project, user_id="u1", traits={"plan": "pro"}, first_seen=now)
+    visitor = make_end_user(
+        project,
+        anonymous_id="anon-9",
+        traits={"plan": "free", "os": "ios"},
+        first_seen=now - timedelta(days=3),
+        history={"events": {"Viewed pricing": now.isoformat()}},
+    )
+    found = identity.identify(project.pk, Identity("u1", "anon-9"), now=now)
     assert found.pk == known.pk
-    stranger.refresh_from_db()
-    assert stranger.user_id is None  # not claimed: u1 already had a row
+    assert not EndUser.objects.filter(pk=visitor.pk).exists()
+    known.refresh_from_db()
+    assert (known.anonymous_id, known.first_seen) == ("anon-9", visitor.first_seen)
+    assert known.traits == {"plan": "pro", "os": "ios"}  # the user's value on a tie
+    assert "Viewed pricing" in known.history["events"]
+
+
+def test_a_newer_trait_of_the_visitor_wins_when_the_rows_merge(project, make_end_user):
+    now = timezone.now()
+    identity.identify(project.pk, Identity("u1"), {"plan": "free"}, now=now - timedelta(hours=1))
+    identity.identify(
+        project.pk, Identity(None, "anon-9"), {"plan": "pro", "email": "a@x.test"}, now=now
+    )
+
+    user = identity.identify(project.pk, Identity("u1", "anon-9"), now=now)
+
+    assert (user.traits, user.email) == ({"plan": "pro", "email": "a@x.test"}, "a@x.test")
+    assert EndUser.objects.get().pk == user.pk
+
+
+def test_an_anonymous_visitor_and_a_user_first_named_in_one_batch_end_in_one_row(project):
+    now = timezone.now()
+    identity.identify(project.pk, Identity(None, "anon-1"), {"a": 1}, now=now)
+    messages = [
+        {"type": "identify", "userId": "u1", "traits": {"b": 2}},
+        {"type": "track", "anonymousId": "anon-1", "event": "E"},
+        {"type": "identify", "userId": "u1", "anonymousId": "anon-1"},
+        {"type": "track", "userId": "u1", "event": "F"},
+    ]
+    assert ingest.ingest(project.pk, messages, now=now).errors == []
+
+    user = EndUser.objects.get()
+    assert (user.user_id, user.anonymous_id, user.traits) == ("u1", "anon-1", {"a": 1, "b": 2})
+    assert sorted(user.events.values_list("name", flat=True)) == ["E", "F"]
 
 
 def test_page_views_of_a_known_user_write_nothing_within_the_resolution(project, make_end_user):
@@ -101,7 +142,8 @@ def test_a_change_to_the_user_refreshes_last_seen_at_once(project, make_end_user
 
 def test_group_traits_merge_into_the_group_not_the_user(project, make_end_user):
     user = make_end_user(project, user_id="u1", groups={"acme": {"size": 10, "tier": "gold"}})
-    assert identity.merge_group(user, "acme", {"size": 40}) == {"groups"}
+    now = timezone.now()
+    assert identity.merge_group(user, "acme", {"size": 40}, now) == {"groups", "trait_times"}
     assert user.groups == {"acme": {"size": 40, "tier": "gold"}}
-    assert identity.merge_group(user, "acme", {"size": 40}) == set()
+    assert identity.merge_group(user, "acme", {"size": 40}, now) == set()
     assert "size" not in user.traits
