@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -257,9 +258,11 @@ def answer(host: Host, user_id: str, rating: int, comment: str) -> Reply:
     )
     assert started.status == 201, started.body
     token = started.headers["auth-token"]
-    saved = call(
-        host, "PUT", started.headers["Location"], {"feedback": comment}, {"auth-token": token}
-    )
+    # The host names its public address in PUBLIC_BASE_URL, as the README says: the Location
+    # is there, and a proxy there forwards to this server.
+    location = urllib.parse.urlsplit(started.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}" in readme_python_block("# settings.py")
+    saved = call(host, "PUT", location.path, {"feedback": comment}, {"auth-token": token})
     assert saved.status == 200, saved.body
     assert saved.json()["completed"] is True
     return saved
