@@ -690,6 +690,16 @@ class Server:
     access_log: Path
     redis: Any
 
+    def wait_until_quiet(self, quiet: float = 0.3, timeout: float = 10) -> None:
+        """Until the access log has not grown for ``quiet`` seconds."""
+        deadline, size = time.monotonic() + timeout, -1
+        while time.monotonic() < deadline:
+            grown = self.access_log.stat().st_size
+            if grown == size:
+                return
+            size = grown
+            time.sleep(quiet)
+
     def requests_per_worker(self, since: int) -> Counter[str]:
         """The requests logged after byte ``since``, by worker pid."""
         with self.access_log.open("rb") as log_file:
@@ -705,7 +715,11 @@ def run_phase(args: argparse.Namespace, server: Server, route: Route, round_: in
     started = time.perf_counter()
     summary, wrk_cpu = run_wrk(args, server.port, route)
     wall = time.perf_counter() - started
-    redis_after, cpu_after = redis_counters(server.redis), server.probe.read(groups)
+    cpu_after = server.probe.read(groups)
+    # The server finishes the requests in flight when wrk stops: Redis is read once they are
+    # logged, and its counts are divided by the requests the server logged, not wrk's.
+    server.wait_until_quiet()
+    redis_after = redis_counters(server.redis)
     served = server.requests_per_worker(logged)
     workers = {str(pid): served.get(str(pid), 0) for pid in groups["gunicorn"]}
     requests, seconds = summary["requests"], summary["duration_us"] / 1e6
@@ -727,7 +741,7 @@ def run_phase(args: argparse.Namespace, server: Server, route: Route, round_: in
         p999_ms=percentiles["99.9"] / 1000,
         cpu={name: round(value, 1) for name, value in cpu.items()},
         workers={**workers, **{pid: n for pid, n in served.items() if pid not in workers}},
-        redis=redis_per_call(redis_before, redis_after, max(requests, 1)),
+        redis=redis_per_call(redis_before, redis_after, max(served.total(), 1)),
     )
 
 
@@ -772,6 +786,17 @@ def warm_up(seeded: Seeded, bodies: list[str]) -> None:
         unexpected += reply.content != NOTHING_DUE
     if unexpected:
         raise RuntimeError(f"{unexpected} widget calls answered other than 'nothing due'")
+
+
+def seen_now(seeded: Seeded, user_ids: list[str]) -> None:
+    """As if each user had just called: ``last_seen`` is refreshed at most every 5 minutes,
+    so for that long their widget calls write nothing."""
+    from django.utils import timezone
+
+    from satismeter_app.models import EndUser
+
+    users = EndUser.objects.filter(project__write_key=seeded.write_key, user_id__in=user_ids)
+    users.update(last_seen=timezone.now())
 
 
 @dataclass
@@ -890,12 +915,7 @@ def route_cost(route: str, calls: list[Callable[[], Any]], redis: Any) -> RouteC
 def other_routes(seeded: Seeded, redis: Any) -> list[RouteCost]:
     """What a survey's life costs each responder: shown, answered (a rating), commented on.
     Each responder goes through each route once; the routes are measured one after another."""
-    from django.utils import timezone
-
-    from satismeter_app.models import EndUser
-
-    # As if each had just made the widget call that showed the survey: no last_seen write.
-    EndUser.objects.filter(user_id__in=seeded.responder_ids).update(last_seen=timezone.now())
+    seen_now(seeded, seeded.responder_ids)  # the widget call that showed them the survey
     client = test_client()
     base = {"writeKey": seeded.write_key, "campaign": seeded.due_survey, "url": PAGE_URL}
     saved: dict[str, tuple[str, str]] = {}  # responder -> (path of the response, token)
@@ -998,14 +1018,14 @@ def print_table(report: dict[str, Any]) -> None:
         "median (min-max) over the rounds; CPU in % of one core: 'other' is what the machine's"
         " other processes took (other engineers' work), 'machine' all of it"
     )
-    header = f"{'phase':<18}{'req/s':<24}{'p50 ms':<20}{'p99 ms':<22}"
+    header = f"{'phase':<18}{'req/s':<24}{'p50 ms':<24}{'p99 ms':<26}"
     print(header + "wrk CPU  gunicorn  postgres  redis  other  machine")
     for name, route in (("widget", "POST /api/widget"), ("ping", "GET /bench/ping")):
         s = summary[name]
         cpu = s["cpu"]
         print(
-            f"{route:<18}{fmt(s['requests_per_second']):<24}{fmt(s['p50_ms'], digits=2):<20}"
-            f"{fmt(s['p99_ms'], digits=2):<22}{cpu['wrk']['median']:>6.0f}%"
+            f"{route:<18}{fmt(s['requests_per_second']):<24}{fmt(s['p50_ms'], digits=2):<24}"
+            f"{fmt(s['p99_ms'], digits=2):<26}{cpu['wrk']['median']:>6.0f}%"
             f"{cpu['gunicorn']['median']:>9.0f}%{cpu['postgres']['median']:>9.0f}%"
             f"{cpu['redis']['median']:>6.0f}%{cpu['other']['median']:>6.0f}%"
             f"{cpu['machine']['median']:>8.0f}%"
@@ -1067,7 +1087,7 @@ def cleanup_on_exit(args: argparse.Namespace, env: Environment) -> Iterator[list
     finally:
         log("cleaning up: gunicorn, database, Redis")
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("stop gunicorn", lambda: [stop_process(s) for s in server] and None),
+            ("stop gunicorn", lambda: stop_processes(server)),
             ("close connections", close_django_connections),
             ("drop database", lambda: drop_database(args, env.database)),
             ("stop or flush Redis", lambda: stop_redis(env)),
@@ -1078,6 +1098,11 @@ def cleanup_on_exit(args: argparse.Namespace, env: Environment) -> Iterator[list
                 step()
             except Exception as exc:  # keep cleaning up
                 log(f"{name} failed: {exc!r}")
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        stop_process(process)
 
 
 def close_django_connections() -> None:
@@ -1112,10 +1137,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seeded = seed(args.users, args.write_calls + 1)
         log("seeded: " + ", ".join(f"{v} {k}" for k, v in seeded.counts.items()))
         bodies = widget_bodies(seeded, args.distinct_urls)
-        log("in process: one widget call per user, queries, ms per call ...")
+        log("in process: one widget call per user ...")
         warm_up(seeded, bodies)
         queries = widget_queries(seeded)
+        log(f"in process: {args.calls} widget calls and pings ...")
         in_process = widget_and_ping_ms(bodies, args.calls)
+        log(f"in process: displays, responses and comments of {args.write_calls} users ...")
         redis = redis_client(env.redis_url)
         routes = other_routes(seeded, redis)
         port = free_port()
@@ -1126,6 +1153,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         body_file.write_text("\n".join(bodies) + "\n")
         widget = Route("widget", "/api/widget", body_file)
         log(f"gunicorn on 127.0.0.1:{port}; warming it up with wrk ...")
+        seen_now(seeded, seeded.user_ids)
         for route in (widget, Route("ping", "/bench/ping")):
             run_phase(args, server, route, 0)
         rounds = load_rounds(args, server, widget)
