@@ -245,6 +245,11 @@ def setup_django(env: Environment) -> None:
     import django
     from django.core.management import call_command
 
+    import satismeter_app
+
+    imported = Path(satismeter_app.__file__).resolve().parent.parent
+    if imported != CODE_ROOT:  # e.g. an installed copy shadowing the checkout
+        raise RuntimeError(f"satismeter_app comes from {imported}, not from {CODE_ROOT}")
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
 
