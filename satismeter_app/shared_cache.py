@@ -10,17 +10,27 @@ from the database (docs/security.md, "When Redis or the database is down").
   that hangs costs the socket timeout once, not on every call.
 - A copy that could not be dropped (the configuration changed during the outage) is dropped
   on the first call that reaches the cache again.
+
+The widget routes make one round trip to the cache per call (:func:`count_and_read`): with
+Django's ``RedisCache`` one Lua script on a client this process keeps, which counts the rate
+limits and reads the configuration's version together; with any other backend, the same
+through the backend's own ``add``/``incr``/``get``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
+from redis import Redis
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 from .conf import app_settings
@@ -104,6 +114,121 @@ def _drop_undropped(cache: BaseCache) -> None:
     keys = list(_undropped)
     cache.delete_many(keys)
     _undropped.difference_update(keys)
+
+
+# --- counting and reading in one round trip ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A fixed-window counter: ``key`` counts calls up to ``limit``, and expires ``seconds``
+    after its first call."""
+
+    key: str
+    limit: int
+    seconds: int
+
+
+# Counts the windows in order, stopping at the first one over its limit (the calls it refuses
+# are not counted by the windows after it), then reads the other keys.
+# KEYS: the counters' keys, then the keys to read. ARGV: the number of counters, then each
+# counter's limit and seconds. Answers each counter's count (0: not counted), then the values.
+_COUNT_AND_READ = """
+local counters = tonumber(ARGV[1])
+local answer = {}
+local refused = false
+for i = 1, counters do
+  if refused then
+    answer[i] = 0
+  else
+    local count = redis.call('INCR', KEYS[i])
+    if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1]) end
+    answer[i] = count
+    refused = count > tonumber(ARGV[2 * i])
+  end
+end
+for i = counters + 1, #KEYS do
+  answer[i] = redis.call('GET', KEYS[i])
+end
+return answer
+"""
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What :func:`count_and_read` found: each counter's count (0 when it did not count the
+    call: an earlier counter refused it, or the cache could not be reached) and each value read
+    (None when absent). ``reached`` is false when the cache could not be reached."""
+
+    counts: tuple[int, ...]
+    values: tuple[Any, ...]
+    reached: bool = True
+
+
+def count_and_read(counters: Sequence[Counter], reads: Sequence[str] = ()) -> Counted:
+    """Count one call in each counter (in order, up to the first that refuses it) and read
+    ``reads``, in one round trip to Redis. The values read are those Django's cache stores:
+    integers come back as ``int``."""
+    unreachable = Counted((0,) * len(counters), (None,) * len(reads), reached=False)
+    return use(lambda cache: _count_and_read(cache, counters, reads), unreachable)
+
+
+def _count_and_read(cache: BaseCache, counters: Sequence[Counter], reads: Sequence[str]) -> Counted:
+    script = _script(cache)
+    if script is None:
+        return _count_and_read_slowly(cache, counters, reads)
+    keys = [cache.make_key(c.key) for c in counters] + [cache.make_key(k) for k in reads]
+    args: list[int] = [len(counters)]
+    for counter in counters:
+        args += [counter.limit, counter.seconds]
+    answer = script(keys=keys, args=args)
+    counts = tuple(int(n) for n in answer[: len(counters)])
+    values = tuple(_stored_value(cache, v) for v in answer[len(counters) :])
+    return Counted(counts, values)
+
+
+def _stored_value(cache: BaseCache, raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    return cache._cache._serializer.loads(raw)  # type: ignore[attr-defined]
+
+
+def _count_and_read_slowly(
+    cache: BaseCache, counters: Sequence[Counter], reads: Sequence[str]
+) -> Counted:
+    """The same with the backend's own operations (locmem in development, memcached, …)."""
+    counts: list[int] = []
+    refused = False
+    for counter in counters:
+        count = 0 if refused else _incr(cache, counter)
+        refused = refused or count > counter.limit
+        counts.append(count)
+    return Counted(tuple(counts), tuple(cache.get(key) for key in reads))
+
+
+def _incr(cache: BaseCache, counter: Counter) -> int:
+    # add() is a no-op when the key exists; incr() is atomic in Redis and locmem alike.
+    cache.add(counter.key, 0, timeout=counter.seconds)
+    try:
+        return int(cache.incr(counter.key))
+    except ValueError:  # expired between add and incr: this call starts the window
+        cache.set(counter.key, 1, timeout=counter.seconds)
+        return 1
+
+
+# Django's RedisCache builds a new client object for every command; the process keeps one per
+# cache object (one per thread: Django's caches are per thread), on the cache's own pool.
+_scripts: weakref.WeakKeyDictionary[BaseCache, Script] = weakref.WeakKeyDictionary()
+
+
+def _script(cache: BaseCache) -> Script | None:
+    if not isinstance(cache, RedisCache):
+        return None
+    script = _scripts.get(cache)
+    if script is None:
+        client: Redis = cache._cache.get_client(write=True)
+        script = _scripts[cache] = client.register_script(_COUNT_AND_READ)
+    return script
 
 
 def _cache_settings_changed(*, setting: str, **kwargs: Any) -> None:

@@ -61,6 +61,9 @@ from . import timeparse
 from .design import DEFAULT_DEVICE, DeviceType
 from .rules import OPERATORS, PRESENCE_OPERATORS
 
+# Django's Choices.values builds its list on every use; a gate asks on every widget call.
+DEVICE_TYPES = frozenset(DeviceType.values)
+
 if TYPE_CHECKING:
     from .models import EndUser, Survey
 
@@ -331,7 +334,7 @@ def _audience(case: _Case) -> Decision | None:
 def _device(case: _Case) -> Decision | None:
     allowed = case.rules.device_types
     device = case.context.device_type
-    device = device if device in DeviceType.values else DEFAULT_DEVICE
+    device = device if device in DEVICE_TYPES else DEFAULT_DEVICE
     if not allowed or device in allowed:
         return None
     return _no(Reason.DEVICE, f"The survey is for {', '.join(allowed)}; this is a {device}.")

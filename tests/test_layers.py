@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "destinations",
         ),
     ),
-    ("plumbing", ("conf", "exceptions", "tally", "shared_cache", "links", "__init__")),
+    ("plumbing", ("conf", "exceptions", "tally", "shared_cache", "links", "prepared", "__init__")),
 ]
 
 

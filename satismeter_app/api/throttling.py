@@ -2,7 +2,8 @@
 count by (docs/security.md, "Client addresses and rate limits").
 
 A fixed-window counter: one atomic ``incr`` per call and limit, so the cost does not grow with
-the traffic, concurrent calls are all counted, and Redis does the counting. While the cache
+the traffic, concurrent calls are all counted, and Redis does the counting. A widget call's
+limits are counted together in one round trip (:func:`check`). While the cache
 cannot be reached the limits let requests through (:mod:`satismeter_app.shared_cache`).
 
 The widget routes list :class:`ClientThrottle` before :class:`WriteKeyThrottle`: DRF asks every
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -96,6 +98,9 @@ class Window:
     def key(self, ident: str) -> str:
         return f"satismeter:throttle:{self.scope}:{ident}:{int(time.time() // self.period)}"
 
+    def counter(self, ident: str) -> shared_cache.Counter:
+        return shared_cache.Counter(self.key(ident), self.limit, self.period + 1)
+
     def count(self, ident: str) -> int:
         """Calls counted so far in this window; 0 while the cache cannot be reached."""
         key = self.key(ident)
@@ -103,39 +108,59 @@ class Window:
 
     def hit(self, ident: str) -> int:
         """Count one more call; the count with it (0 while the cache cannot be reached)."""
-        key = self.key(ident)
-        return int(shared_cache.use(lambda cache: self._incr(cache, key), 0))
-
-    def _incr(self, cache: Any, key: str) -> int:
-        # add() is a no-op when the key exists; incr() is atomic in Redis and locmem alike.
-        cache.add(key, 0, timeout=self.period + 1)
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # expired between add and incr: this call starts the window
-            cache.set(key, 1, timeout=self.period + 1)
-            return 1
+        return shared_cache.count_and_read([self.counter(ident)]).counts[0]
 
 
 class _WindowThrottle(BaseThrottle):
     setting = ""
     scope = ""
+    retry_after: float | None = None  # set when it refuses a call
 
     def key(self, request: Any) -> str | None:
         raise NotImplementedError
 
+    def window(self) -> Window:
+        return Window.of(self.scope, getattr(app_settings, self.setting))
+
     def allow_request(self, request: Any, view: Any) -> bool:
-        ident = self.key(request)
-        if ident is None or getattr(request, _REFUSED, False):
-            return True
-        window = Window.of(self.scope, getattr(app_settings, self.setting))
-        self.retry_after = window.retry_after()
-        if window.hit(ident) <= window.limit:
-            return True
-        setattr(request, _REFUSED, True)
-        return False
+        return check(request, [self]).wait is None
 
     def wait(self) -> float | None:
-        return getattr(self, "retry_after", None)
+        return self.retry_after
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check` found: the seconds to wait when a limit refused the call (else
+    None), and the values read along."""
+
+    wait: float | None
+    values: tuple[Any, ...]
+    reached: bool
+
+
+def check(request: Any, throttles: Sequence[BaseThrottle], reads: Sequence[str] = ()) -> Checked:
+    """Count the call against every throttle, in order, and read ``reads``: one round trip
+    to the cache (:func:`shared_cache.count_and_read`). A call a throttle refuses is not
+    counted by the ones after it."""
+    counted: list[tuple[_WindowThrottle, Window]] = []
+    counters: list[shared_cache.Counter] = []
+    if not getattr(request, _REFUSED, False):
+        for throttle in throttles:
+            if not isinstance(throttle, _WindowThrottle):
+                continue
+            ident = throttle.key(request)
+            if ident is not None:
+                window = throttle.window()
+                counted.append((throttle, window))
+                counters.append(window.counter(ident))
+    found = shared_cache.count_and_read(counters, reads)
+    for (throttle, window), count in zip(counted, found.counts, strict=True):
+        if count > window.limit:
+            throttle.retry_after = window.retry_after()
+            setattr(request, _REFUSED, True)
+            return Checked(throttle.retry_after, found.values, found.reached)
+    return Checked(None, found.values, found.reached)
 
 
 class WriteKeyThrottle(_WindowThrottle):
@@ -145,10 +170,14 @@ class WriteKeyThrottle(_WindowThrottle):
     setting = "WIDGET_RATE_PER_KEY"
 
     def key(self, request: Any) -> str | None:
-        write_key = request.data.get("writeKey") if isinstance(request.data, dict) else None
-        if not isinstance(write_key, str) or not write_key:
-            return None
-        return write_key[:64]
+        write_key = write_key_of(request)
+        return write_key[:64] if write_key else None
+
+
+def write_key_of(request: Any) -> str | None:
+    """The ``writeKey`` of a widget call's body, if it sent one."""
+    write_key = request.data.get("writeKey") if isinstance(request.data, dict) else None
+    return write_key if isinstance(write_key, str) and write_key else None
 
 
 class ClientThrottle(_WindowThrottle):

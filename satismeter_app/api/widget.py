@@ -7,6 +7,7 @@ and ``PUT /api/responses/<id>`` (with the ``auth-token`` header) saves it furthe
 
 from __future__ import annotations
 
+import functools
 import hmac
 from typing import Any
 
@@ -22,9 +23,9 @@ from rest_framework.response import Response
 from .. import device, i18n, keys, links, permissions, targeting
 from ..conf import app_settings
 from ..exceptions import InvalidInput, RequestRefused
-from ..services import decisions, identity, responses
-from ..services.snapshots import ProjectConfig, project_config
-from . import serializers
+from ..services import decisions, identity, responses, snapshots
+from ..services.snapshots import NOT_READ, ProjectConfig, project_config
+from . import serializers, throttling
 from .base import AppAPIView, extend_schema
 from .exports import ResponseExport, ResponseRead
 from .parsers import DEFAULT_PARSERS
@@ -78,8 +79,29 @@ class PublicWidgetView(AppAPIView):
             raise RequestRefused(f"The request body is over {limit} bytes.", status_code=413)
         super().initial(request, *args, **kwargs)
 
+    def perform_authentication(self, request: Request) -> None:
+        # Lazily, as DRF allows: only a preview asks who the caller is (may_preview), so a
+        # page view's call does not load a session.
+        pass
+
+    def check_throttles(self, request: Request) -> None:
+        # One round trip to the cache: the rate limits, and the version of the write key's
+        # configuration that project() then finds held by this process (services/snapshots).
+        write_key = throttling.write_key_of(request)
+        reads = [snapshots.version_key(write_key)] if write_key else []
+        checked = throttling.check(request, self.get_throttles(), reads)
+        if write_key:
+            version = checked.values[0] if checked.reached else snapshots.UNREACHABLE
+            self.config_version = (write_key, version)
+        if checked.wait is not None:
+            self.throttled(request, checked.wait)
+
     def parse(self) -> dict[str, Any]:
-        """The body, validated by the route's ``accepts`` serializer."""
+        """The body, validated by the route's ``accepts`` serializer (or, for a well-formed
+        body, by its fast path: serializers.FastPath)."""
+        validated = _fast_path(self.accepts)(self.request.data)
+        if validated is not None:
+            return validated
         if not isinstance(self.request.data, dict):
             raise ParseError("Send a JSON object.")
         serializer = self.accepts(data=self.request.data)
@@ -87,7 +109,9 @@ class PublicWidgetView(AppAPIView):
         return dict(serializer.validated_data)
 
     def project(self, data: dict[str, Any]) -> ProjectConfig:
-        config = project_config(data.get("writeKey") or "")
+        write_key = data.get("writeKey") or ""
+        read_key, version = getattr(self, "config_version", ("", snapshots.NOT_READ))
+        config = project_config(write_key, version=version if read_key == write_key else NOT_READ)
         if config is None:
             raise RequestRefused("Invalid write key.", status_code=401)
         return config
@@ -138,6 +162,11 @@ class PublicWidgetView(AppAPIView):
                 "of the userId with the project's verification secret.",
                 status_code=403,
             )
+
+
+@functools.cache
+def _fast_path(accepts: type[serializers.StrictSerializer]) -> serializers.FastPath:
+    return serializers.FastPath(accepts)
 
 
 def _page_url(data: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ user it reaches (docs/widget.md, "Identity verification").
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,12 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .. import history, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import Display, EndUser, Reminder, Response, UserEvent
+from ..prepared import Prepared
 
 # last_seen is refreshed at most this often, so that page views of a known user write nothing.
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
@@ -88,6 +90,45 @@ def check_traits_size(traits: Mapping[str, Any]) -> None:
     if size > app_settings.MAX_TRAITS_BYTES:
         limit = app_settings.MAX_TRAITS_BYTES
         raise InvalidInput("traits", f"is {size} bytes of JSON; the limit is {limit}")
+
+
+def _rows(
+    wanted: Q, project_id: int, user_ids: set[str], anonymous_ids: set[str], *, lock: bool
+) -> Iterable[EndUser]:
+    """The project's rows ``wanted`` names, in one query; for one call's ids (at most one of
+    each), a query compiled once (:mod:`satismeter_app.prepared`)."""
+    if len(user_ids) <= 1 and len(anonymous_ids) <= 1:
+        user_id, anonymous_id = next(iter(user_ids), None), next(iter(anonymous_ids), None)
+        prepared = _ONE_CALL[(user_id is not None, anonymous_id is not None, lock)]
+        return prepared(project_id=project_id, user_id=user_id, anonymous_id=anonymous_id)
+    return _users_query(wanted, project_id, lock)
+
+
+def _users_query(wanted: Q, project_id: int, lock: bool) -> QuerySet[EndUser]:
+    users = EndUser.objects.filter(wanted, project_id=project_id)
+    return users.select_for_update().order_by("pk") if lock else users.order_by()
+
+
+def _prepared_lookup(by_user_id: bool, by_anonymous_id: bool, lock: bool) -> Prepared[EndUser]:
+    def build(project_id: int, user_id: str, anonymous_id: str) -> QuerySet[EndUser]:
+        wanted = Q()
+        if by_user_id:
+            wanted |= Q(user_id__in=[user_id])
+        if by_anonymous_id:
+            wanted |= Q(anonymous_id__in=[anonymous_id])
+        return _users_query(wanted, project_id, lock)
+
+    stand_ins = {"project_id": -7_000_000_001, "user_id": "\x01u", "anonymous_id": "\x01a"}
+    return Prepared(EndUser, build, **stand_ins)
+
+
+# One call's lookup, by (names a userId, names an anonymousId, takes row locks).
+_ONE_CALL = {
+    (by_user_id, by_anonymous_id, lock): _prepared_lookup(by_user_id, by_anonymous_id, lock)
+    for by_user_id in (False, True)
+    for by_anonymous_id in (False, True)
+    for lock in (False, True)
+}
 
 
 class Directory:
@@ -156,8 +197,7 @@ class Directory:
             wanted |= Q(anonymous_id__in=anonymous_ids)
         if not wanted:
             return cls(project_id, [], now, verified=verified)
-        users = EndUser.objects.filter(wanted, project_id=project_id)
-        users = users.select_for_update().order_by("pk") if lock else users.order_by()
+        users = _rows(wanted, project_id, user_ids, anonymous_ids, lock=lock)
         return cls(project_id, users, now, verified=verified)
 
     def resolve(self, identity: Identity) -> EndUser:
@@ -505,7 +545,7 @@ def _identify(call: _Call, *, retry: bool) -> EndUser:
     changed = _describe(users, user, call)
     if user.pk is not None and not changed:
         return user  # a known user's page view writes nothing
-    return _retrying(call, retry, lambda _: _save(user, changed))
+    return _retrying(call, retry, lambda _: _save(user, changed), one_statement=True)
 
 
 def _identify_locked(call: _Call) -> EndUser:
@@ -536,9 +576,15 @@ def _save(user: EndUser, changed: set[str]) -> EndUser:
     return user
 
 
-def _retrying(call: _Call, retry: bool, write: Callable[[_Call], EndUser]) -> EndUser:
+def _retrying(
+    call: _Call, retry: bool, write: Callable[[_Call], EndUser], *, one_statement: bool = False
+) -> EndUser:
+    """``write(call)`` in a transaction (a savepoint inside the caller's), once more from the
+    start if the rows changed meanwhile. A write of ``one_statement`` is atomic by itself: in
+    autocommit it runs without the BEGIN and COMMIT round trips (a widget call's write)."""
+    atomic = not one_statement or transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if atomic else contextlib.nullcontext():
             return write(call)
     except DatabaseError:
         if not retry:

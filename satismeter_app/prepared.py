@@ -1,0 +1,83 @@
+"""Queries compiled once and run many times: for a hot path whose query has one shape.
+
+Building a Django queryset and compiling it to SQL costs a widget call about as much CPU as
+PostgreSQL takes to answer it. :class:`Prepared` builds the queryset once per database
+connection with stand-in values, keeps its SQL, the order of its parameters and the
+converters of its columns, and then runs it with the real values through the connection's
+cursor, loading model instances with ``Model.from_db`` as a queryset would (same SQL, same
+converters, same instances; tests/domain/test_prepared.py compares them).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, QuerySet
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the name of each parameter, in the SQL's order
+    attnames: list[str]  # the model's field of each column, in the SQL's order
+    compiler: SQLCompiler
+    converters: dict[int, Any]
+
+
+class Prepared(Generic[M]):
+    """``build(**values)``'s queryset, compiled once per connection.
+
+    ``stand_ins`` gives, for each keyword of ``build``, a value that the real ones never
+    equal and that appears in the compiled parameters as it is (so strings and integers); the
+    compiled query must select the model's own columns only (no ``select_related``, no
+    annotations, no ``only``).
+    """
+
+    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], **stand_ins: Any):
+        self.model = model
+        self.build = build
+        self.stand_ins = stand_ins
+        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, **values: Any) -> list[M]:
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]  # one per thread: so is each compilation
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            compiled = self._compiled[connection] = self._compile(alias)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, [values[name] for name in compiled.names])
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return [self.model.from_db(alias, compiled.attnames, row) for row in rows]
+
+    def _compile(self, alias: str) -> _Compiled:
+        queryset = self.build(**self.stand_ins)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        by_value = {value: name for name, value in self.stand_ins.items()}
+        if len(by_value) != len(self.stand_ins) or not set(params) <= by_value.keys():
+            raise ValueError("Each stand-in must be a distinct value that the SQL takes as is.")
+        columns = [column for column, _sql, _alias in compiler.select]
+        fields = [getattr(column, "target", None) for column in columns]
+        concrete = self.model._meta.concrete_fields
+        if fields != list(concrete) or compiler.annotation_col_map:
+            raise ValueError("A prepared query selects the model's own columns only.")
+        return _Compiled(
+            sql=sql,
+            names=tuple(by_value[value] for value in params),
+            attnames=[field.attname for field in concrete],
+            compiler=compiler,
+            converters=compiler.get_converters(columns),
+        )
