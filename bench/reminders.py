@@ -9,10 +9,15 @@ One run, on loopback:
    the survey 10 days ago and silent (``ignored``), a quarter due but away for 20 days
    (``inactive``), a quarter active today, a quarter without an email address;
 3. **selection**: times ``reminders.select()`` over all of them and counts its SQL queries;
-4. **rendering**: makes ``--render`` reminder rows and times rendering each email (subject,
-   text and HTML from the templates, eleven signed links each) and handing it to Django's
-   locmem backend (nothing leaves the process);
-5. prints the figures and drops the database, also on errors and Ctrl-C.
+4. **rendering**: makes ``--render`` reminder rows and times rendering their emails through
+   one ``reminders.Composer`` (subject, text and HTML from the templates once per survey and
+   language, eleven signed links each) and handing them to Django's locmem backend in one
+   ``send_messages()`` (nothing leaves the process); ``--render 0`` skips it;
+5. **sending**: seeds a second project with ``--surveys`` surveys and ``--send`` users, each
+   due a reminder of one of them, and times ``reminders.send_all()`` for it end to end
+   (select, claim, render, send to locmem, record), counting its SQL queries and the
+   connections it opens; ``--send 0`` skips it;
+6. prints the figures and drops the database, also on errors and Ctrl-C.
 """
 
 from __future__ import annotations
@@ -37,12 +42,14 @@ from bench.widget import create_database, drop_database, log  # noqa: E402  (ROO
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100_000, help="users of the project")
-    parser.add_argument("--render", type=int, default=2000, help="emails to render")
+    parser.add_argument("--render", type=int, default=2000, help="emails to render (0: skip)")
+    parser.add_argument("--send", type=int, default=2000, help="reminders to send (0: skip)")
+    parser.add_argument("--surveys", type=int, default=10, help="surveys they are spread over")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    if args.users < 4 or args.render < 1:
-        parser.error("--users must be at least 4 and --render positive")
+    if args.users < 4 or args.render < 0 or args.send < 0:
+        parser.error("--users must be at least 4, --render and --send not negative")
     if "127.0.0.1" not in args.postgres and "localhost" not in args.postgres:
         parser.error("the bench only talks to loopback addresses")
     return args
@@ -59,13 +66,14 @@ def setup_django(url: str) -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def seed(users: int) -> Any:
+def seed(users: int, *, kinds: int = 4) -> Any:
+    """``kinds=1``: every user was shown the survey 10 days ago and is due a reminder."""
     from django.utils import timezone
 
     from satismeter_app.models import Display, EndUser, Project, Survey
 
     now = timezone.now()
-    project = Project.objects.create(name="Bench")
+    project = Project.objects.create(name=f"Bench {Project.objects.count()}")
     survey = Survey.objects.create(
         project=project,
         name="NPS",
@@ -77,11 +85,15 @@ def seed(users: int) -> Any:
     first = now - timedelta(days=60)
 
     def user(i: int) -> EndUser:
-        kind = i % 4
+        kind = i % kinds
         seen = now - timedelta(days=20) if kind == 1 else now
         email = "" if kind == 3 else f"user{i}@example.com"
         return EndUser(
-            project=project, user_id=f"u{i}", email=email, first_seen=first, last_seen=seen
+            project=project,
+            user_id=f"u{i}",
+            email=f"p{project.pk}-{email}" if email else "",
+            first_seen=first,
+            last_seen=seen,
         )
 
     rows = EndUser.objects.bulk_create((user(i) for i in range(users)), batch_size=5000)
@@ -90,7 +102,7 @@ def seed(users: int) -> Any:
         (
             Display(project=project, survey=survey, user=row, created=shown)
             for i, row in enumerate(rows)
-            if i % 4 == 0
+            if i % kinds == 0
         ),
         batch_size=5000,
     )
@@ -140,10 +152,64 @@ def render_phase(survey: Any, found: list[Any], count: int) -> dict[str, Any]:
     )
     backend = get_connection()
     start = time.perf_counter()
-    for reminder in batch:
-        reminders.render(reminder, backend).send()
+    composer = reminders.Composer()
+    backend.send_messages([composer.compose(reminder) for reminder in batch])
     seconds = time.perf_counter() - start
     return {"rendered": len(mail.outbox), "seconds": seconds}
+
+
+def send_phase(count: int, surveys: int) -> dict[str, Any]:
+    """``reminders.send_all()`` for a project of ``surveys`` surveys, each shown ten days ago
+    to its share of ``count`` users: every user is due one reminder."""
+    from django.core import mail
+    from django.core.mail.backends import locmem
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from satismeter_app.models import Display, Survey
+    from satismeter_app.services import reminders
+
+    first = seed(count, kinds=1)
+    others = [
+        Survey.objects.create(
+            project=first.project,
+            name=f"NPS {i}",
+            state=Survey.State.ACTIVE,
+            reminders_enabled=True,
+            reminder_sender_email="team@bench.test",
+            min_tenure_days=0,
+        )
+        for i in range(1, surveys)
+    ]
+    for i, survey in enumerate(others, start=1):  # users i, i + surveys, … see this survey
+        Display.objects.filter(survey=first, user_id__in=user_ids(first, i, surveys)).update(
+            survey=survey
+        )
+    mail.outbox = []
+    opened = []
+    original = locmem.EmailBackend.open
+    locmem.EmailBackend.open = lambda self: opened.append(1) or True  # type: ignore[method-assign]
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            report = reminders.send_all(timezone.now(), first.project_id)
+            seconds = time.perf_counter() - start
+    finally:
+        locmem.EmailBackend.open = original  # type: ignore[method-assign]
+    return {
+        "sent": report.sent,
+        "seconds": seconds,
+        "queries": len(queries),
+        "connections": len(opened),
+    }
+
+
+def user_ids(survey: Any, offset: int, step: int) -> list[int]:
+    from satismeter_app.models import EndUser
+
+    ids = EndUser.objects.filter(project_id=survey.project_id).order_by("pk")
+    return list(ids.values_list("pk", flat=True))[offset::step]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,8 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         survey = seed(args.users)
         log("selecting")
         selection = select_phase(survey)
-        log(f"rendering {min(args.render, selection['selected'])} emails")
-        rendering = render_phase(survey, selection.pop("found"), args.render)
+        rendering = sending = None
+        if args.render:
+            log(f"rendering {min(args.render, selection['selected'])} emails")
+            rendering = render_phase(survey, selection.pop("found"), args.render)
+        if args.send:
+            log(f"sending {args.send} reminders")
+            sending = send_phase(args.send, args.surveys)
     finally:
         from django.db import connections
 
@@ -169,10 +240,17 @@ def main(argv: list[str] | None = None) -> int:
         "selection_queries": selection["queries"],
         "selection_seconds": round(selection["seconds"], 3),
         "recipients_per_second": round(selection["selected"] / selection["seconds"]),
-        "emails_rendered": rendering["rendered"],
-        "render_seconds": round(rendering["seconds"], 3),
-        "emails_rendered_per_second": round(rendering["rendered"] / rendering["seconds"]),
     }
+    if rendering:
+        figures["emails_rendered"] = rendering["rendered"]
+        figures["render_seconds"] = round(rendering["seconds"], 3)
+        figures["emails_rendered_per_second"] = round(rendering["rendered"] / rendering["seconds"])
+    if sending:
+        figures["reminders_sent"] = sending["sent"]
+        figures["send_seconds"] = round(sending["seconds"], 3)
+        figures["reminders_sent_per_second"] = round(sending["sent"] / sending["seconds"])
+        figures["send_queries"] = sending["queries"]
+        figures["send_connections"] = sending["connections"]
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

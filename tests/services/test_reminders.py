@@ -189,6 +189,32 @@ def test_selection_reads_candidates_in_pages(survey, settings):
     assert queries == math.ceil(950 / 100) + (950 % 100 == 0)
 
 
+@pytest.mark.parametrize("users", [3, 30])
+def test_sending_takes_the_same_queries_for_few_or_many_recipients(survey, users, mailoutbox):
+    _bulk_users(survey, users, with_email=users)
+    with CaptureQueriesContext(connection) as queries:
+        assert reminders.send_all().sent == users
+    assert len(mailoutbox) == users
+    # the due surveys, one page of candidates, the claim (insert, read back), the outcomes
+    assert len(queries) == 5
+
+
+def test_each_recipient_gets_their_own_links_in_their_language(survey, shown, mailoutbox):
+    shown(email="de@example.com", language="de")
+    shown(email="en@example.com")
+    shown(email="fr@example.com", traits={"language": "fr"}, language="de")
+    reminders.send_all()
+    by_address = {m.to[0]: m for m in mailoutbox}
+    assert "Wie wahrscheinlich" in by_address["de@example.com"].subject
+    assert "How likely" in by_address["en@example.com"].subject
+    assert "Quelle est la probabilité" in by_address["fr@example.com"].subject
+    kinds = {"r": "score", "u": "unsubscribe", "h": "honeypot"}
+    for reminder in Reminder.objects.all():
+        html = by_address[reminder.email].alternatives[0][0]
+        for kind, token in re.findall(r'href="[^"]*/email/(\w)/([^"]+)"', html):
+            assert reminders.open_link(token, kinds[kind])[0] == reminder
+
+
 # --- operations --------------------------------------------------------------------------------
 
 
