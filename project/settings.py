@@ -127,8 +127,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 # A persistent connection that died (database restart, failover, idle timeout) is replaced
-# at the start of the next request instead of failing it.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# at the start of the next request instead of failing it, at the cost of a `SELECT 1` round
+# trip in each request that uses the database (docs/deployment.md).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -144,3 +144,11 @@ def test_a_project_created_with_a_remembered_key_is_found(redis_cache, make_proj
     assert call("wk_soon", userId="u1").status_code == 401
     project = make_project(write_key="wk_soon")
     assert call(project.write_key, userId="u1").status_code == 200
+
+
+def test_a_redis_that_forgot_the_script_is_sent_it_again(redis_cache, project, survey):
+    steady(project)
+    cache._cache.get_client(write=True).script_flush()  # as after a restart of Redis
+    with override_settings(SATISMETER={"WIDGET_RATE_PER_CLIENT": "2/min"}):
+        assert steady(project).status_code == 200
+        assert steady(project).status_code == 429  # the script ran: the limit counts
