@@ -12,7 +12,7 @@ authentication, permissions and throttles (a test checks that none is inherited)
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from drf_spectacular import utils as spectacular
@@ -141,6 +141,28 @@ class SpectacularSchema(ViewInspector):
         return inspector
 
 
+class AppContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with a shortcut for what nearly every call sends: no ``Accept``, or
+    ``*/*``, or exactly the first renderer's type, and no format override. DRF then picks the
+    first renderer with its media type; this picks it without parsing the header, on every
+    widget call."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        first = renderers[0] if renderers else None
+        if (
+            first is not None
+            and accept in ("*/*", first.media_type)
+            and not format_suffix
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+
+
 class AppViewMixin(AppErrors):
     """The host-independent defaults, and the app's own error answers (:class:`AppErrors`:
     they are part of the SatisMeter and Segment contracts, so never the handler a host installed
@@ -149,7 +171,7 @@ class AppViewMixin(AppErrors):
     schema: Any = SpectacularSchema()
     renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
     parser_classes: Sequence[type[BaseParser]] = DEFAULT_PARSERS
-    content_negotiation_class: Any = DefaultContentNegotiation
+    content_negotiation_class: Any = AppContentNegotiation
     # OPTIONS must answer: browsers send it before the widget's cross-origin calls.
     metadata_class: Any = SimpleMetadata
     versioning_class: Any = None
