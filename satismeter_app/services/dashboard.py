@@ -21,14 +21,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet, TextField
+from django.db.models import Q, QuerySet, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import Cast, Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import nps
-from ..models import Display, Project, Response, Survey
+from ..models import DailyRollup, Display, Project, Response, Survey
 
 DEFAULT_DAYS = 90
 COMMENTS_SHOWN = 20
@@ -125,8 +125,9 @@ class FilterForm(forms.Form):
     )
 
     def __init__(self, project: Project, data: Any, today: date | None = None) -> None:
-        # The defaults are shown in the form: the last 90 days, by week.
-        end = today or timezone.localdate()
+        # The defaults are shown in the form: the last 90 days (of the project's days), by week.
+        self.today = today or timezone.localdate(timezone=project.zone)
+        end = self.today
         defaults = {
             "end": end.isoformat(),
             "start": (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
@@ -148,7 +149,7 @@ class FilterForm(forms.Form):
     def filters(self) -> Filters:
         self.is_valid()
         data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
-        end = data.pop("end", None) or timezone.localdate()
+        end = data.pop("end", None) or self.today
         start = data.pop("start", None) or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             start, end = end, start
@@ -158,10 +159,11 @@ class FilterForm(forms.Form):
 # --- querysets ------------------------------------------------------------------------------
 
 
-def _bounds(filters: Filters) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    start = datetime.combine(filters.start, time.min, tzinfo=tz)
-    return start, datetime.combine(filters.end + _DAY, time.min, tzinfo=tz)
+def _bounds(project: Project, filters: Filters) -> tuple[datetime, datetime]:
+    """The period's first instant and the first instant after it: midnights in the project's
+    time zone (a day of a daylight-saving change is 23 or 25 hours long)."""
+    start = datetime.combine(filters.start, time.min, tzinfo=project.zone)
+    return start, datetime.combine(filters.end + _DAY, time.min, tzinfo=project.zone)
 
 
 def trait_text(name: str) -> Cast:
@@ -171,26 +173,47 @@ def trait_text(name: str) -> Cast:
 
 def responses(project: Project, filters: Filters) -> QuerySet[Response]:
     """The project's responses the filters select (the comment search is not a filter)."""
-    qs = Response.objects.filter(project=project).between(*_bounds(filters))
+    start, end = _bounds(project, filters)
+    qs: QuerySet[Response] = Response.objects.filter(
+        _counted(filters), project=project, created__gte=start, created__lt=end
+    )
     if filters.survey is not None:
         qs = qs.filter(survey=filters.survey)
-    if filters.method:
-        qs = qs.filter(method=filters.method)
-    if filters.language:
-        qs = qs.filter(language=filters.language)
-    if filters.category:
-        qs = qs.filter(nps.category_q(filters.category))
     if filters.trait and filters.trait_value:
         qs = qs.annotate(_trait=trait_text(filters.trait)).filter(_trait=filters.trait_value)
     return qs
 
 
+def _counted(filters: Filters) -> Q:
+    """The method, language and category filters: the same on responses and on rollups."""
+    q = Q()
+    if filters.method:
+        q &= Q(method=filters.method)
+    if filters.language:
+        q &= Q(language=filters.language)
+    if filters.category:
+        q &= nps.category_q(filters.category)
+    return q
+
+
 def displays(project: Project, filters: Filters) -> QuerySet[Display]:
     """Displays in the period (and survey); method, language and traits are not known of a
     display, so those filters do not narrow it."""
-    qs = Display.objects.filter(project=project, created__gte=_bounds(filters)[0])
-    qs = qs.filter(created__lt=_bounds(filters)[1])
+    start, end = _bounds(project, filters)
+    qs = Display.objects.filter(project=project, created__gte=start, created__lt=end)
     return qs if filters.survey is None else qs.filter(survey=filters.survey)
+
+
+def rollups(project: Project, filters: Filters) -> QuerySet[DailyRollup]:
+    """The daily rollups of the period's days (and survey), displays' rows included."""
+    qs = DailyRollup.objects.filter(project=project, day__gte=filters.start, day__lte=filters.end)
+    return qs if filters.survey is None else qs.filter(survey=filters.survey)
+
+
+def from_rollups(filters: Filters) -> bool:
+    """Whether rollups can serve the numbers: all but a trait value, which only the
+    responses know (the trait breakdown and the comments always read the responses)."""
+    return not (filters.trait and filters.trait_value)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -246,12 +269,33 @@ class Overview:
 
 
 def overview(project: Project, filters: Filters) -> Overview:
-    """Three queries: this period, the previous one, and the displays."""
-    return Overview(
-        summary=nps.summarize(responses(project, filters)),
-        previous=nps.summarize(responses(project, filters.previous())),
-        displays=displays(project, filters).count(),
+    """One query over the rollups of both periods; with a trait value, two over the responses
+    and one over the rollups for the displays."""
+    if not from_rollups(filters):
+        return Overview(
+            summary=nps.summarize(responses(project, filters)),
+            previous=nps.summarize(responses(project, filters.previous())),
+            displays=_rollup_displays(project, filters),
+        )
+    previous = filters.previous()
+    counted = _counted(filters)
+    now, before = Q(day__gte=filters.start), Q(day__lte=previous.end)
+    both = replace(filters, start=previous.start)
+    row = rollups(project, both).aggregate(
+        **nps.rollup_sums(counted & now, "now_"),
+        **nps.rollup_sums(counted & before, "before_"),
+        displays=Coalesce(Sum("displays", filter=now), 0),
     )
+    return Overview(
+        summary=nps.summary_of(row, "now_"),
+        previous=nps.summary_of(row, "before_"),
+        displays=row["displays"],
+    )
+
+
+def _rollup_displays(project: Project, filters: Filters) -> int:
+    total = rollups(project, filters).aggregate(n=Coalesce(Sum("displays"), 0))["n"]
+    return int(total)
 
 
 def _with_nps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,17 +304,36 @@ def _with_nps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+CATEGORY_SUMS = ("answered", "promoters", "passives", "detractors")
+
+
 def trend(project: Project, filters: Filters) -> list[dict[str, Any]]:
-    """NPS per day, week or month of the period: one grouped query."""
+    """NPS per day, week or month of the period (in the project's time zone), one grouped
+    query; ``period`` is the first day of each."""
     trunc = INTERVALS.get(filters.interval, TruncWeek)
-    grouped: QuerySet[Any] = (
-        responses(project, filters)
-        .order_by()
-        .annotate(period=trunc("created"))
-        .values("period")
-        .annotate(**nps.category_counts())
-    )
-    return _with_nps([dict(row) for row in grouped.order_by("period")])
+    if from_rollups(filters):
+        sums = nps.rollup_sums(_counted(filters))
+        grouped: QuerySet[Any] = (
+            rollups(project, filters)
+            .filter(_counted(filters), responses__gt=0)
+            .order_by()
+            .annotate(period=trunc("day"))
+            .values("period")
+            .annotate(**{name: sums[name] for name in CATEGORY_SUMS})
+        )
+    else:
+        grouped = (
+            responses(project, filters)
+            .order_by()
+            .annotate(period=trunc("created", tzinfo=project.zone))
+            .values("period")
+            .annotate(**nps.category_counts())
+        )
+    rows = [dict(row) for row in grouped.order_by("period")]
+    for row in rows:
+        if isinstance(row["period"], datetime):
+            row["period"] = row["period"].date()
+    return _with_nps(rows)
 
 
 def breakdown(project: Project, filters: Filters) -> list[dict[str, Any]]:
