@@ -120,7 +120,9 @@ def outcome_counts() -> dict[str, Count]:
     }
 
 
-def _aggregates() -> dict[str, Count]:
+def summary_counts() -> dict[str, Count]:
+    """SQL counts of everything a :class:`Summary` holds (for aggregate() or annotate();
+    :func:`summary_of` reads them back)."""
     counts = {**category_counts(), **outcome_counts()}
     counts.update({f"score_{n}": Count("pk", filter=Q(rating=n)) for n in SCORES})
     return counts
@@ -128,7 +130,7 @@ def _aggregates() -> dict[str, Count]:
 
 def summarize(responses: QuerySet[Any]) -> Summary:
     """Aggregate a queryset of responses in one SQL query."""
-    return summary_of(responses.order_by().aggregate(**_aggregates()))
+    return summary_of(responses.order_by().aggregate(**summary_counts()))
 
 
 def summary_of(row: dict[str, Any], prefix: str = "") -> Summary:

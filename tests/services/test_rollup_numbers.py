@@ -22,7 +22,8 @@ CHANGES = [datetime(2024, 3, 10, tzinfo=UTC), datetime(2024, 3, 31, tzinfo=UTC)]
 CHANGES += [datetime(2024, 10, 27, tzinfo=UTC), datetime(2024, 11, 3, tzinfo=UTC)]
 LANGUAGES = ["en", "de", "hi"]
 METHODS = [m.value for m in Response.Method]
-PLANS = ["free", "pro"]
+# More plans than the breakdown shows (ten), some rare, so that its cut is tested too.
+PLANS = ["free", "pro", *(f"team{n:02d}" for n in range(12))]
 
 
 def random_moment(rng: random.Random) -> datetime:
@@ -48,7 +49,7 @@ def seed(rng: random.Random, project: Project, surveys: list[Survey], user: Any)
                 feedback=rng.choice(["", "", "slow", "great"]),
                 language=rng.choice(LANGUAGES),
                 method=rng.choice(METHODS),
-                traits={"plan": rng.choice(PLANS)},
+                traits={"plan": rng.choice(PLANS[:2] * 6 + PLANS)},
                 created=created,
             )
         )
@@ -102,6 +103,19 @@ def period_of(day: date, interval: str) -> date:
     return day - timedelta(days=day.weekday()) if interval == "week" else day
 
 
+def raw_breakdown(rows: list[Response], trait: str) -> list[Any]:
+    """Per value of the trait, the answered responses; the ten most answered, ties by value."""
+    values: dict[str, list[Response]] = {}
+    for r in rows:
+        if trait in r.traits and r.rating is not None:
+            values.setdefault(str(r.traits[trait]), []).append(r)
+    table = []
+    for value, answered in values.items():
+        s = counted(answered)
+        table.append((value, s.answered, s.promoters, s.passives, s.detractors))
+    return sorted(table, key=lambda row: (-row[1], row[0]))[:10]
+
+
 def raw_trend(rows: list[Response], filters: dashboard.Filters, zone: ZoneInfo) -> list[Any]:
     periods: dict[date, list[Response]] = {}
     for r in rows:
@@ -126,7 +140,7 @@ def random_filters(rng: random.Random, surveys: list[Survey]) -> dashboard.Filte
         language=rng.choice(["", "", *LANGUAGES]),
         category=rng.choice(["", "", *nps.CATEGORIES]),
         trait=rng.choice(["", "", "plan"]),
-        trait_value=rng.choice(["", *PLANS]),
+        trait_value=rng.choice(["", *PLANS[:3]]),
         interval=rng.choice(["day", "week", "month"]),
     )
 
@@ -166,6 +180,38 @@ def test_dashboard_numbers_equal_the_raw_count(world: dict[str, Any]) -> None:
             for t in dashboard.trend(project, filters)
         ]
         assert trend == raw_trend(rows, filters, zone), filters
+        # What the page reads: the same numbers, and the breakdown of the trait's values (all
+        # of them, the chosen one too).
+        page = dashboard.numbers(project, filters)
+        assert (page.overview, page.trend) == (overview, dashboard.trend(project, filters))
+        breakdown = [
+            (b["value"], b["answered"], b["promoters"], b["passives"], b["detractors"])
+            for b in page.breakdown
+        ]
+        values = [r for r in everything if picked(r, replace(filters, trait_value=""), zone)]
+        expected = raw_breakdown(values, filters.trait) if filters.trait else []
+        assert breakdown == expected, filters
+        assert page.breakdown == dashboard.breakdown(project, filters)
+
+
+def test_a_trait_value_is_counted_in_one_scan_of_the_responses(
+    world: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    """Summary, previous period, trend and breakdown from one grouped query over the responses,
+    the displays from the rollups: two queries, and the breakdown is cut at ten values."""
+    project, surveys = world["project"], world["surveys"]
+    filters = dashboard.Filters(
+        start=date(2024, 3, 1), end=date(2024, 11, 30), trait="plan", trait_value="team03"
+    )
+    with django_assert_num_queries(2):
+        page = dashboard.numbers(project, filters)
+    assert len(page.breakdown) == 10
+    assert page.overview.summary.answered > 0 and page.trend
+    for _ in range(10):
+        filters = random_filters(world["rng"], surveys)
+        filters = replace(filters, trait="plan", trait_value=filters.trait_value or "pro")
+        with django_assert_num_queries(2):
+            dashboard.numbers(project, filters)
 
 
 def test_the_fallback_to_responses_gives_the_same_numbers(world: dict[str, Any]) -> None:
@@ -179,6 +225,8 @@ def test_the_fallback_to_responses_gives_the_same_numbers(world: dict[str, Any])
         assert dashboard.from_rollups(filters) and not dashboard.from_rollups(via_traits)
         assert dashboard.overview(project, filters) == dashboard.overview(project, via_traits)
         assert dashboard.trend(project, filters) == dashboard.trend(project, via_traits)
+        by_plan, by_any = (replace(f, trait="plan") for f in (filters, via_traits))
+        assert dashboard.numbers(project, by_plan) == dashboard.numbers(project, by_any)
 
 
 def random_window(rng: random.Random, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
