@@ -162,6 +162,11 @@ class Project(models.Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    @staticmethod
+    def zone_of(project_id: int) -> ZoneInfo:
+        """A project's time zone, read without loading the project."""
+        return ZoneInfo(Project.objects.values_list("time_zone", flat=True).get(pk=project_id))
+
 
 def project_key(related_name: str) -> models.ForeignKey:
     """The project a row belongs to: what every page and API call scopes by; deleting the

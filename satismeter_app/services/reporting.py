@@ -256,7 +256,7 @@ def _whole_days(
     unbounded; the whole Days None: no whole day), and the parts of the window outside them."""
     if start is None and end is None:
         return (None, None), []
-    zone = ZoneInfo(Project.objects.values_list("time_zone", flat=True).get(pk=project_id))
+    zone = Project.zone_of(project_id)
     first = last = None
     edges: Edges = []
     if start is not None:
