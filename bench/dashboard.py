@@ -16,7 +16,13 @@ One run, all on loopback:
    SQL aggregate of the page's headline numbers (answered, the three categories, dismissed,
    completed, commented and the eleven score counts) over the same rows; each is run once to
    warm up, then ``--repeat`` times, and the medians are compared;
-4. drops the database, also on Ctrl-C and errors.
+4. times the pages that the daily rollups cannot serve alone, against the same raw
+   aggregate: the trait breakdown (``trait=plan``: NPS per plan, read from the responses)
+   and a trait filter (``trait=plan&trait_value=pro``: every block from the responses);
+5. checks the overview's numbers against a raw SQL aggregate, counted in the project's
+   time zone (``--time-zone``), for ``--checks`` random filters (period, method, language,
+   category);
+6. drops the database, also on Ctrl-C and errors.
 
 Progress goes to stderr.
 """
@@ -96,6 +102,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--time-zone", default="UTC", help="the benched project's time zone")
+    parser.add_argument("--checks", type=int, default=20, help="random filters to check")
     args = parser.parse_args(argv)
     if urlsplit(args.postgres).hostname not in LOOPBACK:
         parser.error(f"{args.postgres}: the bench only talks to loopback addresses")
@@ -136,12 +144,12 @@ def setup_django(env: Environment) -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def seed(count: int) -> Any:
+def seed(count: int, time_zone: str) -> Any:
     from django.db import connection
 
     from satismeter_app.models import EndUser, Project, Survey
 
-    project = Project.objects.create(name="Bench: dashboard")
+    project = Project.objects.create(name="Bench: dashboard", time_zone=time_zone)
     survey = Survey.objects.create(project=project, name="Bench NPS", state="active")
     users = EndUser.objects.bulk_create(
         EndUser(project=project, user_id=f"user-{n}") for n in range(USERS)
@@ -161,6 +169,7 @@ def seed(count: int) -> Any:
         cursor.execute(SEED_DISPLAYS, params)
         cursor.execute("VACUUM ANALYZE satismeter_app_response")
         cursor.execute("VACUUM ANALYZE satismeter_app_display")
+        cursor.execute("VACUUM ANALYZE satismeter_app_dailyrollup")
     return project
 
 
@@ -180,7 +189,6 @@ def measure(project: Any, repeat: int) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
     from django.utils import timezone
 
@@ -189,7 +197,7 @@ def measure(project: Any, repeat: int) -> dict[str, Any]:
     admin = get_user_model().objects.create_superuser("bench", password=secrets.token_hex(8))
     client = Client()
     client.force_login(admin)
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=project.zone)
     start = today - timedelta(days=DAYS)
     url = reverse("admin:satismeter_app_project_dashboard", args=[project.pk])
     params = {"start": start.isoformat(), "end": today.isoformat()}
@@ -200,7 +208,7 @@ def measure(project: Any, repeat: int) -> dict[str, Any]:
         return response.content.decode()
 
     filters = dashboard.FilterForm(project, _query(params)).filters()
-    bounds = dashboard._bounds(filters)
+    bounds = dashboard._bounds(project, filters)
     summary = dashboard.overview(project, filters).summary
 
     def raw() -> Any:
@@ -214,17 +222,115 @@ def measure(project: Any, repeat: int) -> dict[str, Any]:
     # The same numbers: the page shows what the raw aggregate counts.
     assert summary.answered == row[0] and summary.frequency == list(row[7:]), (summary, row)
     assert f'data-testid="answered">{row[0]}<' in html
-    with CaptureQueriesContext(connection) as queries:
-        page()
+    page_queries = queries_of(page)
+    fallbacks = {}
+    for name, extra in FALLBACKS.items():
+        log(f"timing the page with {name} ...")
+        seconds, _ = timed(
+            lambda extra=extra: client_page(client, url, {**params, **extra}), repeat
+        )
+        fallbacks[f"{name}_ms"] = round(seconds * 1000, 1)
+        fallbacks[f"{name}_ratio"] = round(seconds / raw_seconds, 2)
+        fallbacks[f"{name}_queries"] = queries_of(
+            lambda extra=extra: client_page(client, url, {**params, **extra})
+        )
     return {
         "responses": summary.answered + summary.dismissed,
         "answered": summary.answered,
         "nps": round(summary.nps, 2),
-        "page_queries": len(queries.captured_queries),
+        "page_queries": page_queries,
         "page_ms": round(page_seconds * 1000, 1),
         "raw_sql_ms": round(raw_seconds * 1000, 1),
         "ratio": round(page_seconds / raw_seconds, 2),
+        **fallbacks,
     }
+
+
+def queries_of(run: Callable[[], Any]) -> int:
+    """How many SQL queries ``run`` makes, the session's and the user's included.
+
+    Counted as soon as it returns: ``captured_queries`` reads the connection's live log, which
+    the next request through the test client empties (``request_started`` resets it), so read
+    later it says 0.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    return len(queries.captured_queries)
+
+
+FALLBACKS = {
+    "trait_breakdown": {"trait": "plan"},
+    "trait_filter": {"trait": "plan", "trait_value": "pro"},
+}
+
+
+def client_page(client: Any, url: str, params: dict[str, str]) -> str:
+    response = client.get(url, params)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+FILTERED_AGGREGATE = """
+SELECT COUNT(*) FILTER (WHERE rating IS NOT NULL),
+       COUNT(*) FILTER (WHERE dismissed),
+       COUNT(*) FILTER (WHERE completed),
+       COUNT(*) FILTER (WHERE feedback <> ''),
+       {scores}
+FROM satismeter_app_response
+WHERE project_id = %(project)s
+  AND (created AT TIME ZONE %(zone)s)::date BETWEEN %(start)s AND %(end)s
+  AND (%(method)s = '' OR method = %(method)s)
+  AND (%(language)s = '' OR language = %(language)s)
+  AND (%(low)s IS NULL OR rating BETWEEN %(low)s AND %(high)s)
+""".format(scores=", ".join(f"COUNT(*) FILTER (WHERE rating = {n})" for n in range(11)))
+
+
+def check_random_filters(project: Any, checks: int) -> int:
+    """The overview's numbers against the raw aggregate counted in the project's zone, for
+    random filters; returns how many were checked."""
+    import random
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from satismeter_app import nps
+    from satismeter_app.services import dashboard
+
+    rng = random.Random(4242)
+    today = timezone.localdate(timezone=project.zone)
+    for _ in range(checks):
+        start = today - timedelta(days=rng.randint(0, DAYS))
+        end = min(today, start + timedelta(days=rng.randint(0, 120)))
+        category = rng.choice(["", *nps.CATEGORIES])
+        ratings = nps.ratings_of(category) if category else [None]
+        filters = dashboard.Filters(
+            start=start,
+            end=end,
+            method=rng.choice(["", "In-app", "Email"]),
+            language=rng.choice(["", "en", "de"]),
+            category=category,
+        )
+        summary = dashboard.overview(project, filters).summary
+        params = {
+            "project": project.pk,
+            "zone": project.time_zone,
+            "start": start,
+            "end": end,
+            "method": filters.method,
+            "language": filters.language,
+            "low": ratings[0],
+            "high": ratings[-1],
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(FILTERED_AGGREGATE, params)
+            row = cursor.fetchone()
+        got = (summary.answered, summary.dismissed, summary.completed, summary.commented)
+        assert got == row[:4] and summary.frequency == list(row[4:]), (filters, summary, row)
+    return checks
 
 
 def _query(params: dict[str, str]) -> Any:
@@ -242,8 +348,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log(f"database {env.database}")
         create_database(args, env.database)
         setup_django(env)
-        project = seed(args.responses)
+        project = seed(args.responses, args.time_zone)
         report = measure(project, args.repeat)
+        log(f"checking {args.checks} random filters against the raw aggregate ...")
+        report["random_filters_equal"] = check_random_filters(project, args.checks)
     finally:
         log("cleaning up: database")
         if "django.db" in sys.modules:

@@ -4,15 +4,16 @@ the widget, the API and the dashboard make has an index."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db import connection, models, transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +39,27 @@ from .rules import (
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
+
+
+@cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name (Europe/Berlin, Asia/Kolkata, UTC), as PostgreSQL and Python's
+    zoneinfo both know it."""
+    if name not in _time_zone_names():
+        raise ValidationError(
+            _("%(name)s is not an IANA time zone name, such as Europe/Berlin or UTC."),
+            code="invalid_time_zone",
+            params={"name": name},
+        )
+
+
+def site_time_zone() -> str:
+    """A new project's time zone: the site's TIME_ZONE."""
+    return str(settings.TIME_ZONE or "UTC")
 
 
 def json_field(
@@ -98,6 +120,16 @@ class Project(models.Model):
             "/segment/webhook/<project id> must carry its X-Signature. Empty turns the route off."
         ),
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=site_time_zone,
+        validators=[validate_time_zone],
+        help_text=_(
+            "The project's days (dashboard ranges, trends, daily counts) start at midnight here; "
+            "an IANA name such as Europe/Berlin."
+        ),
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -110,6 +142,30 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new time zone rebuilds the project's daily counts in the same transaction: their
+        days are the project's days. (A queryset ``update(time_zone=…)`` skips this; run
+        ``satismeter_rebuild_rollups`` after one.)"""
+        with transaction.atomic():
+            moved = self._zone_changes(kwargs.get("update_fields"))
+            super().save(*args, **kwargs)
+            if moved:
+                DailyRollup.rebuild(self)
+
+    def _zone_changes(self, update_fields: Any) -> bool:
+        if self.pk is None or (update_fields is not None and "time_zone" not in update_fields):
+            return False
+        return Project.objects.filter(pk=self.pk).exclude(time_zone=self.time_zone).exists()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @staticmethod
+    def zone_of(project_id: int) -> ZoneInfo:
+        """A project's time zone, read without loading the project."""
+        return ZoneInfo(Project.objects.values_list("time_zone", flat=True).get(pk=project_id))
 
 
 def project_key(related_name: str) -> models.ForeignKey:
@@ -717,6 +773,114 @@ class Response(models.Model):
     @property
     def score(self) -> int | None:
         return nps.score(self.rating)
+
+
+class DailyRollup(models.Model):
+    """One of the project's days counted, so that the dashboard and the statistics add up
+    days rather than scan responses.
+
+    A row counts the responses of one survey, day, language, method and rating (``rating``
+    −1: none, i.e. dismissed or pending): how many, and of those how many were dismissed,
+    pending, completed and commented. Displays are counted on the row with no language,
+    method or rating (a display has none). Days are the project's days, midnight to midnight
+    in its time zone.
+
+    Database triggers (migration 0007) keep the rows current in the transaction of every
+    insert, update and delete of a response or a display, whatever makes it: the services,
+    the admin, a queryset ``update()``, ``bulk_create``, a cascade or raw SQL. :meth:`rebuild`
+    counts a project again from its responses and displays.
+    """
+
+    NO_RATING = -1
+
+    project = project_key("rollups")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="rollups")
+    day = models.DateField(_("day"))
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    rating = models.SmallIntegerField(_("rating"), help_text=_("−1: no rating."))
+    responses = models.IntegerField(_("responses"), default=0)
+    dismissed = models.IntegerField(_("dismissed"), default=0)
+    pending = models.IntegerField(_("pending"), default=0)
+    completed = models.IntegerField(_("completed"), default=0)
+    commented = models.IntegerField(_("commented"), default=0)
+    displays = models.IntegerField(_("displays"), default=0)
+
+    class Meta:
+        verbose_name = _("daily rollup")
+        verbose_name_plural = _("daily rollups")
+        constraints = [
+            # The triggers' ON CONFLICT target: one row per key.
+            models.UniqueConstraint(
+                fields=["project", "survey", "day", "language", "method", "rating"],
+                name="sm_rollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["project", "day"], name="sm_rollup_project_day")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.day} {self.language}/{self.method}/{self.rating}"
+
+    @classmethod
+    def rebuild(cls, project: Project) -> int:
+        """Count the project again from its responses and displays, in its time zone; returns
+        the number of rows written.
+
+        PostgreSQL: the table is locked against writers (readers go on) until the transaction
+        ends, so that no response written meanwhile is counted twice or missed.
+        """
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LOCK TABLE {cls._meta.db_table} IN EXCLUSIVE MODE")
+            cls.objects.filter(project=project).delete()
+            rows = [*cls._counted_responses(project), *cls._counted_displays(project)]
+            DailyRollup.objects.bulk_create(rows, batch_size=2000)
+        return len(rows)
+
+    @classmethod
+    def _counted_responses(cls, project: Project) -> list[DailyRollup]:
+        counts = {f"n_{name}": count for name, count in nps.outcome_counts().items()}
+        grouped: QuerySet[Any] = (
+            Response.objects.filter(project=project)
+            .order_by()
+            .annotate(
+                day=TruncDate("created", tzinfo=project.zone),
+                key=Coalesce("rating", cls.NO_RATING),
+            )
+            .values("survey_id", "day", "language", "method", "key")
+            .annotate(n=Count("pk"), **counts)
+        )
+        return [
+            cls(
+                project=project,
+                **{name: row[name] for name in ("survey_id", "day", "language", "method")},
+                rating=row["key"],
+                responses=row["n"],
+                **{name: row[f"n_{name}"] for name in nps.outcome_counts()},
+            )
+            for row in grouped
+        ]
+
+    @classmethod
+    def _counted_displays(cls, project: Project) -> list[DailyRollup]:
+        grouped = (
+            Display.objects.filter(project=project)
+            .order_by()
+            .annotate(day=TruncDate("created", tzinfo=project.zone))
+            .values("survey_id", "day")
+            .annotate(n=Count("pk"))
+        )
+        return [
+            cls(
+                project=project,
+                survey_id=row["survey_id"],
+                day=row["day"],
+                rating=cls.NO_RATING,
+                displays=row["n"],
+            )
+            for row in grouped
+        ]
 
 
 class Unsubscribe(models.Model):

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 PROMOTER = "promoter"
@@ -98,21 +99,66 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "nps": self.nps}
 
+    def __add__(self, other: Summary) -> Summary:
+        """The summary of both sets of responses (which must not overlap)."""
+        counts = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in self.__dataclass_fields__
+            if name != "frequency"
+        }
+        frequency = [a + b for a, b in zip(self.frequency, other.frequency, strict=True)]
+        return Summary(frequency=frequency, **counts)
 
-def _aggregates() -> dict[str, Count]:
-    counts = {
-        **category_counts(),
+
+def outcome_counts() -> dict[str, Count]:
+    """SQL counts of how responses ended besides their rating (the daily rollups' columns)."""
+    return {
         "dismissed": Count("pk", filter=Q(dismissed=True)),
         "pending": Count("pk", filter=Q(pending=True)),
         "completed": Count("pk", filter=Q(completed=True)),
         "commented": Count("pk", filter=~Q(feedback="")),
     }
+
+
+def summary_counts() -> dict[str, Count]:
+    """SQL counts of everything a :class:`Summary` holds (for aggregate() or annotate();
+    :func:`summary_of` reads them back)."""
+    counts = {**category_counts(), **outcome_counts()}
     counts.update({f"score_{n}": Count("pk", filter=Q(rating=n)) for n in SCORES})
     return counts
 
 
 def summarize(responses: QuerySet[Any]) -> Summary:
     """Aggregate a queryset of responses in one SQL query."""
-    row = responses.order_by().aggregate(**_aggregates())
-    frequency = [row.pop(f"score_{n}") for n in SCORES]
-    return Summary(frequency=frequency, **row)
+    return summary_of(responses.order_by().aggregate(**summary_counts()))
+
+
+def summary_of(row: dict[str, Any], prefix: str = "") -> Summary:
+    """The :class:`Summary` in an aggregate's row (its names after ``prefix``)."""
+    named = {name[len(prefix) :]: value for name, value in row.items() if name.startswith(prefix)}
+    frequency = [named.pop(f"score_{n}") for n in SCORES]
+    fields = Summary.__dataclass_fields__
+    return Summary(frequency=frequency, **{k: v for k, v in named.items() if k in fields})
+
+
+# --- the same numbers from daily rollups (models.DailyRollup) -------------------------------------
+
+
+def rollup_sums(where: Q | None = None, prefix: str = "") -> dict[str, Any]:
+    """SQL sums over daily rollup rows that give what :func:`summarize` counts over the
+    responses they count, for the rows ``where`` selects (a rollup's ``rating`` is −1 when the
+    responses have none, so the category filters apply to it unchanged)."""
+    chosen = where or Q()
+
+    def total(column: str, condition: Q | None = None) -> Coalesce:
+        return Coalesce(Sum(column, filter=chosen & (condition or Q())), 0)
+
+    sums = {
+        "answered": total("responses", Q(rating__gte=0)),
+        "promoters": total("responses", category_q(PROMOTER)),
+        "passives": total("responses", category_q(PASSIVE)),
+        "detractors": total("responses", category_q(DETRACTOR)),
+        **{name: total(name) for name in outcome_counts()},
+        **{f"score_{n}": total("responses", Q(rating=n)) for n in SCORES},
+    }
+    return {prefix + name: value for name, value in sums.items()}

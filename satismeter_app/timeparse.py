@@ -7,7 +7,8 @@
   RFC 2822 and JavaScript's ``Date.toString()``.
 * :func:`parse_iso` reads ISO-8601 only: the value of a date trait condition.
 * :func:`parse_bound` reads a ``startDate`` or ``endDate`` query parameter, where a date alone
-  as an end means the end of that day: every route that filters by time calls it.
+  is a day in a time zone (the project's for the statistics, UTC elsewhere), and as an end
+  means the end of that day: every route that filters by time calls it.
 
 Every result is in UTC, and a time that does not fit there gives None, because PostgreSQL
 refuses offsets past ±15:59, which Python accepts. An offset past ±18:00, or one that is not a
@@ -17,7 +18,7 @@ whole number of minutes, gives None too: no time zone has one, and RFC 3339 and 
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -74,16 +75,20 @@ def parse_loose(value: Any) -> datetime | None:
     return _parse_js_date(text) or _parse_rfc_2822(text)
 
 
-def parse_bound(value: str, *, end: bool = False) -> datetime | None:
-    """A ``startDate``/``endDate``: what :func:`parse_timestamp` reads; a date alone as an
-    ``end`` is the next midnight, so that the range includes that day."""
+def parse_bound(value: str, *, end: bool = False, zone: tzinfo = UTC) -> datetime | None:
+    """A ``startDate``/``endDate``: what :func:`parse_timestamp` reads. A date alone is that
+    day in ``zone``: its first instant, or as an ``end`` the next day's, so that the range
+    includes that day (a day of a daylight-saving change is 23 or 25 hours long)."""
     when = parse_timestamp(value)
-    if when is None or not end or not _DATE_ONLY.match(value.strip()):
+    if when is None or not _DATE_ONLY.match(value.strip()):
         return when
+    day = when.date()
     try:
-        return when + timedelta(days=1)
-    except OverflowError:  # 9999-12-31: no next day; the last moment there is ends the range
-        return datetime.max.replace(tzinfo=UTC)
+        if end:
+            day += timedelta(days=1)
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # past 9999-12-31 or before 0001-01-01 in UTC: the last or first moment
+        return (datetime.min if day.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def _from_epoch(number: float) -> datetime | None:

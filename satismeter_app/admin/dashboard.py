@@ -89,10 +89,12 @@ def _period_label(period: Any, interval: str) -> str:
 
 
 def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str, Any]:
-    """Everything the dashboard template shows; one SQL query per block."""
-    overview = dashboard.overview(project, filters)
+    """Everything the dashboard template shows (the queries: :func:`dashboard.numbers`, and
+    one for the comments)."""
+    numbers = dashboard.numbers(project, filters)
+    overview = numbers.overview
     frequency = overview.summary.frequency
-    trend = dashboard.trend(project, filters)
+    trend = numbers.trend
     trend_points = [
         charts.Point(_period_label(row["period"], filters.interval), row["nps"]) for row in trend
     ]
@@ -121,5 +123,5 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
             str(_("Count")),
         ),
         "comments": dashboard.comments(project, filters),
-        "breakdown": dashboard.breakdown(project, filters),
+        "breakdown": numbers.breakdown,
     }

@@ -58,7 +58,7 @@ class ProjectAdmin(ProjectDashboardViews, ProjectScopedAdmin):
     search_fields = ("name", "=write_key")
     readonly_fields = ("write_key", "verification_secret_hint", "created", "updated")
     fieldsets = (
-        (None, {"fields": ("name", "default_language", "survey_gap_days")}),
+        (None, {"fields": ("name", "default_language", "time_zone", "survey_gap_days")}),
         (
             _("Widget"),
             {"fields": ("write_key", "identity_verification", "verification_secret_hint")},

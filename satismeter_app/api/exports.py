@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..exceptions import InvalidInput
+from ..models import Project
 from ..models import Response as SurveyResponse
 from ..services import reporting
 from .base import extend_schema
@@ -155,8 +156,9 @@ def statistics_resource(
     request: Request, resource_type: str, project_id: int, survey_id: int | None = None
 ) -> dict[str, Any]:
     """The statistics of the project, or of one survey, in the request's time window, as
-    the resource that :class:`StatisticsResourceSerializer` describes."""
-    start, end = time_window(request)
+    the resource that :class:`StatisticsResourceSerializer` describes; a date alone is the
+    project's day."""
+    start, end = time_window(request, zone=Project.zone_of(project_id))
     attributes = reporting.statistics(project_id, survey_id=survey_id, start=start, end=end)
     resource_id = project_id if survey_id is None else survey_id
     return {"id": str(resource_id), "type": resource_type, "attributes": attributes}

@@ -8,7 +8,7 @@ secret key must not be usable from one. The ``format`` query parameter is the ex
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -97,23 +97,28 @@ class SecretKeyReads(KeyProjectView):
 # --- query parameters -----------------------------------------------------------------------------
 
 
-def parse_time_param(request: Request, name: str, *, end: bool = False) -> datetime | None:
-    """An ISO-8601 date-time or date; a date alone as an end means the end of that day."""
+def parse_time_param(
+    request: Request, name: str, *, end: bool = False, zone: tzinfo = UTC
+) -> datetime | None:
+    """An ISO-8601 date-time or date; a date alone is that day in ``zone``, and as an end
+    means the end of that day."""
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
-    when = timeparse.parse_bound(value, end=end)
+    when = timeparse.parse_bound(value, end=end, zone=zone)
     if when is None:
         raise InvalidInput(name, "use an ISO-8601 date (2024-01-31) or date-time")
     return when
 
 
 def time_window(
-    request: Request, *, default_days: int | None = None
+    request: Request, *, default_days: int | None = None, zone: tzinfo = UTC
 ) -> tuple[datetime | None, datetime | None]:
-    """``startDate`` (inclusive) and ``endDate`` (exclusive; a date includes its day)."""
-    start = parse_time_param(request, "startDate")
-    end = parse_time_param(request, "endDate", end=True)
+    """``startDate`` (inclusive) and ``endDate`` (exclusive; a date includes its day). A date
+    alone is a day in ``zone``: the statistics pass the project's (``Project.zone_of``), so
+    that their days are the project's days, as on the dashboard."""
+    start = parse_time_param(request, "startDate", zone=zone)
+    end = parse_time_param(request, "endDate", end=True, zone=zone)
     if start is None and default_days is not None:
         start = timezone.now() - timedelta(days=default_days)
     if start is not None and end is not None and end <= start:

@@ -16,19 +16,27 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet, TextField
+from django.db.models import Case, DateField, Q, QuerySet, Sum, TextField, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    TruncDate,
+    TruncDay,
+    TruncMonth,
+    TruncWeek,
+)
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import nps
-from ..models import Display, Project, Response, Survey
+from ..models import DailyRollup, Display, Project, Response, Survey
 
 DEFAULT_DAYS = 90
 COMMENTS_SHOWN = 20
@@ -125,8 +133,9 @@ class FilterForm(forms.Form):
     )
 
     def __init__(self, project: Project, data: Any, today: date | None = None) -> None:
-        # The defaults are shown in the form: the last 90 days, by week.
-        end = today or timezone.localdate()
+        # The defaults are shown in the form: the last 90 days (of the project's days), by week.
+        self.today = today or timezone.localdate(timezone=project.zone)
+        end = self.today
         defaults = {
             "end": end.isoformat(),
             "start": (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
@@ -148,7 +157,7 @@ class FilterForm(forms.Form):
     def filters(self) -> Filters:
         self.is_valid()
         data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
-        end = data.pop("end", None) or timezone.localdate()
+        end = data.pop("end", None) or self.today
         start = data.pop("start", None) or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             start, end = end, start
@@ -158,10 +167,11 @@ class FilterForm(forms.Form):
 # --- querysets ------------------------------------------------------------------------------
 
 
-def _bounds(filters: Filters) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    start = datetime.combine(filters.start, time.min, tzinfo=tz)
-    return start, datetime.combine(filters.end + _DAY, time.min, tzinfo=tz)
+def _bounds(project: Project, filters: Filters) -> tuple[datetime, datetime]:
+    """The period's first instant and the first instant after it: midnights in the project's
+    time zone (a day of a daylight-saving change is 23 or 25 hours long)."""
+    start = datetime.combine(filters.start, time.min, tzinfo=project.zone)
+    return start, datetime.combine(filters.end + _DAY, time.min, tzinfo=project.zone)
 
 
 def trait_text(name: str) -> Cast:
@@ -171,26 +181,47 @@ def trait_text(name: str) -> Cast:
 
 def responses(project: Project, filters: Filters) -> QuerySet[Response]:
     """The project's responses the filters select (the comment search is not a filter)."""
-    qs = Response.objects.filter(project=project).between(*_bounds(filters))
+    start, end = _bounds(project, filters)
+    qs: QuerySet[Response] = Response.objects.filter(
+        _counted(filters), project=project, created__gte=start, created__lt=end
+    )
     if filters.survey is not None:
         qs = qs.filter(survey=filters.survey)
-    if filters.method:
-        qs = qs.filter(method=filters.method)
-    if filters.language:
-        qs = qs.filter(language=filters.language)
-    if filters.category:
-        qs = qs.filter(nps.category_q(filters.category))
     if filters.trait and filters.trait_value:
         qs = qs.annotate(_trait=trait_text(filters.trait)).filter(_trait=filters.trait_value)
     return qs
 
 
+def _counted(filters: Filters) -> Q:
+    """The method, language and category filters: the same on responses and on rollups."""
+    q = Q()
+    if filters.method:
+        q &= Q(method=filters.method)
+    if filters.language:
+        q &= Q(language=filters.language)
+    if filters.category:
+        q &= nps.category_q(filters.category)
+    return q
+
+
 def displays(project: Project, filters: Filters) -> QuerySet[Display]:
     """Displays in the period (and survey); method, language and traits are not known of a
     display, so those filters do not narrow it."""
-    qs = Display.objects.filter(project=project, created__gte=_bounds(filters)[0])
-    qs = qs.filter(created__lt=_bounds(filters)[1])
+    start, end = _bounds(project, filters)
+    qs = Display.objects.filter(project=project, created__gte=start, created__lt=end)
     return qs if filters.survey is None else qs.filter(survey=filters.survey)
+
+
+def rollups(project: Project, filters: Filters) -> QuerySet[DailyRollup]:
+    """The daily rollups of the period's days (and survey), displays' rows included."""
+    qs = DailyRollup.objects.filter(project=project, day__gte=filters.start, day__lte=filters.end)
+    return qs if filters.survey is None else qs.filter(survey=filters.survey)
+
+
+def from_rollups(filters: Filters) -> bool:
+    """Whether rollups can serve the numbers: all but a trait value, which only the
+    responses know (the trait breakdown and the comments always read the responses)."""
+    return not (filters.trait and filters.trait_value)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -246,12 +277,28 @@ class Overview:
 
 
 def overview(project: Project, filters: Filters) -> Overview:
-    """Three queries: this period, the previous one, and the displays."""
-    return Overview(
-        summary=nps.summarize(responses(project, filters)),
-        previous=nps.summarize(responses(project, filters.previous())),
-        displays=displays(project, filters).count(),
+    """One query over the rollups of both periods (with a trait value, see :func:`numbers`)."""
+    if not from_rollups(filters):
+        return _from_responses(project, filters).overview
+    previous = filters.previous()
+    counted = _counted(filters)
+    now, before = Q(day__gte=filters.start), Q(day__lte=previous.end)
+    both = replace(filters, start=previous.start)
+    row = rollups(project, both).aggregate(
+        **nps.rollup_sums(counted & now, "now_"),
+        **nps.rollup_sums(counted & before, "before_"),
+        displays=Coalesce(Sum("displays", filter=now), 0),
     )
+    return Overview(
+        summary=nps.summary_of(row, "now_"),
+        previous=nps.summary_of(row, "before_"),
+        displays=row["displays"],
+    )
+
+
+def _rollup_displays(project: Project, filters: Filters) -> int:
+    total = rollups(project, filters).aggregate(n=Coalesce(Sum("displays"), 0))["n"]
+    return int(total)
 
 
 def _with_nps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,33 +307,148 @@ def _with_nps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+CATEGORY_SUMS = ("answered", "promoters", "passives", "detractors")
+
+
 def trend(project: Project, filters: Filters) -> list[dict[str, Any]]:
-    """NPS per day, week or month of the period: one grouped query."""
+    """NPS per day, week or month of the period (in the project's time zone), one grouped
+    query over the rollups (with a trait value, see :func:`numbers`); ``period`` is the first
+    day of each, weeks start on Monday."""
+    if not from_rollups(filters):
+        return _from_responses(project, filters).trend
     trunc = INTERVALS.get(filters.interval, TruncWeek)
+    sums = nps.rollup_sums(_counted(filters))
     grouped: QuerySet[Any] = (
-        responses(project, filters)
+        rollups(project, filters)
+        .filter(_counted(filters), responses__gt=0)
         .order_by()
-        .annotate(period=trunc("created"))
+        .annotate(period=trunc("day"))
         .values("period")
-        .annotate(**nps.category_counts())
+        .annotate(**{name: sums[name] for name in CATEGORY_SUMS})
     )
-    return _with_nps([dict(row) for row in grouped.order_by("period")])
+    rows = [dict(row) for row in grouped.order_by("period")]
+    for row in rows:
+        if isinstance(row["period"], datetime):
+            row["period"] = row["period"].date()
+    return _with_nps(rows)
 
 
 def breakdown(project: Project, filters: Filters) -> list[dict[str, Any]]:
-    """NPS per value of the chosen trait, the most answered values first: one grouped query."""
+    """NPS per value of the chosen trait, the most answered values first (ties by value): one
+    grouped query over the responses (with a trait value, see :func:`numbers`)."""
     if not filters.trait:
         return []
+    if not from_rollups(filters):
+        return _from_responses(project, filters).breakdown
     grouped: QuerySet[Any] = (
-        responses(project, replace(filters, trait_value=""))
+        responses(project, filters)
         .order_by()
         .annotate(value=trait_text(filters.trait))
         .filter(value__isnull=False, rating__isnull=False)
         .values("value")
         .annotate(**nps.category_counts())
     )
-    top = grouped.order_by("-answered", "value")[:BREAKDOWN_VALUES]
-    return _with_nps([dict(row) for row in top])
+    return _top_values(grouped.order_by("-answered", "value")[:BREAKDOWN_VALUES])
+
+
+def _top_values(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The answered values, most answered first, ties in the order of the values' text."""
+    answered = [dict(row) for row in rows if row["answered"]]
+    answered.sort(key=lambda row: (-row["answered"], row["value"]))
+    return _with_nps(answered[:BREAKDOWN_VALUES])
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A page's numbers but its comments."""
+
+    overview: Overview
+    trend: list[dict[str, Any]]
+    breakdown: list[dict[str, Any]]
+
+
+def numbers(project: Project, filters: Filters) -> Numbers:
+    """The overview, the trend and the trait breakdown of a page.
+
+    Without a trait value: two queries over the rollups (overview, trend) and, with a trait
+    name, one grouped query over the responses (breakdown). With a trait value, which only
+    the responses know: one grouped query over the responses gives all three, and one over
+    the rollups the displays (see :func:`_from_responses`).
+    """
+    if not from_rollups(filters):
+        return _from_responses(project, filters)
+    return Numbers(
+        overview=overview(project, filters),
+        trend=trend(project, filters),
+        breakdown=breakdown(project, filters),
+    )
+
+
+def _from_responses(project: Project, filters: Filters) -> Numbers:
+    """A trait value's numbers in one scan of the responses of both periods.
+
+    The rows are grouped by the trait's value and, for the chosen value only, by its local
+    day: the chosen value's days give the summary, the previous period and the trend (days
+    bucketed into weeks or months here), and every value's rows in the period the breakdown.
+    Other values are only read in the period itself, and only the ten most answered of them
+    are sent, with all the chosen value's days (at most two per day of the period).
+    """
+    previous = filters.previous()
+    start, end = _bounds(project, filters)
+    earliest, _ = _bounds(project, previous)
+    chosen = Q(value=filters.trait_value)
+    qs = Response.objects.filter(
+        _counted(filters), project=project, created__gte=earliest, created__lt=end
+    )
+    if filters.survey is not None:
+        qs = qs.filter(survey=filters.survey)
+    local_day = TruncDate("created", tzinfo=project.zone)
+    grouped: QuerySet[Any] = (
+        qs.annotate(value=trait_text(filters.trait))
+        .filter(Q(created__gte=start) | chosen, value__isnull=False)
+        .order_by()
+        .annotate(day=Case(When(chosen, then=local_day), output_field=DateField()))
+        .values("value", "day")
+        .annotate(**nps.summary_counts())
+    )
+    chosen_first = grouped.order_by(Case(When(chosen, then=0), default=1), "-answered", "value")
+    rows = list(chosen_first[: 2 * filters.days + BREAKDOWN_VALUES])
+    days = [row for row in rows if row["day"] is not None]
+    now = [row for row in days if row["day"] >= filters.start]
+    periods: dict[date, nps.Summary] = {}
+    for row in now:
+        period = period_of(row["day"], filters.interval)
+        periods[period] = periods.get(period, nps.Summary()) + nps.summary_of(row)
+    values = [row for row in rows if row["day"] is None]
+    if now:
+        values.append({"value": filters.trait_value, **_categories(_total(now))})
+    return Numbers(
+        overview=Overview(
+            summary=_total(now),
+            previous=_total(row for row in days if row["day"] < filters.start),
+            displays=_rollup_displays(project, filters),
+        ),
+        trend=_with_nps(
+            [{"period": period, **_categories(periods[period])} for period in sorted(periods)]
+        ),
+        breakdown=_top_values(values),
+    )
+
+
+def period_of(day: date, interval: str) -> date:
+    """The first day of the trend's period (day, week from Monday, month) that holds ``day``:
+    what ``TruncDay``, ``TruncWeek`` and ``TruncMonth`` give."""
+    if interval == "day":
+        return day
+    return day.replace(day=1) if interval == "month" else day - timedelta(days=day.weekday())
+
+
+def _total(rows: Iterable[dict[str, Any]]) -> nps.Summary:
+    return sum((nps.summary_of(row) for row in rows), nps.Summary())
+
+
+def _categories(summary: nps.Summary) -> dict[str, int]:
+    return {name: getattr(summary, name) for name in CATEGORY_SUMS}
 
 
 def comments(project: Project, filters: Filters, limit: int = COMMENTS_SHOWN) -> list[Response]:

@@ -15,15 +15,17 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from .. import nps, timeparse
 from ..exceptions import InvalidInput
-from ..models import Display, Response
+from ..models import DailyRollup, Display, Project, Response
 from ..representations import COMMENT_QUESTION, RATING_QUESTION, response_object
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the cursor
@@ -210,24 +212,28 @@ def statistics(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict[str, Any]:
-    """SatisMeter's response statistics: two SQL queries, whatever the number of responses.
+    """SatisMeter's response statistics, whatever the number of responses: the whole days of
+    the window (the project's days) from the daily rollups in one query, and the hours at
+    either end that are not a whole day from the responses and displays (two more queries,
+    only when the window does not start and end at the project's midnights).
 
     ``responses`` counts answered (rated) responses, the NPS denominator; dismissed and pending
     ones are counted beside it, never in it.
     """
-    responses = Response.objects.filter(project_id=project_id).between(start, end)
-    displays = Display.objects.filter(project_id=project_id)
+    scope = {"project_id": project_id}
     if survey_id is not None:
-        responses = responses.filter(survey_id=survey_id)
-        displays = displays.filter(survey_id=survey_id)
-    if start is not None:
-        displays = displays.filter(created__gte=start)
-    if end is not None:
-        displays = displays.filter(created__lt=end)
-    summary = nps.summarize(responses)
+        scope["survey_id"] = survey_id
+    days, edges = _whole_days(project_id, start, end)
+    summary, displays = _rollup_totals(DailyRollup.objects.filter(**scope), days)
+    if edges:
+        within = Q()
+        for low, high in edges:
+            within |= Q(created__gte=low, created__lt=high)
+        summary += nps.summarize(Response.objects.filter(within, **scope))
+        displays += Display.objects.filter(within, **scope).count()
     return {
         "responses": summary.answered,
-        "displays": displays.count(),
+        "displays": displays,
         "dismissed": summary.dismissed,
         "pending": summary.pending,
         "commented": summary.commented,
@@ -237,6 +243,53 @@ def statistics(
         "nps": summary.nps,
         "frequency": summary.frequency,
     }
+
+
+Days = tuple[date | None, date | None] | None
+Edges = list[tuple[datetime, datetime]]
+
+
+def _whole_days(
+    project_id: int, start: datetime | None, end: datetime | None
+) -> tuple[Days, Edges]:
+    """The first and last whole days of the project's days within ``[start, end)`` (None:
+    unbounded; the whole Days None: no whole day), and the parts of the window outside them."""
+    if start is None and end is None:
+        return (None, None), []
+    zone = Project.zone_of(project_id)
+    first = last = None
+    edges: Edges = []
+    if start is not None:
+        first = start.astimezone(zone).date()
+        if _midnight(first, zone) < start:
+            first += timedelta(days=1)
+    if end is not None:
+        last = end.astimezone(zone).date() - timedelta(days=1)
+    if first is not None and last is not None and first > last:
+        assert start is not None and end is not None
+        return None, [(start, end)]
+    if start is not None and first is not None and start < _midnight(first, zone):
+        edges.append((start, _midnight(first, zone)))
+    if end is not None and last is not None and _midnight(last + timedelta(days=1), zone) < end:
+        edges.append((_midnight(last + timedelta(days=1), zone), end))
+    return (first, last), edges
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The day's first instant in the zone (where midnight is skipped, the moment it is)."""
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _rollup_totals(rollups: QuerySet[DailyRollup], days: Days) -> tuple[nps.Summary, int]:
+    if days is None:
+        return nps.Summary(), 0
+    first, last = days
+    if first is not None:
+        rollups = rollups.filter(day__gte=first)
+    if last is not None:
+        rollups = rollups.filter(day__lte=last)
+    row = rollups.aggregate(**nps.rollup_sums(), displays=Coalesce(Sum("displays"), 0))
+    return nps.summary_of(row), int(row["displays"])
 
 
 # --- cursor pages ---------------------------------------------------------------------------------
