@@ -35,6 +35,7 @@ from typing import Any, cast
 
 from django.db import connections, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -303,7 +304,7 @@ def record(rows: list[Delivery], outcomes: dict[int, Outcome]) -> list[Delivery]
     with transaction.atomic():
         current = dict(
             Delivery.objects.select_for_update()
-            .filter(pk__in=[row.pk for row in rows])
+            .filter(pk__in=ids_of(row.pk for row in rows))
             .values_list("pk", "next_attempt_at")
         )
         held = [row for row in rows if current.get(row.pk) == row.next_attempt_at]
@@ -325,7 +326,7 @@ def save_outcomes(rows: list[Delivery]) -> None:
         key = (row.state, row.next_attempt_at, row.last_error, row.last_status, row.delivered_at)
         groups[key].append(row.pk)
     for (state, next_attempt_at, error, status, delivered_at), pks in groups.items():
-        Delivery.objects.filter(pk__in=pks).update(
+        Delivery.objects.filter(pk__in=ids_of(pks)).update(
             state=state,
             attempts=F("attempts") + 1,
             next_attempt_at=next_attempt_at,
@@ -335,9 +336,20 @@ def save_outcomes(rows: list[Delivery]) -> None:
         )
 
 
+def ids_of(ids: Iterable[int]) -> list[int] | RawSQL:
+    """What ``pk__in`` takes for a claim's ids. On PostgreSQL one array parameter: psycopg
+    writes each parameter into the statement in Python, one placeholder at a time, and a
+    claim has hundreds of ids."""
+    ids = list(ids)
+    if connections[Delivery.objects.db].vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return ids
+
+
 def log_attempts(log: list[DeliveryAttempt]) -> None:
-    """Multi-row INSERTs of the attempts: ``bulk_create`` would prepare every field of every
-    row through its model field, and these are plain values."""
+    """The attempts in as few INSERTs as the database allows: ``bulk_create`` would prepare
+    every field of every row through its model field, and these are plain values. On
+    PostgreSQL one statement of six array parameters (see :func:`ids_of`)."""
     connection = connections[DeliveryAttempt.objects.db]
     names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
     stamp = connection.ops.adapt_datetimefield_value
@@ -345,16 +357,22 @@ def log_attempts(log: list[DeliveryAttempt]) -> None:
         (a.delivery_id, stamp(a.started), a.duration_ms, a.status_code, a.outcome, a.error)
         for a in log
     ]
-    size = connection.ops.bulk_batch_size(names, values) or len(values)  # SQLite: 999 params
+    if not values:
+        return
     table, columns = _columns(DeliveryAttempt, names, connection)
+    insert = f"INSERT INTO {table} ({', '.join(columns)})"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = ["bigint", "timestamptz", "integer", "integer", "text", "text"]
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            statement = f"{insert} SELECT * FROM unnest({arrays})"  # noqa: S608
+            cursor.execute(statement, [list(column) for column in zip(*values, strict=True)])
+            return
+        size = connection.ops.bulk_batch_size(names, values) or len(values)  # SQLite: 999 params
         for start in range(0, len(values), size):
             chunk = values[start : start + size]
             rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows}",  # noqa: S608
-                [value for entry in chunk for value in entry],
-            )
+            cursor.execute(f"{insert} VALUES {rows}", [v for entry in chunk for v in entry])
 
 
 def _columns(model: type[Model], names: list[str], connection: Any) -> tuple[str, list[str]]:
