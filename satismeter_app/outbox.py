@@ -25,17 +25,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connections, transaction
+from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -244,34 +244,38 @@ def send_all_due() -> RunReport:
 
 
 def claim(integration_id: int, size: int, now: datetime | None = None) -> list[Delivery]:
-    """Take up to ``size`` due rows for this worker until the claim timeout.
+    """Take up to ``size`` due rows for this worker until the claim timeout: the oldest due,
+    returned in the order they were written.
 
-    SKIP LOCKED makes concurrent claims take disjoint rows without waiting for each other. On
+    One statement, ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``:
+    concurrent claims take disjoint rows without waiting for each other, and only ids are
+    sorted (sorting whole rows of a long queue, payloads and all, would spill to disk). On
     SQLite (the demo, one worker) the database's single writer serializes claims instead.
     """
     now = now or timezone.now()
     until = now + timedelta(seconds=app_settings.DELIVERY_CLAIM_TIMEOUT)
-    with transaction.atomic():
-        rows = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(integration_id=integration_id, state__in=ACTIVE, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")[:size]
-        )
-        if rows:
-            Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
-                state=Delivery.State.SENDING, next_attempt_at=until
-            )
-    for row in rows:
-        row.state, row.next_attempt_at = Delivery.State.SENDING, until
-    return rows
+    due = Delivery.objects.filter(
+        integration_id=integration_id, state__in=ACTIVE, next_attempt_at__lte=now
+    ).order_by("next_attempt_at", "pk")
+    picked, params = due.values("pk")[:size].query.sql_with_params()
+    connection = connections[due.db]
+    if connection.features.has_select_for_update_skip_locked:
+        picked += " " + connection.ops.for_update_sql(skip_locked=True)
+    names = [field.name for field in Delivery._meta.concrete_fields]
+    table, columns = _columns(Delivery, ["state", "next_attempt_at", "id", *names], connection)
+    state, next_attempt_at, pk, *returned = columns
+    statement = (
+        f"UPDATE {table} SET {state} = %s, {next_attempt_at} = %s "  # noqa: S608
+        f"WHERE {pk} IN ({picked}) RETURNING {', '.join(returned)}"
+    )
+    sending = [Delivery.State.SENDING, connection.ops.adapt_datetimefield_value(until)]
+    rows = list(Delivery.objects.raw(statement, [*sending, *params]))
+    return sorted(rows, key=lambda row: row.pk)
 
 
 def attempt(destination: Destination, rows: list[Delivery]) -> list[Delivery]:
     """Send claimed rows (outside any transaction) and record what happened."""
-    started, clock = timezone.now(), time.monotonic()
-    outcomes = outcomes_of(destination, rows)
-    duration_ms = int((time.monotonic() - clock) * 1000)
-    return record(rows, outcomes, started, duration_ms)
+    return record(rows, outcomes_of(destination, rows))
 
 
 def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Outcome]:
@@ -287,10 +291,11 @@ def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Out
     return {row.pk: by_id.get(row.pk) or Outcome.failure(row, lost) for row in rows}
 
 
-def record(
-    rows: list[Delivery], outcomes: dict[int, Outcome], started: datetime, duration_ms: int
-) -> list[Delivery]:
-    """Write each row's new state and an attempt per row, in one transaction.
+def record(rows: list[Delivery], outcomes: dict[int, Outcome]) -> list[Delivery]:
+    """Write each row's new state and an attempt per row, in one transaction of three
+    statements whatever the number of rows (more only when outcomes differ). An attempt is
+    timed by the request that carried its row; a row for which nothing was sent is logged at
+    the time it was judged, with no duration.
 
     A row whose claim ran out and was taken by another worker meanwhile is left to that
     worker; its attempt is still logged, since the request was made.
@@ -299,7 +304,7 @@ def record(
     with transaction.atomic():
         current = dict(
             Delivery.objects.select_for_update()
-            .filter(pk__in=[row.pk for row in rows])
+            .filter(pk__in=ids_of(row.pk for row in rows))
             .values_list("pk", "next_attempt_at")
         )
         held = [row for row in rows if current.get(row.pk) == row.next_attempt_at]
@@ -308,10 +313,8 @@ def record(
         # Rows another worker took over; rows deleted meanwhile (admin) have nothing to log.
         lost = [row for row in rows if row.pk in current and row.pk not in held_ids]
         log += [lost_claim_attempt(row, outcomes[row.pk]) for row in lost]
-        for entry in log:
-            entry.started, entry.duration_ms = started, duration_ms
         save_outcomes(held)
-        DeliveryAttempt.objects.bulk_create(log)
+        log_attempts(log)
     return held
 
 
@@ -323,7 +326,7 @@ def save_outcomes(rows: list[Delivery]) -> None:
         key = (row.state, row.next_attempt_at, row.last_error, row.last_status, row.delivered_at)
         groups[key].append(row.pk)
     for (state, next_attempt_at, error, status, delivered_at), pks in groups.items():
-        Delivery.objects.filter(pk__in=pks).update(
+        Delivery.objects.filter(pk__in=ids_of(pks)).update(
             state=state,
             attempts=F("attempts") + 1,
             next_attempt_at=next_attempt_at,
@@ -331,6 +334,52 @@ def save_outcomes(rows: list[Delivery]) -> None:
             last_status=status,
             delivered_at=delivered_at,
         )
+
+
+def ids_of(ids: Iterable[int]) -> list[int] | RawSQL:
+    """What ``pk__in`` takes for a claim's ids. On PostgreSQL one array parameter: psycopg
+    writes each parameter into the statement in Python, one placeholder at a time, and a
+    claim has hundreds of ids."""
+    ids = list(ids)
+    if connections[Delivery.objects.db].vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return ids
+
+
+def log_attempts(log: list[DeliveryAttempt]) -> None:
+    """The attempts in as few INSERTs as the database allows: ``bulk_create`` would prepare
+    every field of every row through its model field, and these are plain values. On
+    PostgreSQL one statement of six array parameters (see :func:`ids_of`)."""
+    connection = connections[DeliveryAttempt.objects.db]
+    names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
+    stamp = connection.ops.adapt_datetimefield_value
+    values = [
+        (a.delivery_id, stamp(a.started), a.duration_ms, a.status_code, a.outcome, a.error)
+        for a in log
+    ]
+    if not values:
+        return
+    table, columns = _columns(DeliveryAttempt, names, connection)
+    insert = f"INSERT INTO {table} ({', '.join(columns)})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = ["bigint", "timestamptz", "integer", "integer", "text", "text"]
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            statement = f"{insert} SELECT * FROM unnest({arrays})"  # noqa: S608
+            cursor.execute(statement, [list(column) for column in zip(*values, strict=True)])
+            return
+        size = connection.ops.bulk_batch_size(names, values) or len(values)  # SQLite: 999 params
+        for start in range(0, len(values), size):
+            chunk = values[start : start + size]
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(f"{insert} VALUES {rows}", [v for entry in chunk for v in entry])
+
+
+def _columns(model: type[Model], names: list[str], connection: Any) -> tuple[str, list[str]]:
+    """The quoted table and column names of a model's fields, for the raw statements here:
+    only identifiers from the model go into SQL, the values go as parameters."""
+    meta, quote = model._meta, connection.ops.quote_name
+    return quote(meta.db_table), [quote(cast(Field, meta.get_field(n)).column) for n in names]
 
 
 def judge(
@@ -360,7 +409,12 @@ def judge(
 
 def _attempt_row(row: Delivery, outcome: Outcome, verdict: str) -> DeliveryAttempt:
     return DeliveryAttempt(
-        delivery_id=row.pk, status_code=outcome.status_code, outcome=verdict, error=row.last_error
+        delivery_id=row.pk,
+        started=outcome.started or timezone.now(),
+        duration_ms=outcome.duration_ms or 0,
+        status_code=outcome.status_code,
+        outcome=verdict,
+        error=row.last_error,
     )
 
 
@@ -371,7 +425,12 @@ def lost_claim_attempt(row: Delivery, outcome: Outcome) -> DeliveryAttempt:
     note = "The claim ran out before this worker finished; another worker has the row."
     error = f"{outcome.error} {note}".strip()
     return DeliveryAttempt(
-        delivery_id=row.pk, status_code=outcome.status_code, outcome=verdict, error=error
+        delivery_id=row.pk,
+        started=outcome.started or timezone.now(),
+        duration_ms=outcome.duration_ms or 0,
+        status_code=outcome.status_code,
+        outcome=verdict,
+        error=error,
     )
 
 

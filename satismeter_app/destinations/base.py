@@ -21,6 +21,7 @@ import importlib.util
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -134,7 +135,8 @@ class Built:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one delivery in one attempt."""
+    """What happened to one delivery in one attempt; ``started`` and ``duration_ms`` time the
+    request that carried it (None: nothing was sent)."""
 
     delivery_id: int
     delivered: bool
@@ -142,13 +144,16 @@ class Outcome:
     error: str = ""
     retryable: bool = False
     retry_after: float | None = None
+    started: datetime | None = None
+    duration_ms: int | None = None
 
     @classmethod
-    def success(cls, delivery: Delivery, status_code: int) -> Outcome:
-        return cls(delivery.pk, delivered=True, status_code=status_code)
+    def success(cls, delivery: Delivery, status_code: int, **timing: Any) -> Outcome:
+        """``timing``: ``started`` and ``duration_ms`` of the request, when one was made."""
+        return cls(delivery.pk, delivered=True, status_code=status_code, **timing)
 
     @classmethod
-    def failure(cls, delivery: Delivery, error: DeliveryError) -> Outcome:
+    def failure(cls, delivery: Delivery, error: DeliveryError, **timing: Any) -> Outcome:
         return cls(
             delivery.pk,
             delivered=False,
@@ -156,6 +161,7 @@ class Outcome:
             error=str(error),
             retryable=error.retryable,
             retry_after=error.retry_after,
+            **timing,
         )
 
 
@@ -331,15 +337,19 @@ class Destination:
         return built
 
     def _send(self, request: Request) -> list[Outcome]:
+        started, clock = datetime.now(UTC), time.monotonic()
+        error: DeliveryError | None = None
         try:
             status = self.post(request)
-        except DeliveryError as error:
-            return [Outcome.failure(delivery, error) for delivery in request.deliveries]
+        except DeliveryError as exc:
+            error = exc
         except Exception as exc:  # a bug must not leave rows claimed until the sweep
             logger.exception("Unexpected error posting to %s", request.where)
-            bug = DeliveryError(f"Unexpected error posting to {request.where}: {exc!r}")
-            return [Outcome.failure(delivery, bug) for delivery in request.deliveries]
-        return [Outcome.success(delivery, status) for delivery in request.deliveries]
+            error = DeliveryError(f"Unexpected error posting to {request.where}: {exc!r}")
+        timing = {"started": started, "duration_ms": int((time.monotonic() - clock) * 1000)}
+        if error is not None:
+            return [Outcome.failure(row, error, **timing) for row in request.deliveries]
+        return [Outcome.success(row, status, **timing) for row in request.deliveries]
 
     @cached_property
     def session(self) -> requests.Session:

@@ -345,9 +345,7 @@ def test_a_row_taken_over_by_another_worker_is_left_to_it(project: Project) -> N
     takeover = timezone.now() + timedelta(minutes=10)
     Delivery.objects.filter(pk=claimed.pk).update(next_attempt_at=takeover)
 
-    outbox.record(
-        [claimed], {claimed.pk: Outcome.failure(claimed, failure(500))}, timezone.now(), 5
-    )
+    outbox.record([claimed], {claimed.pk: Outcome.failure(claimed, failure(500))})
 
     fresh = Delivery.objects.get(pk=claimed.pk)
     assert (fresh.state, fresh.attempts, fresh.next_attempt_at) == ("sending", 0, takeover)
