@@ -38,19 +38,29 @@ class Prepared(Generic[M]):
     ``stand_ins`` gives, for each keyword of ``build``, a value that the real ones never
     equal and that appears in the compiled parameters as it is (so strings and integers); the
     compiled query must select the model's own columns only (no ``select_related``, no
-    annotations, no ``only``).
+    annotations, no ``only``). ``for_write``: run it where the router sends writes, as a
+    queryset that locks rows (``select_for_update``) is.
     """
 
-    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]], **stand_ins: Any):
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[..., QuerySet[M]],
+        *,
+        for_write: bool = False,
+        **stand_ins: Any,
+    ):
         self.model = model
         self.build = build
+        self.for_write = for_write
         self.stand_ins = stand_ins
         self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = (
             weakref.WeakKeyDictionary()
         )
 
     def __call__(self, **values: Any) -> list[M]:
-        alias = router.db_for_read(self.model)
+        route = router.db_for_write if self.for_write else router.db_for_read
+        alias = route(self.model)
         connection = connections[alias]  # one per thread: so is each compilation
         compiled = self._compiled.get(connection)
         if compiled is None:

@@ -119,7 +119,7 @@ def _prepared_lookup(by_user_id: bool, by_anonymous_id: bool, lock: bool) -> Pre
         return _users_query(wanted, project_id, lock)
 
     stand_ins = {"project_id": -7_000_000_001, "user_id": "\x01u", "anonymous_id": "\x01a"}
-    return Prepared(EndUser, build, **stand_ins)
+    return Prepared(EndUser, build, for_write=lock, **stand_ins)
 
 
 # One call's lookup, by (names a userId, names an anonymousId, takes row locks).
