@@ -1,10 +1,13 @@
 """What the read APIs report: responses streamed as JSON or CSV, statistics, numbered pages
 (``page[number]``) and cursor pages.
 
-Exports are generators over ``QuerySet.iterator()`` (a server-side cursor on PostgreSQL), so
-their memory does not grow with the number of responses; each response object is built from
-one row of one query (the survey and the user are joined, their large columns left out).
-Statistics are aggregates computed in SQL (:func:`nps.summarize`).
+Exports read rows straight from a server-side cursor as tuples of
+:data:`~satismeter_app.representations.RESPONSE_COLUMNS` (no model instance per row), their JSON
+columns as text that orjson parses, and write each object with orjson: a few times PostgreSQL's
+own ``COPY`` of the same rows, in constant memory (bench/api.py). The bytes are those of
+``json.dumps`` and ``csv.writer`` to the last one (tests/api/test_export_bytes.py): where orjson
+would write a number otherwise (very small floats, integers past 64 bits), that row is written
+again the exact way. Statistics are aggregates computed in SQL (:func:`nps.summarize`).
 """
 
 from __future__ import annotations
@@ -12,22 +15,34 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import io
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from .. import nps, timeparse
 from ..exceptions import InvalidInput
 from ..models import Display, Response
-from ..representations import COMMENT_QUESTION, RATING_QUESTION, response_object
+from ..representations import (
+    COMMENT_QUESTION,
+    RATING_QUESTION,
+    RESPONSE_COLUMNS,
+    VERDICTS,
+    iso_time,
+    row_object,
+)
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the cursor
-OBJECTS_PER_WRITE = 200  # response objects joined into one chunk of the HTTP body
+OBJECTS_PER_WRITE = 1000  # response objects joined into one chunk of the HTTP body
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -61,15 +76,17 @@ CSV_COLUMNS = (
 # --- which responses ------------------------------------------------------------------------------
 
 
-# The columns the response object reads (representations.response_object): every other one costs
-# decoding per row and is left in the database.
+# The columns the single response read loads (representations.response_row): every other one
+# costs decoding and is left in the database.
 RESPONSE_OBJECT_FIELDS = (
     *("id", "project_id", "survey_id", "user_id", "created", "rating", "feedback", "answers"),
     *("method", "language", "referrer", "device", "traits", "dismissed", "pending", "completed"),
     *("survey__id", "survey__type"),
     *("user__id", "user__user_id", "user__anonymous_id", "user__name", "user__email"),
-    *("user__created_at", "user__erased", "user__traits", "user__groups"),
+    *("user__created_at", "user__erased", "user__groups"),
 )
+JSON_COLUMNS = ("answers", "device", "traits", "user__groups")
+JSON_INDEXES = tuple(RESPONSE_COLUMNS.index(column) for column in JSON_COLUMNS)
 
 
 def for_export(responses: QuerySet[Response]) -> QuerySet[Response]:
@@ -81,21 +98,42 @@ def for_export(responses: QuerySet[Response]) -> QuerySet[Response]:
     )
 
 
-def iter_objects(
-    responses: QuerySet[Response], *, extended: bool = False
-) -> Iterator[dict[str, Any]]:
-    for response in for_export(responses).iterator(chunk_size=CHUNK_SIZE):
-        yield response_object(response, extended=extended)
+def response_rows(responses: QuerySet[Response]) -> QuerySet[Response, tuple[Any, ...]]:
+    """Oldest first, as rows of RESPONSE_COLUMNS (their JSON decoded as json.loads does)."""
+    return responses.order_by("created", "pk").values_list(*RESPONSE_COLUMNS)
+
+
+def raw_rows(responses: QuerySet[Response]) -> Iterator[tuple[Any, ...]]:
+    """Like :func:`response_rows`, from a server-side cursor, the JSON columns left as text."""
+    texts = {f"{column.replace('__', '_')}_text": column for column in JSON_COLUMNS}
+    names = {column: name for name, column in texts.items()}
+    return (
+        responses.order_by("created", "pk")
+        .annotate(**{name: Cast(F(column), TextField()) for name, column in texts.items()})
+        .values_list(*(names.get(column, column) for column in RESPONSE_COLUMNS))
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+
+
+def batches(rows: Iterable[Any], size: int = OBJECTS_PER_WRITE) -> Iterator[list[Any]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 @dataclass(frozen=True)
 class NumberedPage:
     """Page ``number`` (from 1) of ``size`` responses, and how many there are in all."""
 
-    objects: list[dict[str, Any]]
+    rows: list[tuple[Any, ...]]
     number: int
     size: int
     total: int
+    extended: bool = False
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        return [row_object(row, extended=self.extended) for row in self.rows]
 
     @property
     def pages(self) -> int:
@@ -107,29 +145,79 @@ def numbered_page(
 ) -> NumberedPage:
     """Two queries: the count, and the page's rows (oldest first, as the export)."""
     offset = (number - 1) * size
-    rows = for_export(responses)[offset : offset + size]
-    objects = [response_object(row, extended=extended) for row in rows]
-    return NumberedPage(objects, number, size, responses.count())
+    rows = list(response_rows(responses)[offset : offset + size])
+    return NumberedPage(rows, number, size, responses.count(), extended)
 
 
-# --- JSON -----------------------------------------------------------------------------------------
+# --- exact JSON, fast -----------------------------------------------------------------------------
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
+class _Inexact(Exception):
+    """orjson wrote a number otherwise than json.dumps would: the row is made again with json."""
+
+
+# What orjson writes otherwise than json.dumps: floats under 1e-4 (``0.00001`` for ``1e-05``,
+# ``1e-7`` for ``1e-07``), and integers past 64 bits, which orjson.loads reads as floats
+# (``1e+20``). A string holding one only costs its row the slow way.
+_MAYBE_OTHERWISE = (b"e-", b"e+", b".0000")
+_OTHERWISE = re.compile(rb"[0-9](?:e[-+][0-9]|\.0000)")
+
+
+def fast_json(value: Any) -> bytes:
+    """orjson's bytes of ``value`` when they are json.dumps's; else :class:`_Inexact`."""
+    body = orjson.dumps(value)
+    if any(mark in body for mark in _MAYBE_OTHERWISE) and _OTHERWISE.search(body):
+        raise _Inexact
+    return body
+
+
+def exact_json(value: Any) -> bytes:
+    return _dumps(value).encode()
+
+
+def _decoded(raw: Sequence[Any], loads: Callable[[Any], Any]) -> list[Any]:
+    row = list(raw)
+    for index in JSON_INDEXES:
+        row[index] = loads(row[index])
+    return row
+
+
+def _written(raw: Sequence[Any], write: Callable[[Sequence[Any], bool], Any]) -> Any:
+    """``write(row, fast)`` of a raw row: decoded by orjson, or by json where that differs."""
+    try:
+        return write(_decoded(raw, orjson.loads), True)
+    except _Inexact:
+        return write(_decoded(raw, json.loads), False)
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
 def json_chunks(objects: Iterable[dict[str, Any]], key: str = "responses") -> Iterator[bytes]:
     """``{"<key>": [ ... ]}``, a few hundred objects per chunk; dates in ISO-8601."""
     yield f'{{"{key}":['.encode()
-    separator, batch = "", []
-    for obj in objects:
-        batch.append(_dumps(obj))
-        if len(batch) >= OBJECTS_PER_WRITE:
-            yield (separator + ",".join(batch)).encode()
-            separator, batch = ",", []
-    if batch:
-        yield (separator + ",".join(batch)).encode()
+    separator = b""
+    for batch in batches(objects):
+        yield separator + b",".join(exact_json(obj) for obj in batch)
+        separator = b","
+    yield b"]}"
+
+
+def json_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
+    """``{"responses": [ ... ]}`` of every response, oldest first, streamed."""
+
+    def write(row: Sequence[Any], fast: bool) -> bytes:
+        return (fast_json if fast else exact_json)(row_object(row, extended=extended))
+
+    yield b'{"responses":['
+    separator = b""
+    for batch in batches(raw_rows(responses)):
+        yield separator + b",".join([_written(raw, write) for raw in batch])
+        separator = b","
     yield b"]}"
 
 
@@ -143,13 +231,19 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def csv_cell(value: Any) -> Any:
+def csv_cell(value: Any, fast: bool = False) -> Any:
+    """A value as its cell: JSON for objects and lists, ``true``/``false``, empty for None.
+
+    ``fast``: the value comes from orjson.loads, which reads integers past 64 bits as floats.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        value = _dumps(value)
+        return (fast_json if fast else exact_json)(value).decode()
+    if fast and isinstance(value, float):
+        raise _Inexact
     return csv_safe(value)
 
 
@@ -161,43 +255,58 @@ def csv_columns(*, extended: bool = False) -> tuple[str, ...]:
     return (*CSV_COLUMNS[:at], "anonymousId", *CSV_COLUMNS[at:])
 
 
-def csv_row(obj: dict[str, Any], columns: tuple[str, ...] = CSV_COLUMNS) -> list[Any]:
-    user, device = obj["user"], obj["device"] or {}
-    answers = [a for a in obj["answers"] if a["id"] not in (RATING_QUESTION, COMMENT_QUESTION)]
-    flat = {
-        **obj,
-        "user": user["id"],
-        "userId": user["userId"],
-        "anonymousId": user.get("anonymousId"),
-        "name": user["name"],
-        "email": user["email"],
-        "deviceOs": device.get("os"),
-        "deviceType": device.get("type"),
-        "answers": answers or None,
-        "traits": user["traits"] or None,
-    }
-    return [csv_cell(flat[column]) for column in columns]
+BOOLEAN_CELLS = ("false", "true")
+BUILT_IN_ANSWERS = (RATING_QUESTION, COMMENT_QUESTION)
 
 
-class _Line:
-    """A file-like target for csv.writer that hands back what was written."""
+def csv_row(row: Sequence[Any], *, extended: bool = False, fast: bool = False) -> list[Any]:
+    """The cells of a row of RESPONSE_COLUMNS: the response object, flattened; its answers
+    without the rating and the comment, which have their columns."""
+    (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending) = row[:9]
+    (completed, method, language, referrer, device, traits) = row[9:15]
+    (user_pk, user_id, anonymous_id, name, email) = row[16:21]
+    category, score = VERDICTS[rating]
+    device = device or {}
+    others = [answer for answer in answers if answer["id"] not in BUILT_IN_ANSWERS]
+    return [
+        *(pk, iso_time(created), project_id, survey_id, user_pk, csv_safe(user_id)),
+        *((csv_cell(anonymous_id),) if extended else ()),
+        *(csv_safe(name), csv_safe(email), rating, category, score, csv_safe(feedback)),
+        *(BOOLEAN_CELLS[dismissed], BOOLEAN_CELLS[pending], BOOLEAN_CELLS[completed]),
+        *(csv_safe(method), csv_safe(language), csv_safe(referrer)),
+        *(csv_cell(device.get("os"), fast), csv_cell(device.get("type"), fast)),
+        csv_cell(others or None, fast),
+        csv_cell(traits or None, fast),
+    ]
 
-    def write(self, value: str) -> str:
-        return value
+
+def csv_chunks(
+    rows: Iterable[Sequence[Any]], *, extended: bool = False, raw: bool = False
+) -> Iterator[bytes]:
+    """The header, then the rows, a thousand per chunk; ``raw`` rows come from
+    :func:`raw_rows`, the others from :func:`response_rows`."""
+
+    def write(row: Sequence[Any], fast: bool) -> list[Any]:
+        return csv_row(row, extended=extended, fast=fast)
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(csv_columns(extended=extended))
+    for batch in batches(rows):
+        if raw:
+            writer.writerows([_written(row, write) for row in batch])
+        else:
+            writer.writerows([csv_row(row, extended=extended) for row in batch])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if header_only := buffer.getvalue():
+        yield header_only.encode()
 
 
-def csv_chunks(objects: Iterable[dict[str, Any]], *, extended: bool = False) -> Iterator[bytes]:
-    writer = csv.writer(_Line())
-    columns = csv_columns(extended=extended)
-    yield writer.writerow(columns).encode()
-    batch: list[str] = []
-    for obj in objects:
-        batch.append(writer.writerow(csv_row(obj, columns)))
-        if len(batch) >= OBJECTS_PER_WRITE:
-            yield "".join(batch).encode()
-            batch = []
-    if batch:
-        yield "".join(batch).encode()
+def csv_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
+    """Every response as a CSV row, oldest first, streamed."""
+    return csv_chunks(raw_rows(responses), extended=extended, raw=True)
 
 
 # --- statistics -----------------------------------------------------------------------------------
@@ -284,7 +393,8 @@ def page(
         responses = responses.filter(
             Q(created__gt=cursor.created) | Q(created=cursor.created, pk__gt=cursor.pk)
         )
-    rows = list(for_export(responses)[: size + 1])
+    rows = list(response_rows(responses)[: size + 1])
     more, rows = len(rows) > size, rows[:size]
-    last = Cursor(rows[-1].created, rows[-1].pk) if rows else cursor
-    return Page([response_object(r, extended=extended) for r in rows], more, last)
+    created, pk = RESPONSE_COLUMNS.index("created"), RESPONSE_COLUMNS.index("id")
+    last = Cursor(rows[-1][created], rows[-1][pk]) if rows else cursor
+    return Page([row_object(row, extended=extended) for row in rows], more, last)
