@@ -68,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--skip-ingest", action="store_true", help="measure the export only")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     if urlsplit(args.postgres).hostname not in LOOPBACK:
@@ -341,7 +342,7 @@ def run_export(args: argparse.Namespace, env: Environment) -> dict[str, Any]:
 
     half = Response.objects.filter(project_id=project_id).order_by("created")[args.responses // 2]
     middle = half.created.isoformat()
-    log("export: JSON, CSV, COPY; then JSON of half the rows ...")
+    log("export: JSON, CSV, COPY; then JSON and CSV of half the rows ...")
     readings = [
         measure("GET /api/responses (JSON)", args.responses, view_reader(key)),
         measure("GET /api/responses?format=csv", args.responses, view_reader(key, format="csv")),
@@ -353,8 +354,13 @@ def run_export(args: argparse.Namespace, env: Environment) -> dict[str, Any]:
             args.responses - args.responses // 2,
             view_reader(key, startDate=middle),
         ),
+        measure(
+            "CSV, half the rows",
+            args.responses - args.responses // 2,
+            view_reader(key, format="csv", startDate=middle),
+        ),
     ]
-    json_, csv_, copy, half_ = readings
+    json_, csv_, copy, half_, csv_half = readings
     return {
         "readings": [asdict(r) for r in readings],
         "ratios": {
@@ -363,6 +369,7 @@ def run_export(args: argparse.Namespace, env: Environment) -> dict[str, Any]:
             "json_peak_vs_copy": round(json_.peak_mib / copy.peak_mib, 1),
             "csv_peak_vs_copy": round(csv_.peak_mib / copy.peak_mib, 1),
             "json_peak_all_vs_half": round(json_.peak_mib / half_.peak_mib, 2),
+            "csv_peak_all_vs_half": round(csv_.peak_mib / csv_half.peak_mib, 2),
         },
     }
 
@@ -371,13 +378,19 @@ def run_export(args: argparse.Namespace, env: Environment) -> dict[str, Any]:
 
 
 def print_table(report: dict[str, Any]) -> None:
-    setup, ingest = report["setup"], Ingest(**report["ingest"])
+    setup = report["setup"]
     print(
         f"PostgreSQL on loopback; gunicorn {setup['workers']} {setup['worker_class']} workers "
         f"x {setup['threads']} threads, {setup['clients']} client threads, "
         f"{setup['cpus']}-core machine"
     )
     print()
+    if report["ingest"]:
+        print_ingest(Ingest(**report["ingest"]))
+    print_export(report["export"])
+
+
+def print_ingest(ingest: Ingest) -> None:
     print(
         f"ingest: {ingest.batches} batches of {BATCH_SIZE} messages "
         f"({ingest.batch_bytes / 1000:.0f} KB each) via POST /segment/v1/batch"
@@ -390,20 +403,24 @@ def print_table(report: dict[str, Any]) -> None:
     for sample in ingest.error_samples:
         print(f"  error: {sample}")
     print()
+
+
+def print_export(export: dict[str, Any]) -> None:
     print(f"{'export':<32}{'rows':>8}{'MB':>8}{'s':>8}{'rows/s':>10}{'peak MiB':>10}")
-    for r in report["export"]["readings"]:
+    for r in export["readings"]:
         print(
             f"{r['name']:<32}{r['rows']:>8}{r['megabytes']:>8.1f}{r['seconds']:>8.2f}"
             f"{r['rows_per_second']:>10}{r['peak_mib']:>10.2f}"
         )
-    r = report["export"]["ratios"]
+    r = export["ratios"]
     print()
     print(
         f"export / COPY: time JSON x{r['json_time_vs_copy']}, CSV x{r['csv_time_vs_copy']}; "
         f"peak memory JSON x{r['json_peak_vs_copy']}, CSV x{r['csv_peak_vs_copy']}"
     )
     print(
-        f"peak memory of the JSON export, all rows / half the rows: x{r['json_peak_all_vs_half']}"
+        f"peak memory, all rows / half the rows: JSON x{r['json_peak_all_vs_half']}, "
+        f"CSV x{r['csv_peak_all_vs_half']}"
     )
 
 
@@ -417,13 +434,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         setup_django(env)
         from satismeter_app.models import ApiKey, Project
 
-        key = ApiKey.issue(Project.objects.create(name="Bench: ingest"), "bench")[1]
-        port = free_port()
-        server.append(start_gunicorn(args, env, port))
-        wait_until_serving(server[0], port)
-        log(f"ingest: {args.batches} batches of {BATCH_SIZE} from {args.clients} clients ...")
-        ingest = run_ingest(args, port, key)
-        stop_gunicorn(server.pop())
+        ingest = None
+        if not args.skip_ingest:
+            key = ApiKey.issue(Project.objects.create(name="Bench: ingest"), "bench")[1]
+            port = free_port()
+            server.append(start_gunicorn(args, env, port))
+            wait_until_serving(server[0], port)
+            log(f"ingest: {args.batches} batches of {BATCH_SIZE} from {args.clients} clients ...")
+            ingest = run_ingest(args, port, key)
+            stop_gunicorn(server.pop())
         export = run_export(args, env)
     finally:
         log("cleaning up: gunicorn, database")
@@ -440,7 +459,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "total_seconds": round(time.monotonic() - started, 1),
         },
-        "ingest": asdict(ingest),
+        "ingest": asdict(ingest) if ingest else None,
         "export": export,
     }
 
@@ -464,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=2))
     else:
         print_table(report)
-    return 1 if report["ingest"]["errors"] else 0
+    return 1 if report["ingest"] and report["ingest"]["errors"] else 0
 
 
 if __name__ == "__main__":
