@@ -38,7 +38,7 @@ def user_snapshot(user: EndUser, *, extended: bool = False) -> dict[str, Any]:
     """The user inside a response object or an event: who they are, not their activity."""
     return snapshot(
         (user.pk, user.user_id, user.anonymous_id, user.name, user.email),
-        (user.created_at, user.erased, user.traits, user.groups),
+        (iso_time(user.created_at), user.erased, user.traits, user.groups),
         extended=extended,
     )
 
@@ -50,7 +50,7 @@ def snapshot(
     extended: bool = False,
 ) -> dict[str, Any]:
     """:func:`user_snapshot` from the columns themselves: (pk, user_id, anonymous_id, name,
-    email) and (created_at, erased, traits, groups)."""
+    email) and (created_at written by :func:`iso_time`, erased, traits, groups)."""
     pk, user_id, anonymous_id, name, email = names
     created_at, erased, traits, groups = facts
     user = {
@@ -58,7 +58,7 @@ def snapshot(
         "userId": user_id,
         "name": name or None,
         "email": email or None,
-        "createdAt": iso_time(created_at),
+        "createdAt": created_at,
         "deleted": erased is not None,
         "traits": traits,
         "groups": groups,
@@ -123,16 +123,17 @@ VERDICTS = {rating: (nps.category(rating), nps.score(rating)) for rating in (Non
 
 
 def response_row(response: Response) -> tuple[Any, ...]:
-    """The :data:`RESPONSE_COLUMNS` of a response with ``user`` and ``survey`` loaded."""
+    """The :data:`RESPONSE_COLUMNS` of a response with ``user`` and ``survey`` loaded, its
+    times written by :func:`iso_time`."""
     user = response.user
     return (
-        *(response.pk, response.project_id, response.survey_id, response.created),
+        *(response.pk, response.project_id, response.survey_id, iso_time(response.created)),
         *(response.rating, response.feedback, [dict(answer) for answer in response.answers]),
         *(response.dismissed, response.pending, response.completed, response.method),
         *(response.language, response.referrer, response.device, response.traits),
         response.survey.type,
         *(user.pk, user.user_id, user.anonymous_id, user.name, user.email),
-        *(user.created_at, user.erased, user.groups),
+        *(iso_time(user.created_at), user.erased, user.groups),
     )
 
 
@@ -165,7 +166,8 @@ def response_object(response: Response, *, extended: bool = False) -> dict[str, 
 
 
 def row_object(row: Sequence[Any], *, extended: bool = False) -> dict[str, Any]:
-    """:func:`response_object` from a row of :data:`RESPONSE_COLUMNS`."""
+    """:func:`response_object` from a row of :data:`RESPONSE_COLUMNS`, its times written by
+    :func:`iso_time`."""
     (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending) = row[:9]
     (completed, method, language, referrer, device, traits, metric) = row[9:16]
     (user_pk, user_id, anonymous_id, name, email, created_at, erased, groups) = row[16:]
@@ -174,7 +176,7 @@ def row_object(row: Sequence[Any], *, extended: bool = False) -> dict[str, Any]:
         "id": str(pk),
         "project": str(project_id),
         "campaign": str(survey_id),
-        "created": iso_time(created),
+        "created": created,
         "rating": rating,
         "feedback": feedback,
         "answers": answers_of(rating, feedback, metric, answers),

@@ -18,15 +18,17 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
 import orjson
+import psycopg
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import F, Q, QuerySet, TextField
+from django.db import connections
+from django.db.models import Func, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from .. import nps, timeparse
@@ -87,6 +89,8 @@ RESPONSE_OBJECT_FIELDS = (
 )
 JSON_COLUMNS = ("answers", "device", "traits", "user__groups")
 JSON_INDEXES = tuple(RESPONSE_COLUMNS.index(column) for column in JSON_COLUMNS)
+TIME_COLUMNS = ("created", "user__created_at")
+TIME_INDEXES = tuple(RESPONSE_COLUMNS.index(column) for column in TIME_COLUMNS)
 
 
 def for_export(responses: QuerySet[Response]) -> QuerySet[Response]:
@@ -99,20 +103,67 @@ def for_export(responses: QuerySet[Response]) -> QuerySet[Response]:
 
 
 def response_rows(responses: QuerySet[Response]) -> QuerySet[Response, tuple[Any, ...]]:
-    """Oldest first, as rows of RESPONSE_COLUMNS (their JSON decoded as json.loads does)."""
+    """Oldest first, as rows of RESPONSE_COLUMNS with their JSON decoded as json.loads does and
+    their times still datetimes (:func:`with_iso_times` writes them)."""
     return responses.order_by("created", "pk").values_list(*RESPONSE_COLUMNS)
 
 
-def raw_rows(responses: QuerySet[Response]) -> Iterator[tuple[Any, ...]]:
-    """Like :func:`response_rows`, from a server-side cursor, the JSON columns left as text."""
+def with_iso_times(row: Sequence[Any]) -> list[Any]:
+    row = list(row)
+    for index in TIME_INDEXES:
+        row[index] = iso_time(row[index])
+    return row
+
+
+class IsoTime(Func):
+    """A time as :func:`~satismeter_app.representations.iso_time` writes it, written by
+    PostgreSQL: in UTC, ``Z``, microseconds unless there are none (as ``isoformat``)."""
+
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        time, params = compiler.compile(self.source_expressions[0])
+        utc = f"({time} AT TIME ZONE 'UTC')"
+        sql = (
+            f"to_char({utc}, CASE WHEN date_trunc('second', {utc}) = {utc}"
+            """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+        )
+        return sql, [*params, *params, *params]
+
+
+def raw_rows(responses: QuerySet[Response]) -> Iterator[Sequence[Any]]:
+    """Like :func:`response_rows`, the JSON columns left as text and the times written as text.
+
+    On PostgreSQL the rows are streamed in chunks (libpq 17's chunked rows mode): the server
+    reads the next rows while this process writes the last ones; on an older libpq, from a
+    server-side cursor. Elsewhere Django reads them and the times are written here.
+    """
+    streamed = connections[responses.db].vendor == "postgresql"
     texts = {f"{column.replace('__', '_')}_text": column for column in JSON_COLUMNS}
+    if streamed:
+        texts |= {f"{column.replace('__', '_')}_iso": column for column in TIME_COLUMNS}
     names = {column: name for name, column in texts.items()}
-    return (
+    rows = (
         responses.order_by("created", "pk")
-        .annotate(**{name: Cast(F(column), TextField()) for name, column in texts.items()})
+        .annotate(
+            **{
+                name: (IsoTime(column) if column in TIME_COLUMNS else Cast(column, TextField()))
+                for name, column in texts.items()
+            }
+        )
         .values_list(*(names.get(column, column) for column in RESPONSE_COLUMNS))
-        .iterator(chunk_size=CHUNK_SIZE)
     )
+    if not streamed:
+        return map(with_iso_times, rows.iterator(chunk_size=CHUNK_SIZE))
+    if psycopg.pq.version() < 170000:
+        return rows.iterator(chunk_size=CHUNK_SIZE)
+    return _streamed(rows)
+
+
+def _streamed(rows: QuerySet[Response, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    with connections[rows.db].cursor() as cursor:
+        yield from cursor.cursor.stream(sql, params, size=CHUNK_SIZE)
 
 
 def batches(rows: Iterable[Any], size: int = OBJECTS_PER_WRITE) -> Iterator[list[Any]]:
@@ -133,7 +184,7 @@ class NumberedPage:
 
     @property
     def objects(self) -> list[dict[str, Any]]:
-        return [row_object(row, extended=self.extended) for row in self.rows]
+        return [row_object(with_iso_times(row), extended=self.extended) for row in self.rows]
 
     @property
     def pages(self) -> int:
@@ -156,42 +207,32 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
-class _Inexact(Exception):
-    """orjson wrote a number otherwise than json.dumps would: the row is made again with json."""
-
-
-# What orjson writes otherwise than json.dumps: floats under 1e-4 (``0.00001`` for ``1e-05``,
-# ``1e-7`` for ``1e-07``), and integers past 64 bits, which orjson.loads reads as floats
-# (``1e+20``). A string holding one only costs its row the slow way.
-_MAYBE_OTHERWISE = (b"e-", b"e+", b".0000")
-_OTHERWISE = re.compile(rb"[0-9](?:e[-+][0-9]|\.0000)")
+# orjson reads and writes JSON as json does but for some numbers: it writes floats under 1e-4
+# otherwise (``0.00001`` for ``1e-05``, ``1e-7`` for ``1e-07``) and reads integers past 64 bits
+# as floats. In the text of a JSON column such a number shows as ``.0000`` (PostgreSQL writes
+# numbers in plain decimal), an exponent (``1e-05``, as SQLite keeps them) or 19 digits in a
+# row: a row whose JSON text has one of these (a string that looks like one costs the same) is
+# read and written by json, every other by orjson.
+_MAYBE_INEXACT = re.compile(r"\.0000|[0-9][eE]|[0-9]{19}")
 
 
 def fast_json(value: Any) -> bytes:
-    """orjson's bytes of ``value`` when they are json.dumps's; else :class:`_Inexact`."""
-    body = orjson.dumps(value)
-    if any(mark in body for mark in _MAYBE_OTHERWISE) and _OTHERWISE.search(body):
-        raise _Inexact
-    return body
+    return orjson.dumps(value)
 
 
 def exact_json(value: Any) -> bytes:
     return _dumps(value).encode()
 
 
-def _decoded(raw: Sequence[Any], loads: Callable[[Any], Any]) -> list[Any]:
+def decoded(raw: Sequence[Any]) -> tuple[list[Any], bool]:
+    """A row of :func:`raw_rows` with its JSON columns decoded, and whether orjson may write
+    it (:data:`_MAYBE_INEXACT`)."""
     row = list(raw)
-    for index in JSON_INDEXES:
-        row[index] = loads(row[index])
-    return row
-
-
-def _written(raw: Sequence[Any], write: Callable[[Sequence[Any], bool], Any]) -> Any:
-    """``write(row, fast)`` of a raw row: decoded by orjson, or by json where that differs."""
-    try:
-        return write(_decoded(raw, orjson.loads), True)
-    except _Inexact:
-        return write(_decoded(raw, json.loads), False)
+    a, b, c, d = JSON_INDEXES
+    fast = _MAYBE_INEXACT.search(f"{row[a]}{row[b]}{row[c]}{row[d]}") is None
+    loads = orjson.loads if fast else json.loads
+    row[a], row[b], row[c], row[d] = loads(row[a]), loads(row[b]), loads(row[c]), loads(row[d])
+    return row, fast
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -210,13 +251,14 @@ def json_chunks(objects: Iterable[dict[str, Any]], key: str = "responses") -> It
 def json_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
     """``{"responses": [ ... ]}`` of every response, oldest first, streamed."""
 
-    def write(row: Sequence[Any], fast: bool) -> bytes:
+    def write(raw: Sequence[Any]) -> bytes:
+        row, fast = decoded(raw)
         return (fast_json if fast else exact_json)(row_object(row, extended=extended))
 
     yield b'{"responses":['
     separator = b""
     for batch in batches(raw_rows(responses)):
-        yield separator + b",".join([_written(raw, write) for raw in batch])
+        yield separator + b",".join([write(raw) for raw in batch])
         separator = b","
     yield b"]}"
 
@@ -232,18 +274,14 @@ def csv_safe(value: Any) -> Any:
 
 
 def csv_cell(value: Any, fast: bool = False) -> Any:
-    """A value as its cell: JSON for objects and lists, ``true``/``false``, empty for None.
-
-    ``fast``: the value comes from orjson.loads, which reads integers past 64 bits as floats.
-    """
+    """A value as its cell: JSON for objects and lists, ``true``/``false``, empty for None;
+    ``fast``: orjson may write the JSON (:func:`decoded`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return (fast_json if fast else exact_json)(value).decode()
-    if fast and isinstance(value, float):
-        raise _Inexact
     return csv_safe(value)
 
 
@@ -259,7 +297,7 @@ BOOLEAN_CELLS = ("false", "true")
 BUILT_IN_ANSWERS = (RATING_QUESTION, COMMENT_QUESTION)
 
 
-def csv_row(row: Sequence[Any], *, extended: bool = False, fast: bool = False) -> list[Any]:
+def csv_row(row: Sequence[Any], fast: bool, *, extended: bool = False) -> list[Any]:
     """The cells of a row of RESPONSE_COLUMNS: the response object, flattened; its answers
     without the rating and the comment, which have their columns."""
     (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending) = row[:9]
@@ -269,7 +307,7 @@ def csv_row(row: Sequence[Any], *, extended: bool = False, fast: bool = False) -
     device = device or {}
     others = [answer for answer in answers if answer["id"] not in BUILT_IN_ANSWERS]
     return [
-        *(pk, iso_time(created), project_id, survey_id, user_pk, csv_safe(user_id)),
+        *(pk, created, project_id, survey_id, user_pk, csv_safe(user_id)),
         *((csv_cell(anonymous_id),) if extended else ()),
         *(csv_safe(name), csv_safe(email), rating, category, score, csv_safe(feedback)),
         *(BOOLEAN_CELLS[dismissed], BOOLEAN_CELLS[pending], BOOLEAN_CELLS[completed]),
@@ -286,17 +324,16 @@ def csv_chunks(
     """The header, then the rows, a thousand per chunk; ``raw`` rows come from
     :func:`raw_rows`, the others from :func:`response_rows`."""
 
-    def write(row: Sequence[Any], fast: bool) -> list[Any]:
-        return csv_row(row, extended=extended, fast=fast)
+    def write(row: Sequence[Any]) -> list[Any]:
+        if raw:
+            return csv_row(*decoded(row), extended=extended)
+        return csv_row(with_iso_times(row), False, extended=extended)
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(csv_columns(extended=extended))
     for batch in batches(rows):
-        if raw:
-            writer.writerows([_written(row, write) for row in batch])
-        else:
-            writer.writerows([csv_row(row, extended=extended) for row in batch])
+        writer.writerows([write(row) for row in batch])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -397,4 +434,5 @@ def page(
     more, rows = len(rows) > size, rows[:size]
     created, pk = RESPONSE_COLUMNS.index("created"), RESPONSE_COLUMNS.index("id")
     last = Cursor(rows[-1][created], rows[-1][pk]) if rows else cursor
-    return Page([row_object(row, extended=extended) for row in rows], more, last)
+    objects = [row_object(with_iso_times(row), extended=extended) for row in rows]
+    return Page(objects, more, last)
