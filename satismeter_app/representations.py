@@ -168,9 +168,9 @@ def response_object(response: Response, *, extended: bool = False) -> dict[str, 
 def row_object(row: Sequence[Any], *, extended: bool = False) -> dict[str, Any]:
     """:func:`response_object` from a row of :data:`RESPONSE_COLUMNS`, its times written by
     :func:`iso_time`."""
-    (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending) = row[:9]
-    (completed, method, language, referrer, device, traits, metric) = row[9:16]
-    (user_pk, user_id, anonymous_id, name, email, created_at, erased, groups) = row[16:]
+    (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending, completed,
+     method, language, referrer, device, traits, metric, user_pk, user_id, anonymous_id, name,
+     email, created_at, erased, groups) = row  # fmt: skip
     category, score = VERDICTS[rating]
     return {
         "id": str(pk),

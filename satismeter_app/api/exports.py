@@ -108,7 +108,7 @@ class ResponseExport(SecretKeyReads):
         page = numbered_page(request, responses, extended)
         if export_format == "csv":
             chunks = (
-                reporting.csv_chunks(page.rows, extended=extended)
+                reporting.csv_page(page)
                 if page
                 else reporting.csv_export(responses, extended=extended)
             )

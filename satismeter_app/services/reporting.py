@@ -17,11 +17,11 @@ import binascii
 import csv
 import io
 import json
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -89,6 +89,7 @@ RESPONSE_OBJECT_FIELDS = (
 )
 JSON_COLUMNS = ("answers", "device", "traits", "user__groups")
 JSON_INDEXES = tuple(RESPONSE_COLUMNS.index(column) for column in JSON_COLUMNS)
+_json_texts = itemgetter(*JSON_INDEXES)
 TIME_COLUMNS = ("created", "user__created_at")
 TIME_INDEXES = tuple(RESPONSE_COLUMNS.index(column) for column in TIME_COLUMNS)
 
@@ -131,8 +132,9 @@ class IsoTime(Func):
         return sql, [*params, *params, *params]
 
 
-def raw_rows(responses: QuerySet[Response]) -> Iterator[Sequence[Any]]:
-    """Like :func:`response_rows`, the JSON columns left as text and the times written as text.
+def raw_rows(responses: QuerySet[Response]) -> tuple[Iterator[Sequence[Any]], bool]:
+    """Like :func:`response_rows`, the JSON columns left as text and the times written as text;
+    and whether that text is PostgreSQL's, which writes numbers in plain decimal (:func:`_written`).
 
     On PostgreSQL the rows are streamed in chunks (libpq 17's chunked rows mode): the server
     reads the next rows while this process writes the last ones; on an older libpq, from a
@@ -154,10 +156,10 @@ def raw_rows(responses: QuerySet[Response]) -> Iterator[Sequence[Any]]:
         .values_list(*(names.get(column, column) for column in RESPONSE_COLUMNS))
     )
     if not streamed:
-        return map(with_iso_times, rows.iterator(chunk_size=CHUNK_SIZE))
+        return map(with_iso_times, rows.iterator(chunk_size=CHUNK_SIZE)), False
     if psycopg.pq.version() < 170000:
-        return rows.iterator(chunk_size=CHUNK_SIZE)
-    return _streamed(rows)
+        return rows.iterator(chunk_size=CHUNK_SIZE), True
+    return _streamed(rows), True
 
 
 def _streamed(rows: QuerySet[Response, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
@@ -207,32 +209,44 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
-# orjson reads and writes JSON as json does but for some numbers: it writes floats under 1e-4
-# otherwise (``0.00001`` for ``1e-05``, ``1e-7`` for ``1e-07``) and reads integers past 64 bits
-# as floats. In the text of a JSON column such a number shows as ``.0000`` (PostgreSQL writes
-# numbers in plain decimal), an exponent (``1e-05``, as SQLite keeps them) or 19 digits in a
-# row: a row whose JSON text has one of these (a string that looks like one costs the same) is
-# read and written by json, every other by orjson.
-_MAYBE_INEXACT = re.compile(r"\.0000|[0-9][eE]|[0-9]{19}")
+class _Inexact(Exception):
+    """orjson wrote a number otherwise than json.dumps would: the row is made again with json."""
 
 
 def fast_json(value: Any) -> bytes:
-    return orjson.dumps(value)
+    """orjson's bytes of a value that orjson.loads read from PostgreSQL's text of a JSON column
+    without ``.0000`` (:func:`_written`); :class:`_Inexact` where they may not be json.dumps's:
+    orjson.loads reads an integer past 64 bits as a float, which orjson.dumps writes with
+    ``e+``. Any ``+`` costs its row the slow way; looking for one byte costs next to nothing."""
+    body = orjson.dumps(value)
+    if b"+" in body:
+        raise _Inexact
+    return body
 
 
 def exact_json(value: Any) -> bytes:
     return _dumps(value).encode()
 
 
-def decoded(raw: Sequence[Any]) -> tuple[list[Any], bool]:
-    """A row of :func:`raw_rows` with its JSON columns decoded, and whether orjson may write
-    it (:data:`_MAYBE_INEXACT`)."""
+def _decoded(raw: Sequence[Any], loads: Callable[[Any], Any]) -> list[Any]:
     row = list(raw)
     a, b, c, d = JSON_INDEXES
-    fast = _MAYBE_INEXACT.search(f"{row[a]}{row[b]}{row[c]}{row[d]}") is None
-    loads = orjson.loads if fast else json.loads
     row[a], row[b], row[c], row[d] = loads(row[a]), loads(row[b]), loads(row[c]), loads(row[d])
-    return row, fast
+    return row
+
+
+def _written(raw: Sequence[Any], plain: bool, write: Callable[[Sequence[Any], bool], Any]) -> Any:
+    """``write(row, fast)`` of a row of :func:`raw_rows`: decoded by orjson, or by json where
+    orjson may differ. orjson writes floats under 1e-4 otherwise than json (``0.00001`` for
+    ``1e-05``, ``1e-7`` for ``1e-07``); in PostgreSQL's text (``plain``), which writes numbers
+    in plain decimal, such a float shows as ``.0000``."""
+    a, b, c, d = _json_texts(raw)
+    if plain and not (".0000" in a or ".0000" in b or ".0000" in c or ".0000" in d):
+        try:
+            return write(_decoded(raw, orjson.loads), True)
+        except _Inexact:
+            pass
+    return write(_decoded(raw, json.loads), False)
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -251,14 +265,14 @@ def json_chunks(objects: Iterable[dict[str, Any]], key: str = "responses") -> It
 def json_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
     """``{"responses": [ ... ]}`` of every response, oldest first, streamed."""
 
-    def write(raw: Sequence[Any]) -> bytes:
-        row, fast = decoded(raw)
+    def write(row: Sequence[Any], fast: bool) -> bytes:
         return (fast_json if fast else exact_json)(row_object(row, extended=extended))
 
+    rows, plain = raw_rows(responses)
     yield b'{"responses":['
     separator = b""
-    for batch in batches(raw_rows(responses)):
-        yield separator + b",".join([write(raw) for raw in batch])
+    for batch in batches(rows):
+        yield separator + b",".join([_written(raw, plain, write) for raw in batch])
         separator = b","
     yield b"]}"
 
@@ -282,14 +296,19 @@ def csv_cell(value: Any, fast: bool = False) -> Any:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return (fast_json if fast else exact_json)(value).decode()
+    if fast and isinstance(value, float):
+        raise _Inexact  # maybe an integer past 64 bits, read by orjson as a float
     return csv_safe(value)
+
+
+ANONYMOUS_ID_AT = CSV_COLUMNS.index("userId") + 1
 
 
 def csv_columns(*, extended: bool = False) -> tuple[str, ...]:
     """The columns; extended, the user's anonymousId after their userId."""
     if not extended:
         return CSV_COLUMNS
-    at = CSV_COLUMNS.index("userId") + 1
+    at = ANONYMOUS_ID_AT
     return (*CSV_COLUMNS[:at], "anonymousId", *CSV_COLUMNS[at:])
 
 
@@ -300,40 +319,31 @@ BUILT_IN_ANSWERS = (RATING_QUESTION, COMMENT_QUESTION)
 def csv_row(row: Sequence[Any], fast: bool, *, extended: bool = False) -> list[Any]:
     """The cells of a row of RESPONSE_COLUMNS: the response object, flattened; its answers
     without the rating and the comment, which have their columns."""
-    (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending) = row[:9]
-    (completed, method, language, referrer, device, traits) = row[9:15]
-    (user_pk, user_id, anonymous_id, name, email) = row[16:21]
+    (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending, completed,
+     method, language, referrer, device, traits, _, user_pk, user_id, anonymous_id, name,
+     email, *_) = row  # fmt: skip
     category, score = VERDICTS[rating]
     device = device or {}
-    others = [answer for answer in answers if answer["id"] not in BUILT_IN_ANSWERS]
-    return [
-        *(pk, created, project_id, survey_id, user_pk, csv_safe(user_id)),
-        *((csv_cell(anonymous_id),) if extended else ()),
-        *(csv_safe(name), csv_safe(email), rating, category, score, csv_safe(feedback)),
-        *(BOOLEAN_CELLS[dismissed], BOOLEAN_CELLS[pending], BOOLEAN_CELLS[completed]),
-        *(csv_safe(method), csv_safe(language), csv_safe(referrer)),
-        *(csv_cell(device.get("os"), fast), csv_cell(device.get("type"), fast)),
-        csv_cell(others or None, fast),
-        csv_cell(traits or None, fast),
+    others = answers and [answer for answer in answers if answer["id"] not in BUILT_IN_ANSWERS]
+    cells = [
+        *(pk, created, project_id, survey_id, user_pk, csv_safe(user_id), csv_safe(name)),
+        *(csv_safe(email), rating, category, score, csv_safe(feedback), BOOLEAN_CELLS[dismissed]),
+        *(BOOLEAN_CELLS[pending], BOOLEAN_CELLS[completed], csv_safe(method), csv_safe(language)),
+        *(csv_safe(referrer), csv_cell(device.get("os"), fast), csv_cell(device.get("type"), fast)),
+        *(csv_cell(others or None, fast), csv_cell(traits or None, fast)),
     ]
+    if extended:
+        cells.insert(ANONYMOUS_ID_AT, csv_cell(anonymous_id))
+    return cells
 
 
-def csv_chunks(
-    rows: Iterable[Sequence[Any]], *, extended: bool = False, raw: bool = False
-) -> Iterator[bytes]:
-    """The header, then the rows, a thousand per chunk; ``raw`` rows come from
-    :func:`raw_rows`, the others from :func:`response_rows`."""
-
-    def write(row: Sequence[Any]) -> list[Any]:
-        if raw:
-            return csv_row(*decoded(row), extended=extended)
-        return csv_row(with_iso_times(row), False, extended=extended)
-
+def csv_chunks(rows: Iterable[list[Any]], *, extended: bool = False) -> Iterator[bytes]:
+    """The header, then the rows of cells (:func:`csv_row`), a thousand per chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(csv_columns(extended=extended))
     for batch in batches(rows):
-        writer.writerows([write(row) for row in batch])
+        writer.writerows(batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -343,7 +353,18 @@ def csv_chunks(
 
 def csv_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
     """Every response as a CSV row, oldest first, streamed."""
-    return csv_chunks(raw_rows(responses), extended=extended, raw=True)
+
+    def write(row: Sequence[Any], fast: bool) -> list[Any]:
+        return csv_row(row, fast, extended=extended)
+
+    rows, plain = raw_rows(responses)
+    return csv_chunks((_written(raw, plain, write) for raw in rows), extended=extended)
+
+
+def csv_page(page: NumberedPage) -> Iterator[bytes]:
+    """The rows of a numbered page as CSV."""
+    rows = (csv_row(with_iso_times(row), False, extended=page.extended) for row in page.rows)
+    return csv_chunks(rows, extended=page.extended)
 
 
 # --- statistics -----------------------------------------------------------------------------------
