@@ -1,13 +1,15 @@
 """What the read APIs report: responses streamed as JSON or CSV, statistics, numbered pages
 (``page[number]``) and cursor pages.
 
-Exports read rows straight from a server-side cursor as tuples of
-:data:`~satismeter_app.representations.RESPONSE_COLUMNS` (no model instance per row), their JSON
-columns as text that orjson parses, and write each object with orjson: a few times PostgreSQL's
-own ``COPY`` of the same rows, in constant memory (bench/api.py). The bytes are those of
-``json.dumps`` and ``csv.writer`` to the last one (tests/api/test_export_bytes.py): where orjson
-would write a number otherwise (very small floats, integers past 64 bits), that row is written
-again the exact way. Statistics are aggregates computed in SQL (:func:`nps.summarize`).
+Exports read rows straight from the database as tuples of
+:data:`~satismeter_app.representations.RESPONSE_COLUMNS` (no model instance per row): on
+PostgreSQL streamed in chunks, with the times written as text by ``to_char`` and the JSON
+columns as text that orjson parses; each object is written by orjson. Memory stays constant
+and the time is within a few times PostgreSQL's own ``COPY`` of the same rows (bench/api.py).
+The bytes are those of ``json.dumps`` and ``csv.writer`` to the last one
+(tests/api/test_export_bytes.py): a row that holds a number orjson may write otherwise (a float
+under 1e-4, an integer past 64 bits) is written again the exact way (:func:`_written`).
+Statistics are aggregates computed in SQL (:func:`nps.summarize`).
 """
 
 from __future__ import annotations

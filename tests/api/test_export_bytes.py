@@ -267,3 +267,16 @@ def test_dashboard_csv_answers_todays_bytes(client, dataset, make_staff, name, p
     client.force_login(make_staff(dataset["project"]))
     url = f"/admin/satismeter_app/project/{PROJECT}/dashboard/export.csv"
     check(name, body_of(client.get(url, params)))
+
+
+@pytest.mark.parametrize("name", ["responses.json", "responses-extended.csv"])
+def test_export_from_a_server_side_cursor_answers_the_same_bytes(
+    api_client, dataset, monkeypatch, name
+):
+    """With a libpq older than 17 (no chunked rows), the export reads a server-side cursor."""
+    from satismeter_app.services import reporting
+
+    monkeypatch.setattr(reporting.psycopg.pq, "version", lambda: 160000)
+    key = ApiKey.issue(dataset["project"], "golden")[1]
+    path, params = SECRET_READS[name]
+    check(name, body_of(api_client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {key}")))
