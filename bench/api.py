@@ -13,9 +13,9 @@ One run, all on loopback:
 3. **export**: seeds ``--responses`` responses (bulk inserts, then ``ANALYZE``) and reads them
    three ways in this process: ``GET /api/responses`` as JSON and as CSV through the streaming
    view (Django's test client, every chunk consumed and dropped), and
-   ``COPY (SELECT …) TO STDOUT`` of the same rows and columns through psycopg. Each is timed on its own, then run again under
-   tracemalloc for its peak memory; the export of half the rows is measured too, to show
-   that the peak does not grow with the number of rows. The report gives export/COPY ratios;
+   ``COPY (SELECT …) TO STDOUT`` of the same rows and columns through psycopg. Each is timed
+   on its own, then run again under tracemalloc for its peak memory; the export of half the
+   rows is measured too, to show that the peak does not grow with the number of rows. The report gives export/COPY ratios;
 4. drops the database and stops gunicorn, also on Ctrl-C and errors.
 
 Progress goes to stderr.
