@@ -134,9 +134,10 @@ class IsoTime(Func):
         return sql, [*params, *params, *params]
 
 
-def raw_rows(responses: QuerySet[Response]) -> tuple[Iterator[Sequence[Any]], bool]:
-    """Like :func:`response_rows`, the JSON columns left as text and the times written as text;
-    and whether that text is PostgreSQL's, which writes numbers in plain decimal (:func:`_written`).
+def raw_rows(responses: QuerySet[Response]) -> tuple[Iterator[list[Any]], bool]:
+    """Like :func:`response_rows` in :func:`batches`, the JSON columns left as text and the
+    times written as text; and whether that text is PostgreSQL's, which writes numbers in plain
+    decimal (:func:`_written`).
 
     On PostgreSQL the rows are streamed in chunks (libpq 17's chunked rows mode): the server
     reads the next rows while this process writes the last ones; on an older libpq, from a
@@ -158,16 +159,16 @@ def raw_rows(responses: QuerySet[Response]) -> tuple[Iterator[Sequence[Any]], bo
         .values_list(*(names.get(column, column) for column in RESPONSE_COLUMNS))
     )
     if not streamed:
-        return map(with_iso_times, rows.iterator(chunk_size=CHUNK_SIZE)), False
+        return batches(map(with_iso_times, rows.iterator(chunk_size=CHUNK_SIZE))), False
     if psycopg.pq.version() < 170000:
-        return rows.iterator(chunk_size=CHUNK_SIZE), True
+        return batches(rows.iterator(chunk_size=CHUNK_SIZE)), True
     return _streamed(rows), True
 
 
-def _streamed(rows: QuerySet[Response, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+def _streamed(rows: QuerySet[Response, tuple[Any, ...]]) -> Iterator[list[Any]]:
     sql, params = rows.query.get_compiler(using=rows.db).as_sql()
     with connections[rows.db].cursor() as cursor:
-        yield from cursor.cursor.stream(sql, params, size=CHUNK_SIZE)
+        yield from batches(cursor.cursor.stream(sql, params, size=CHUNK_SIZE))
 
 
 def batches(rows: Iterable[Any], size: int = OBJECTS_PER_WRITE) -> Iterator[list[Any]]:
@@ -270,10 +271,10 @@ def json_export(responses: QuerySet[Response], *, extended: bool = False) -> Ite
     def write(row: Sequence[Any], fast: bool) -> bytes:
         return (fast_json if fast else exact_json)(row_object(row, extended=extended))
 
-    rows, plain = raw_rows(responses)
+    row_batches, plain = raw_rows(responses)
     yield b'{"responses":['
     separator = b""
-    for batch in batches(rows):
+    for batch in row_batches:
         yield separator + b",".join([_written(raw, plain, write) for raw in batch])
         separator = b","
     yield b"]}"
@@ -346,12 +347,14 @@ def csv_row(row: Sequence[Any], fast: bool, *, extended: bool = False) -> list[A
     return cells
 
 
-def csv_chunks(rows: Iterable[list[Any]], *, extended: bool = False) -> Iterator[bytes]:
-    """The header, then the rows of cells (:func:`csv_row`), a thousand per chunk."""
+def csv_chunks(
+    row_batches: Iterable[list[list[Any]]], *, extended: bool = False
+) -> Iterator[bytes]:
+    """The header, then each batch of rows of cells (:func:`csv_row`) as a chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(csv_columns(extended=extended))
-    for batch in batches(rows):
+    for batch in row_batches:
         writer.writerows(batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
@@ -366,14 +369,15 @@ def csv_export(responses: QuerySet[Response], *, extended: bool = False) -> Iter
     def write(row: Sequence[Any], fast: bool) -> list[Any]:
         return csv_row(row, fast, extended=extended)
 
-    rows, plain = raw_rows(responses)
-    return csv_chunks((_written(raw, plain, write) for raw in rows), extended=extended)
+    row_batches, plain = raw_rows(responses)
+    cells = ([_written(raw, plain, write) for raw in batch] for batch in row_batches)
+    return csv_chunks(cells, extended=extended)
 
 
 def csv_page(page: NumberedPage) -> Iterator[bytes]:
     """The rows of a numbered page as CSV."""
-    rows = (csv_row(with_iso_times(row), False, extended=page.extended) for row in page.rows)
-    return csv_chunks(rows, extended=page.extended)
+    cells = [csv_row(with_iso_times(row), False, extended=page.extended) for row in page.rows]
+    return csv_chunks([cells], extended=page.extended)
 
 
 # --- statistics -----------------------------------------------------------------------------------
