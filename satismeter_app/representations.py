@@ -110,7 +110,8 @@ def user_record(user: EndUser) -> dict[str, Any]:
 
 # A response object is made of these columns, in this order: the exports read them straight from
 # the database cursor as tuples (services/reporting.py), the rest from a model instance
-# (:func:`response_row`); :func:`row_object` builds the object either way.
+# (:func:`response_row`); :func:`row_object` builds the object either way, from rows whose times
+# (``created``, ``user__created_at``) are already text, as :func:`iso_time` writes them.
 RESPONSE_COLUMNS = (
     *("id", "project_id", "survey_id", "created", "rating", "feedback", "answers"),
     *("dismissed", "pending", "completed", "method", "language", "referrer", "device", "traits"),
