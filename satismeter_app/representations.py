@@ -15,9 +15,11 @@ schema through a serializer that calls the function here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from . import nps
 from .models import EndUser, Project, Response, Survey
 
 RATING_QUESTION = "SM_rating"
@@ -34,19 +36,36 @@ def iso_time(value: datetime | None) -> str | None:
 
 def user_snapshot(user: EndUser, *, extended: bool = False) -> dict[str, Any]:
     """The user inside a response object or an event: who they are, not their activity."""
-    snapshot = {
-        "id": str(user.pk),
-        "userId": user.user_id,
-        "name": user.name or None,
-        "email": user.email or None,
-        "createdAt": iso_time(user.created_at),
-        "deleted": user.erased is not None,
-        "traits": user.traits,
-        "groups": user.groups,
+    return snapshot(
+        (user.pk, user.user_id, user.anonymous_id, user.name, user.email),
+        (iso_time(user.created_at), user.erased, user.traits, user.groups),
+        extended=extended,
+    )
+
+
+def snapshot(
+    names: tuple[Any, Any, Any, Any, Any],
+    facts: tuple[Any, Any, Any, Any],
+    *,
+    extended: bool = False,
+) -> dict[str, Any]:
+    """:func:`user_snapshot` from the columns themselves: (pk, user_id, anonymous_id, name,
+    email) and (created_at written by :func:`iso_time`, erased, traits, groups)."""
+    pk, user_id, anonymous_id, name, email = names
+    created_at, erased, traits, groups = facts
+    user = {
+        "id": str(pk),
+        "userId": user_id,
+        "name": name or None,
+        "email": email or None,
+        "createdAt": created_at,
+        "deleted": erased is not None,
+        "traits": traits,
+        "groups": groups,
     }
     if extended:
-        snapshot["anonymousId"] = user.anonymous_id
-    return snapshot
+        user["anonymousId"] = anonymous_id
+    return user
 
 
 def user_object(user: EndUser, *, extended: bool = False) -> dict[str, Any]:
@@ -89,29 +108,54 @@ def user_record(user: EndUser) -> dict[str, Any]:
 # --- the response ---------------------------------------------------------------------------------
 
 
-def answers_of(response: Response) -> list[dict[str, Any]]:
+# A response object is made of these columns, in this order: the exports read them straight from
+# the database cursor as tuples (services/reporting.py), the rest from a model instance
+# (:func:`response_row`); :func:`row_object` builds the object either way, from rows whose times
+# (``created``, ``user__created_at``) are already text, as :func:`iso_time` writes them.
+RESPONSE_COLUMNS = (
+    *("id", "project_id", "survey_id", "created", "rating", "feedback", "answers"),
+    *("dismissed", "pending", "completed", "method", "language", "referrer", "device", "traits"),
+    "survey__type",
+    *("user_id", "user__user_id", "user__anonymous_id", "user__name", "user__email"),
+    *("user__created_at", "user__erased", "user__groups"),
+)
+# Category and score of each rating, looked up rather than computed once per exported row.
+VERDICTS = {rating: (nps.category(rating), nps.score(rating)) for rating in (None, *nps.SCORES)}
+
+
+def response_row(response: Response) -> tuple[Any, ...]:
+    """The :data:`RESPONSE_COLUMNS` of a response with ``user`` and ``survey`` loaded, its
+    times written by :func:`iso_time`."""
+    user = response.user
+    return (
+        *(response.pk, response.project_id, response.survey_id, iso_time(response.created)),
+        *(response.rating, response.feedback, [dict(answer) for answer in response.answers]),
+        *(response.dismissed, response.pending, response.completed, response.method),
+        *(response.language, response.referrer, response.device, response.traits),
+        response.survey.type,
+        *(user.pk, user.user_id, user.anonymous_id, user.name, user.email),
+        *(iso_time(user.created_at), user.erased, user.groups),
+    )
+
+
+def answers_of(rating: int | None, feedback: str, metric: str, others: list[Any]) -> list[Any]:
     """The rating and the comment as SatisMeter's first two answers, then the others."""
-    answers: list[dict[str, Any]] = []
-    if response.rating is not None:
+    answers: list[Any] = []
+    if rating is not None:
         answers.append(
             {
                 "id": RATING_QUESTION,
                 "label": "Rating",
-                "value": response.rating,
+                "value": rating,
                 "type": "scale",
-                "metric": response.survey.type,
+                "metric": metric,
             }
         )
-    if response.feedback:
+    if feedback:
         answers.append(
-            {
-                "id": COMMENT_QUESTION,
-                "label": "Feedback",
-                "value": response.feedback,
-                "type": "long-text",
-            }
+            {"id": COMMENT_QUESTION, "label": "Feedback", "value": feedback, "type": "long-text"}
         )
-    return answers + [dict(answer) for answer in response.answers]
+    return answers + others
 
 
 def response_object(response: Response, *, extended: bool = False) -> dict[str, Any]:
@@ -119,25 +163,39 @@ def response_object(response: Response, *, extended: bool = False) -> dict[str, 
 
     The user carries the traits they had when they answered, not their traits today.
     """
-    user = user_snapshot(response.user, extended=extended)
+    return row_object(response_row(response), extended=extended)
+
+
+def row_object(row: Sequence[Any], *, extended: bool = False) -> dict[str, Any]:
+    """:func:`response_object` from a row of :data:`RESPONSE_COLUMNS`, its times written by
+    :func:`iso_time`."""
+    (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending, completed,
+     method, language, referrer, device, traits, metric, user_pk, user_id, anonymous_id, name,
+     email, created_at, erased, groups) = row  # fmt: skip
+    category, score = VERDICTS[rating]
     return {
-        "id": str(response.pk),
-        "project": str(response.project_id),
-        "campaign": str(response.survey_id),
-        "created": iso_time(response.created),
-        "rating": response.rating,
-        "feedback": response.feedback,
-        "answers": answers_of(response),
-        "category": response.category,
-        "score": response.score,
-        "dismissed": response.dismissed,
-        "pending": response.pending,
-        "completed": response.completed,
-        "method": response.method,
-        "language": response.language or None,
-        "referrer": response.referrer or None,
-        "device": response.device,
-        "user": {**user, "traits": response.traits},
+        "id": str(pk),
+        "project": str(project_id),
+        "campaign": str(survey_id),
+        "created": created,
+        "rating": rating,
+        "feedback": feedback,
+        "answers": answers_of(rating, feedback, metric, answers),
+        "category": category,
+        "score": score,
+        "dismissed": dismissed,
+        "pending": pending,
+        "completed": completed,
+        "method": method,
+        "language": language or None,
+        "referrer": referrer or None,
+        "device": device,
+        # The snapshot taken when they answered: the response's traits, not the user's today.
+        "user": snapshot(
+            (user_pk, user_id, anonymous_id, name, email),
+            (created_at, erased, traits, groups),
+            extended=extended,
+        ),
     }
 
 

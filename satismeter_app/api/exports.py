@@ -107,13 +107,16 @@ class ResponseExport(SecretKeyReads):
         start, end = time_window(request)
         responses = SurveyResponse.objects.filter(project_id=project_id).between(start, end)
         page = numbered_page(request, responses, extended)
-        objects = page.objects if page else reporting.iter_objects(responses, extended=extended)
         if export_format == "csv":
-            chunks = reporting.csv_chunks(objects, extended=extended)
+            chunks = (
+                reporting.csv_page(page)
+                if page
+                else reporting.csv_export(responses, extended=extended)
+            )
             return stream(chunks, "text/csv; charset=utf-8", f"responses-{project_id}.csv")
         if page:
             return Response({"responses": page.objects, "meta": page_meta(page)})
-        return stream(reporting.json_chunks(objects), "application/json")
+        return stream(reporting.json_export(responses, extended=extended), "application/json")
 
 
 def numbered_page(
