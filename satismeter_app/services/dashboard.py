@@ -393,26 +393,7 @@ def _from_responses(project: Project, filters: Filters) -> Numbers:
     Other values are only read in the period itself, and only the ten most answered of them
     are sent, with all the chosen value's days (at most two per day of the period).
     """
-    previous = filters.previous()
-    start, end = _bounds(project, filters)
-    earliest, _ = _bounds(project, previous)
-    chosen = Q(value=filters.trait_value)
-    qs = Response.objects.filter(
-        _counted(filters), project=project, created__gte=earliest, created__lt=end
-    )
-    if filters.survey is not None:
-        qs = qs.filter(survey=filters.survey)
-    local_day = TruncDate("created", tzinfo=project.zone)
-    grouped: QuerySet[Any] = (
-        qs.annotate(value=trait_text(filters.trait))
-        .filter(Q(created__gte=start) | chosen, value__isnull=False)
-        .order_by()
-        .annotate(day=Case(When(chosen, then=local_day), output_field=DateField()))
-        .values("value", "day")
-        .annotate(**nps.summary_counts())
-    )
-    chosen_first = grouped.order_by(Case(When(chosen, then=0), default=1), "-answered", "value")
-    rows = list(chosen_first[: 2 * filters.days + BREAKDOWN_VALUES])
+    rows = _trait_value_rows(project, filters)
     days = [row for row in rows if row["day"] is not None]
     now = [row for row in days if row["day"] >= filters.start]
     periods: dict[date, nps.Summary] = {}
@@ -433,6 +414,31 @@ def _from_responses(project: Project, filters: Filters) -> Numbers:
         ),
         breakdown=_top_values(values),
     )
+
+
+def _trait_value_rows(project: Project, filters: Filters) -> list[dict[str, Any]]:
+    """The one grouped query of :func:`_from_responses`: the chosen value's rows of both
+    periods by local day (``day`` set), then the other values' rows of the period
+    (``day`` None), the most answered first."""
+    start, end = _bounds(project, filters)
+    earliest, _ = _bounds(project, filters.previous())
+    chosen = Q(value=filters.trait_value)
+    qs = Response.objects.filter(
+        _counted(filters), project=project, created__gte=earliest, created__lt=end
+    )
+    if filters.survey is not None:
+        qs = qs.filter(survey=filters.survey)
+    local_day = TruncDate("created", tzinfo=project.zone)
+    grouped: QuerySet[Any] = (
+        qs.annotate(value=trait_text(filters.trait))
+        .filter(Q(created__gte=start) | chosen, value__isnull=False)
+        .order_by()
+        .annotate(day=Case(When(chosen, then=local_day), output_field=DateField()))
+        .values("value", "day")
+        .annotate(**nps.summary_counts())
+    )
+    chosen_first = grouped.order_by(Case(When(chosen, then=0), default=1), "-answered", "value")
+    return list(chosen_first[: 2 * filters.days + BREAKDOWN_VALUES])
 
 
 def period_of(day: date, interval: str) -> date:
