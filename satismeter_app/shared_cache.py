@@ -193,7 +193,7 @@ def _count_and_read(cache: BaseCache, counters: Sequence[Counter], reads: Sequen
 def _run_script(pool: ConnectionPool, keys: list[str], args: list[int]) -> list[Any]:
     """The script on a connection of the cache's pool: EVALSHA, or EVAL when Redis does not
     know the script yet (after a restart). redis-py's client and Script objects cost a widget
-    call three times the CPU of the command itself."""
+    call twice the CPU of the command itself."""
     connection = pool.get_connection()
     try:
         try:
