@@ -7,7 +7,7 @@ transaction as the Display, Response or UserEvent rows it sums up.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import targeting
@@ -23,17 +23,29 @@ def _survey(data: dict[str, Any], survey_id: int) -> dict[str, Any]:
 def as_targeting(data: dict[str, Any]) -> targeting.History:
     surveys = {
         int(sid): targeting.SurveyHistory(
-            last_answered=parse_timestamp(entry.get("answered")),
-            last_dismissed=parse_timestamp(entry.get("dismissed")),
+            last_answered=_stored_time(entry.get("answered")),
+            last_dismissed=_stored_time(entry.get("dismissed")),
             displays_since_last_answer=int(entry.get("displays", 0)),
-            last_display=parse_timestamp(entry.get("last_display")),
+            last_display=_stored_time(entry.get("last_display")),
         )
         for sid, entry in data.get("surveys", {}).items()
     }
-    events = {
-        name: t for name, iso in data.get("events", {}).items() if (t := parse_timestamp(iso))
-    }
+    events = {name: t for name, iso in data.get("events", {}).items() if (t := _stored_time(iso))}
     return targeting.History(surveys=surveys, last_events=events)
+
+
+def _stored_time(value: Any) -> datetime | None:
+    """A time this module wrote (``isoformat()`` of an aware UTC time), read on every widget
+    call: ``fromisoformat`` directly, and anything else (an older or hand-edited row) the
+    careful way."""
+    if isinstance(value, str):
+        try:
+            parsed: datetime | None = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is UTC:
+            return parsed
+    return parse_timestamp(value)
 
 
 def add_display(

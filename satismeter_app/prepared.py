@@ -6,6 +6,12 @@ connection with stand-in values, keeps its SQL, the order of its parameters and 
 converters of its columns, and then runs it with the real values through the connection's
 cursor, loading model instances with ``Model.from_db`` as a queryset would (same SQL, same
 converters, same instances; tests/domain/test_prepared.py compares them).
+
+With ``CONN_HEALTH_CHECKS``, Django checks a reused connection with a ``SELECT 1`` before a
+request's first query: a second round trip for a widget call whose only query is a prepared
+one. In autocommit a prepared query (one statement that reads, or one that writes by itself)
+is that check: a connection found dead by it is closed and the query run once more on a new
+one, which is what the check would have done (tests/security/test_outages.py).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connections, router
+from django.db import InterfaceError, OperationalError, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
@@ -65,9 +71,15 @@ class Prepared(Generic[M]):
         compiled = self._compiled.get(connection)
         if compiled is None:
             compiled = self._compiled[connection] = self._compile(alias)
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, [values[name] for name in compiled.names])
-            rows = cursor.fetchall()
+        params = [values[name] for name in compiled.names]
+        checks = _checks_the_connection(connection)
+        try:
+            rows = _fetch(connection, compiled.sql, params)
+        except (OperationalError, InterfaceError):
+            if not checks or connection.is_usable():
+                raise
+            connection.close()  # dead since the last request: a new one, as the check would
+            rows = _fetch(connection, compiled.sql, params)
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return [self.model.from_db(alias, compiled.attnames, row) for row in rows]
@@ -91,3 +103,25 @@ class Prepared(Generic[M]):
             compiler=compiler,
             converters=compiler.get_converters(columns),
         )
+
+
+def _fetch(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _checks_the_connection(connection: Any) -> bool:
+    """Whether this query stands in for the request's connection health check: one is due
+    (``CONN_HEALTH_CHECKS`` on, a reused connection, none done yet in this request) and a
+    failure can be retried (autocommit: no transaction of the caller's is lost). ``Any``:
+    the health check's attributes are Django's, undeclared in its stubs."""
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+    ):
+        return False
+    connection.health_check_done = True
+    return True

@@ -187,6 +187,8 @@ def refuse_unstorable_params(request: Request, path_params: dict[str, Any]) -> N
     """A 400 for a query parameter or path id holding text PostgreSQL cannot take (a NUL):
     every view may then filter on them, and a streamed answer never starts with a query that
     fails half-way."""
+    if not path_params and not request.META.get("QUERY_STRING"):
+        return  # nothing to check: a widget call's case, not worth parsing an empty query
     named = [*request.query_params.lists(), *((k, [v]) for k, v in path_params.items())]
     for name, values in named:
         for text in (name, *values):

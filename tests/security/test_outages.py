@@ -185,3 +185,35 @@ def test_a_dropped_database_connection_costs_no_request(project, survey, wsgi_se
     assert call("before") == 200
     assert _terminate_other_connections() >= 1  # the server's, as a restart or failover would
     assert call("after") == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_known_users_call_survives_a_dropped_connection_without_a_separate_check(
+    project, survey, wsgi_server, monkeypatch
+):
+    """The widget's one query is the health check (satismeter_app/prepared.py): no
+    ``SELECT 1`` before it, and a connection that died since the last request is replaced
+    within the call."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the server's connection is ended from another one")
+    checks = []
+    wrapper = type(connections["default"])
+    is_usable = wrapper.is_usable
+
+    def counted(self: Any) -> bool:
+        checks.append(threading.get_ident())
+        return is_usable(self)
+
+    monkeypatch.setattr(wrapper, "is_usable", counted)
+    body = {"writeKey": project.write_key, "userId": "steady"}
+    post = lambda: requests.post(f"{wsgi_server}/api/widget", json=body, timeout=10)  # noqa: E731
+    assert post().status_code == 200  # the user's row is created
+    assert post().status_code == 200
+    assert post().status_code == 200  # a reused connection, a known user
+    assert checks == []
+    assert _terminate_other_connections() >= 1
+    answer = post()
+    assert answer.status_code == 200
+    assert "widget" in answer.json()
+    assert len(checks) == 1  # asked only once the query had failed
