@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from typing import NamedTuple
@@ -17,6 +18,16 @@ def random_token(length: int) -> str:
 
 def new_write_key() -> str:
     return random_token(24)
+
+
+# Any write key this app makes (letters and digits) or SatisMeter made, with room to spare.
+_WRITE_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def may_be_write_key(text: str) -> bool:
+    """Whether ``text`` could be some project's write key. What cannot is refused before it
+    names a cache key (rate limits, the configuration's version) or reaches a query."""
+    return _WRITE_KEY_SHAPE.fullmatch(text) is not None
 
 
 def new_verification_secret() -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import BaseThrottle
 
-from .. import shared_cache
+from .. import keys, shared_cache
 from ..conf import app_settings, parse_rate
 
 # Set on a request that a throttle refused: the throttles after it do not count it.
@@ -175,9 +175,9 @@ class WriteKeyThrottle(_WindowThrottle):
 
 
 def write_key_of(request: Any) -> str | None:
-    """The ``writeKey`` of a widget call's body, if it sent one."""
+    """The ``writeKey`` of a widget call's body, if it sent one that may be a write key."""
     write_key = request.data.get("writeKey") if isinstance(request.data, dict) else None
-    return write_key if isinstance(write_key, str) and write_key else None
+    return write_key if isinstance(write_key, str) and keys.may_be_write_key(write_key) else None
 
 
 class ClientThrottle(_WindowThrottle):

@@ -111,7 +111,11 @@ class PublicWidgetView(AppAPIView):
     def project(self, data: dict[str, Any]) -> ProjectConfig:
         write_key = data.get("writeKey") or ""
         read_key, version = getattr(self, "config_version", ("", snapshots.NOT_READ))
-        config = project_config(write_key, version=version if read_key == write_key else NOT_READ)
+        config = None
+        if keys.may_be_write_key(write_key):
+            config = project_config(
+                write_key, version=version if read_key == write_key else NOT_READ
+            )
         if config is None:
             raise RequestRefused("Invalid write key.", status_code=401)
         return config

@@ -132,6 +132,26 @@ def test_the_widget_reads_error_bodies(api_client, project, survey):
     assert set(duplicate) == {"error", "reason"}
 
 
+WIDGET_BODIES = {
+    "/api/widget": {"userId": "u"},
+    "/api/displays": {"userId": "u", "campaign": "1"},
+    "/api/responses": {"userId": "u", "campaign": "1", "rating": 9},
+}
+
+
+@pytest.mark.parametrize("route", list(WIDGET_BODIES))
+@pytest.mark.parametrize("field", ["writeKey", "token"])
+@pytest.mark.parametrize("form", [True, False])
+def test_a_write_key_no_project_can_have_is_a_401_before_the_cache(api_client, route, field, form):
+    """Control characters, spaces or a 64-character run of anything but letters, digits, -
+    and _ never name a rate limit's or a configuration's cache key (a memcached-unsafe key
+    was a 500 wherever Django's CacheKeyWarning is an error)."""
+    for bad in ["𣟴k\x184\r\x14!¾.>", "a b", "key\n"]:
+        body = {field: bad, **WIDGET_BODIES[route]}
+        reply = api_client.post(route, body, format="multipart" if form else "json")
+        assert answer(reply) == (401, {"error": "Invalid write key."}), (bad, reply.content)
+
+
 def test_an_oversized_widget_body_is_413(api_client, project):
     body = {"writeKey": project.write_key, "userId": "u", "traits": {"x": "y" * 70000}}
     reply = api_client.post("/api/widget", body, format="json")
