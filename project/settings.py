@@ -130,6 +130,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBU
 # at the start of the next request instead of failing it, at the cost of a `SELECT 1` round
 # trip in each request that uses the database (docs/deployment.md).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The widget's query is prepared on each connection after 5 runs (satismeter_app/
+    # prepared.py); PREPARED_STATEMENTS=false behind a pooler that cannot keep them
+    # (PgBouncer before 1.21 in transaction mode). Django's own queries are never prepared.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if env.bool("PREPARED_STATEMENTS", default=True) else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

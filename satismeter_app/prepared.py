@@ -106,9 +106,38 @@ class Prepared(Generic[M]):
 
 
 def _fetch(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[Any]:
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    if connection.queries_logged and connection.queries_log:
+        logged = connection.queries_log[-1]
+        if logged["sql"] is None:  # Django reads it from client-side binding's quoting
+            logged["sql"] = connection.ops.compose_sql(sql, params)
+    return rows
+
+
+def _cursor(connection: Any) -> Any:
+    """Django's cursor; on PostgreSQL with psycopg 3, one that sends the values apart from the
+    SQL (server-side binding) instead of quoting them into it. Then psycopg keeps the
+    statement prepared on the connection once it has run ``prepare_threshold`` times, if the
+    settings give one (``OPTIONS``; Django's default, None, prepares nothing, for the sake of
+    poolers): PostgreSQL no longer parses and plans it on every call. Still wrapped by Django,
+    so that its query log, its execute wrappers and its error translation apply."""
+    if connection.vendor != "postgresql" or _server_binding is None:
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection._prepare_cursor(_server_binding(connection.connection))
+
+
+def _server_binding_cursor() -> Any:
+    try:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+    except (ImportError, AttributeError):  # psycopg 2, or no PostgreSQL driver at all
+        return None
+    return ServerBindingCursor
+
+
+_server_binding = _server_binding_cursor()
 
 
 def _checks_the_connection(connection: Any) -> bool:

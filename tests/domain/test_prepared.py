@@ -64,3 +64,26 @@ def test_a_query_of_other_columns_is_refused(project):
 
     with pytest.raises(ValueError, match="own columns"):
         Prepared(EndUser, emails, project_id=-1)(project_id=project.pk)
+
+
+def test_postgresql_keeps_the_statement_prepared_and_django_still_logs_it(project, make_end_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (psycopg's prepare_threshold)")
+    threshold = connection.settings_dict["OPTIONS"].get("prepare_threshold")
+    assert threshold is not None  # tests/settings.py sets it, as the example project does
+    make_end_user(project, user_id="u-1")
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(threshold + 1):
+            assert PREPARED(project_id=project.pk, user_id="u-1", anonymous_id="x")
+    assert len(queries) == threshold + 1
+    # as the query log of any other query reads: the values quoted in
+    assert all('"satismeter_app_enduser"' in q["sql"] and "'u-1'" in q["sql"] for q in queries)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "satismeter_app_enduser"%'],
+        )
+        assert cursor.fetchone()[0] == 1
