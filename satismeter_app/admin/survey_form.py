@@ -15,6 +15,7 @@ questions of a multi-question survey, say) is one more :class:`RowsWidget` and f
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -160,6 +161,21 @@ def _number(text: str) -> Any:
     return number if number == number and abs(number) != float("inf") else text
 
 
+def join_values(values: list[str]) -> str:
+    """A list as one line: comma-separated, a value with a comma or a quote in quotes."""
+    quoted = ['"' + v.replace('"', '""') + '"' if "," in v or '"' in v else v for v in values]
+    return ", ".join(quoted)
+
+
+def split_values(line: str) -> list[str]:
+    """The values of :func:`join_values`'s line (or of one typed the same way)."""
+    try:
+        parts = next(csv.reader([line], skipinitialspace=True), [])
+    except csv.Error:
+        parts = line.split(",")
+    return [part.strip() for part in parts if part.strip()]
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -218,7 +234,7 @@ class ConditionsWidget(RowsWidget):
         value = condition.get("value")
         texts = [_as_text(v) for v in value] if isinstance(value, list) else []
         if op == "in":
-            row["value"] = ", ".join(texts)
+            row["value"] = join_values(texts)
         elif op == "between":
             row.update(value=[*texts, ""][0], value2=[*texts, "", ""][1])
         elif kind == "boolean":
@@ -269,7 +285,7 @@ def _typed_value(kind: str, op: str, row: Mapping[str, str]) -> Any:
     that rules.validate_trait_conditions names the row and says what it needs."""
     value = row.get("value", "")
     if op == "in":
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return split_values(value)
     if kind == "text":
         return value
     if op == "between":
@@ -386,7 +402,9 @@ class TextsWidget(forms.Widget):
     template_name = "admin/satismeter_app/survey/widgets/texts.html"
     default_language = i18n.ENGLISH
 
-    def value_from_datadict(self, data: Any, files: Any, name: str) -> PostedTexts:
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> PostedTexts | None:
+        if f"{name}-language" not in data:
+            return None  # the page did not post the texts at all: the saved ones are kept
         texts = PostedTexts()
         language = str(data.get(f"{name}-language") or "")
         try:
@@ -580,8 +598,9 @@ class DesignForm(forms.Form):
 class DesignWidget(forms.Widget):
     template_name = "admin/satismeter_app/survey/widgets/design.html"
 
-    def value_from_datadict(self, data: Any, files: Any, name: str) -> DesignForm:
-        return DesignForm(data, prefix=name)
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> DesignForm | None:
+        # None when the page did not post the design at all: the saved design is kept.
+        return DesignForm(data, prefix=name) if f"{name}-skin" in data else None
 
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return f"{name}-skin" not in data
@@ -660,7 +679,10 @@ class SurveyForm(ProjectScopedForm):
     trait_conditions = ConditionsField(
         label=_model_label("trait_conditions"),
         required=False,
-        help_text=_("All must hold. “Is one of” takes values separated by commas."),
+        help_text=_(
+            "All must hold. “Is one of” takes values separated by commas; put a value that "
+            "has a comma in quotes."
+        ),
     )
     url_rules = PageRulesField(
         label=_model_label("url_rules"),

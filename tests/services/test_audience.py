@@ -38,7 +38,9 @@ def people(project: Project, make_end_user: Callable[..., EndUser]) -> dict[str,
         "almost": seen(25, traits={"plan": "free"}),
         "new": seen(10, traits={"plan": "free"}),
         "pro": seen(60, traits={"plan": "pro", "beta": True, "renews": "2030-01-01"}),
-        "visitor": make_end_user(project, anonymous_id="anon-1", first_seen=now - timedelta(days=60)),
+        "visitor": make_end_user(
+            project, anonymous_id="anon-1", first_seen=now - timedelta(days=60)
+        ),
         "erased": seen(60, erased=now),
         "answered": seen(400, traits={"plan": "free"}),
     }
@@ -167,7 +169,7 @@ def test_trait_names_are_suggested_with_the_type_their_values_suggest(
     assert traits["seats"] == "number"
     assert traits["beta"] == "boolean"
     assert traits["renews"] == "date"
-    assert list(traits)[0] == "plan"  # the most common first
+    assert next(iter(traits)) == "plan"  # the most common first
 
 
 def test_the_translation_trait_is_not_suggested() -> None:
