@@ -6,7 +6,9 @@
   "use strict";
 
   var form = document.getElementById("survey_form");
-  if (!form) return;
+  // Once per page, even if the script is loaded twice (a second copy would swap texts twice).
+  if (!form || form.dataset.smEditors) return;
+  form.dataset.smEditors = "1";
 
   function debounce(fn, wait) {
     var timer = null;
@@ -58,8 +60,7 @@
       var number = String(place + 1);
       row.setAttribute("aria-label", label + " " + number);
       row.querySelector(".sm-row-number").textContent = number;
-      var remove = row.querySelector(".sm-remove-row");
-      remove.setAttribute("aria-label", remove.getAttribute("aria-label").replace(/\S+$/, number));
+      row.querySelector(".sm-remove-row").setAttribute("aria-label", box.dataset.removeLabel + " " + number);
     });
   }
 
@@ -118,7 +119,7 @@
     list.textContent = "";
     traits.forEach(function (trait) {
       traitTypes[trait.name] = trait.type;
-      list.append(new Option(trait.name));
+      list.append(new Option(trait.name, trait.name));
     });
   }
 
