@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from satismeter_app.models import EndUser, Project, Survey
+from satismeter_app.models import EndUser, Survey
 
 from .conftest import DESKTOP, Pages
 
