@@ -22,7 +22,8 @@ schedule counts.
 larger, a fixed sample of them — the users whose ids come first in a multiplicative hash of
 the primary key (Knuth's 2654435761, modulo 2³²), chosen by one ``ORDER BY … LIMIT`` in SQL —
 and N and K are scaled to M. The same rules give the same numbers every time. The sample's
-95 % margin is at most ±3.1 percentage points of M (1.96 × √(¼ ÷ 1,000)). ``bench/audience.py`` measures it.
+95 % margin is at most ±3.1 percentage points of M (1.96 × √(¼ ÷ 1,000)).
+``bench/audience.py`` measures the cost and the error.
 """
 
 from __future__ import annotations
