@@ -202,6 +202,9 @@ def test_a_refused_row_is_named_and_marked_and_nothing_is_saved(
         r'<li class="sm-row sm-condition sm-row-error"[^>]*aria-label="([^"]+)"', html
     )
     assert marked == ["Condition 2"]
+    # The marked row's inputs point at the message, which is on the page.
+    assert 'aria-describedby="id_trait_conditions_error"' in html
+    assert 'id="id_trait_conditions_error"' in html
     assert 'value="two"' in html  # what was typed is shown again, to be corrected
     stored.refresh_from_db()
     assert stored.trait_conditions == STORED["trait_conditions"]
