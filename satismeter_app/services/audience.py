@@ -20,10 +20,10 @@ schedule counts.
 
 **Bounded cost.** At most :data:`SAMPLE_SIZE` users are read and judged: when the audience is
 larger, a fixed sample of them — the users whose ids come first in a multiplicative hash of
-the primary key (Knuth's 2654435761, modulo 2³²), chosen by one ``ORDER BY … LIMIT`` in SQL —
-and N and K are scaled to M. The same rules give the same numbers every time. The sample's
-95 % margin is at most ±3.1 percentage points of M (1.96 × √(¼ ÷ 1,000)).
-``bench/audience.py`` measures the cost and the error.
+the primary key (Knuth's 2654435761, modulo 2³²), chosen by one ``ORDER BY … LIMIT`` in SQL
+that counts M too (``COUNT(*) OVER ()``) — and N and K are scaled to M. The same rules give
+the same numbers every time. The sample's 95 % margin is at most ±3.1 percentage points of M
+(1.96 × √(¼ ÷ 1,000)). ``bench/audience.py`` measures the cost and the error.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import Mod
 
 from .. import history, rules, targeting
@@ -87,8 +87,8 @@ def estimate(
 ) -> Estimate:
     """N, K and M for ``rules_`` (which need not be saved) in its project at ``now``."""
     population = audience_users(rules_.project_id, rules_.audience)
-    total = population.count()
-    users = list(_sample(population, total, sample_size).only(*_USER_COLUMNS, "history"))
+    total, chosen = sample(population, sample_size)
+    users = list(EndUser.objects.filter(pk__in=chosen).only(*_USER_COLUMNS, "history"))
     judged = dataclasses.replace(rules_, state=targeting.ACTIVE, url_rules=(), device_types=())
     now_count, soon_count = 0, 0
     for user in users:
@@ -115,12 +115,16 @@ def audience_users(project_id: int, audience: str) -> QuerySet[EndUser]:
     return users
 
 
-def _sample(users: QuerySet[EndUser], total: int, size: int) -> QuerySet[EndUser]:
-    if total <= size:
-        return users
+def sample(users: QuerySet[EndUser], size: int) -> tuple[int, list[int]]:
+    """How many ``users`` there are, and the ids of at most ``size`` of them: the first in
+    the hash order. One scan: the count is a window over the same rows."""
     spread = Mod(F("pk") * _SPREAD, _SPREAD_MODULUS)
-    chosen = users.annotate(spread=spread).order_by("spread").values("pk")[:size]
-    return EndUser.objects.filter(pk__in=chosen)
+    rows = list(
+        users.annotate(spread=spread, total=Window(Count("pk")))
+        .order_by("spread")
+        .values_list("pk", "total")[:size]
+    )
+    return (rows[0][1] if rows else 0), [pk for pk, _ in rows]
 
 
 def _judge(
