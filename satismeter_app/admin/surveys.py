@@ -255,7 +255,7 @@ def estimate_box(url: str) -> str:
         '<p class="sm-estimate-note"></p></div>',
         url,
         gettext("Audience estimate"),
-        gettext("Counting needs JavaScript."),
+        gettext("Counting…"),
     )
 
 
