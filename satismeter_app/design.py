@@ -64,7 +64,18 @@ DESIGN_KEYS = {
     "ctaFor": "a list of promoter, passive and detractor",
 }
 CTA_CATEGORIES = ("promoter", "passive", "detractor")
+COLOR_KEYS = ("primary", "foreground", "background")
+# What the widget does when the design leaves a yes/no option out.
+FLAG_DEFAULTS = {"showNumbers": True, "requireFeedback": False, "poweredBy": True}
+# The widget's own colours when the design sets none (its CSS repeats them; a test keeps the two
+# the same): where the admin's colour pickers start.
+DEFAULT_COLORS = {"primary": "#ff4981", "foreground": "#333333", "background": "#fdfdfd"}
 _CSS_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|(rgb|rgba|hsl|hsla)\([0-9., %]+\))$")
+
+
+def is_css_colour(value: Any) -> bool:
+    """A colour the design may hold: #hex, a name, rgb()/rgba()/hsl()/hsla()."""
+    return isinstance(value, str) and bool(_CSS_COLOUR.match(value.strip()))
 
 
 def validate_design(design: Any) -> None:
@@ -89,12 +100,9 @@ def _design_value_ok(key: str, value: Any) -> bool:
         return value in Position.values
     if key == "colors":
         return isinstance(value, dict) and all(
-            k in {"primary", "foreground", "background"}
-            and isinstance(v, str)
-            and _CSS_COLOUR.match(v.strip())
-            for k, v in value.items()
+            k in COLOR_KEYS and is_css_colour(v) for k, v in value.items()
         )
-    if key in {"showNumbers", "requireFeedback", "poweredBy"}:
+    if key in FLAG_DEFAULTS:
         return isinstance(value, bool)
     if key == "ctaUrl":
         return isinstance(value, str) and value.startswith(("https://", "http://"))

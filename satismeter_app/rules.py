@@ -57,56 +57,94 @@ def _value_error(kind: str, op: str, value: Any) -> str | None:
     return None if isinstance(value, bool) else "needs true or false"
 
 
+class RuleError(ValueError):
+    """What is wrong with a stored rule list; ``row`` is the 1-based position of the item at
+    fault (the "2" of "Condition 2"), None when the list itself is wrong, so that a form can
+    mark the row it names."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
 def _objects(
     items: Any, plural: str, singular: str, keys: set[str]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each item of a stored rule list with where it stands ("Condition 2"); raises
-    ValueError unless the list is a list of objects with only the given keys."""
+) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Each item of a stored rule list with its position and where it stands ("Condition 2");
+    raises RuleError unless the list is a list of objects with only the given keys."""
     if not isinstance(items, list):
-        raise ValueError(f"{plural} must be a list.")
+        raise RuleError(f"{plural} must be a list.")
     for index, item in enumerate(items, start=1):
         where = f"{singular} {index}"
         if not isinstance(item, dict):
-            raise ValueError(f"{where} must be an object.")
+            raise RuleError(f"{where} must be an object.", index)
         unknown = set(item) - keys
         if unknown:
-            raise ValueError(f"{where} has unknown keys: {', '.join(sorted(unknown))}.")
-        yield where, item
+            raise RuleError(f"{where} has unknown keys: {', '.join(sorted(unknown))}.", index)
+        yield index, where, item
 
 
 def validate_trait_conditions(conditions: Any) -> None:
-    """Raise ValueError saying what is wrong with the first bad condition."""
+    """Raise RuleError saying what is wrong with the first bad condition."""
     keys = {"trait", "type", "op", "value"}
-    for where, condition in _objects(conditions, "Trait conditions", "Condition", keys):
-        trait, kind, op = condition.get("trait"), condition.get("type"), condition.get("op")
-        if not isinstance(trait, str) or not trait:
-            raise ValueError(f"{where} needs a trait name.")
-        if op in PRESENCE_OPERATORS:
-            continue
-        if kind not in OPERATORS:
-            raise ValueError(f"{where}: type must be one of {', '.join(sorted(OPERATORS))}.")
-        if op not in OPERATORS[kind]:
-            allowed = ", ".join(sorted(OPERATORS[kind] | PRESENCE_OPERATORS))
-            raise ValueError(f"{where}: operator {op!r} does not apply to {kind}; use {allowed}.")
-        problem = _value_error(kind, op, condition.get("value"))
+    for index, where, condition in _objects(conditions, "Trait conditions", "Condition", keys):
+        problem = _condition_problem(where, condition)
         if problem:
-            raise ValueError(f"{where}: {op} {problem}.")
+            raise RuleError(problem, index)
+
+
+def _condition_problem(where: str, condition: dict[str, Any]) -> str | None:
+    trait, kind, op = condition.get("trait"), condition.get("type"), condition.get("op")
+    if not isinstance(trait, str) or not trait:
+        return f"{where} needs a trait name."
+    if op in PRESENCE_OPERATORS:
+        return None
+    if kind not in OPERATORS:
+        return f"{where}: type must be one of {', '.join(sorted(OPERATORS))}."
+    if op not in OPERATORS[kind]:
+        allowed = ", ".join(sorted(OPERATORS[kind] | PRESENCE_OPERATORS))
+        return f"{where}: operator {op!r} does not apply to {kind}; use {allowed}."
+    problem = _value_error(kind, op, condition.get("value"))
+    return f"{where}: {op} {problem}." if problem else None
 
 
 def validate_url_rules(rules: Any) -> None:
-    """Raise ValueError saying what is wrong with the first bad page rule."""
-    for where, rule in _objects(rules, "Page rules", "Page rule", {"op", "value", "exclude"}):
-        if rule.get("op") not in URL_OPERATORS:
-            raise ValueError(f"{where}: op must be one of {', '.join(sorted(URL_OPERATORS))}.")
-        if not isinstance(rule.get("value"), str) or not rule["value"]:
-            raise ValueError(f"{where} needs a non-empty value.")
-        if not isinstance(rule.get("exclude", False), bool):
-            raise ValueError(f"{where}: exclude must be true or false.")
-        if rule["op"] == "regex":
-            try:
-                re.compile(rule["value"])
-            except re.error as exc:
-                raise ValueError(f"{where}: invalid regular expression ({exc}).") from exc
+    """Raise RuleError saying what is wrong with the first bad page rule."""
+    keys = {"op", "value", "exclude"}
+    for index, where, rule in _objects(rules, "Page rules", "Page rule", keys):
+        problem = _url_rule_problem(where, rule)
+        if problem:
+            raise RuleError(problem, index)
+
+
+def _url_rule_problem(where: str, rule: dict[str, Any]) -> str | None:
+    if rule.get("op") not in URL_OPERATORS:
+        return f"{where}: op must be one of {', '.join(sorted(URL_OPERATORS))}."
+    if not isinstance(rule.get("value"), str) or not rule["value"]:
+        return f"{where} needs a non-empty value."
+    if not isinstance(rule.get("exclude", False), bool):
+        return f"{where}: exclude must be true or false."
+    if rule["op"] == "regex":
+        try:
+            re.compile(rule["value"])
+        except re.error as exc:
+            return f"{where}: invalid regular expression ({exc})."
+    return None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def guess_type(value: Any) -> str:
+    """The condition type a trait's value suggests: boolean, number, date (an ISO-8601 date
+    or date-time), else text."""
+    if isinstance(value, bool):
+        return "boolean"
+    if _is_number(value):
+        return "number"
+    if isinstance(value, str) and _ISO_DATE.match(value) and parse_iso(value):
+        return "date"
+    return "text"
 
 
 # --- texts -----------------------------------------------------------------------------------

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
 
-from .. import i18n, outbox
-from ..design import Skin
-from ..models import (
-    Survey,
-)
-from ..services import reminders
-from .scoping import (
-    ProjectScopedAdmin,
-    project_filter,
-)
+from .. import i18n, outbox, targeting
+from ..design import CTA_CATEGORIES, FLAG_DEFAULTS, Skin
+from ..models import Survey
+from ..services import audience, reminders
+from .scoping import ProjectScopedAdmin, project_filter
+from .survey_form import SCHEDULE_FIELDS, TARGETING_FIELDS, SurveyForm
 
 # Surveys and their results -----------------------------------------------------------------
 
@@ -53,24 +55,54 @@ def _survey_state_action(state: Survey.State, description: Any) -> Callable[...,
     return action
 
 
-# Survey editing: the live widget preview ---------------------------------------------------
+# Survey editing: the live preview of unsaved edits, and the audience estimate -------------
 
 
-class SurveyPreviewViews:
-    """``/admin/satismeter_app/survey/<id>/preview/?skin=…&language=…``: a page that runs the
-    real widget script with ``previewCampaign`` (nothing is saved) and a ``design`` override
-    for the skin. The survey change form shows it in an iframe beside a GET form of skin and
-    language pickers, so switching needs no JavaScript of the admin's own."""
+def draft_form(modeladmin: Any, request: HttpRequest, survey: Survey | None) -> ModelForm:
+    """The survey form as the page posted it, checked and never saved: the preview and the
+    audience estimate read the unsaved edits from it (``survey`` takes them on, in memory)."""
+    form_class = modeladmin.get_form(request, survey, change=survey is not None)
+    form = form_class(request.POST, request.FILES, instance=survey)
+    form.is_valid()
+    return form
+
+
+def preview_design(design: dict[str, Any]) -> dict[str, Any]:
+    """The widget's ``design`` option for a preview of unsaved edits. The widget lays the
+    option over the saved design, so every key the edited design leaves out is set to what
+    the widget does without it: a colour or link removed in the form is gone from the preview
+    too."""
+    unset: dict[str, Any] = {"skin": "", "position": "", "colors": {}, "serviceName": ""}
+    unset.update(ctaText="", ctaUrl="", ctaFor=list(CTA_CATEGORIES), **FLAG_DEFAULTS)
+    return {**unset, **design}
+
+
+class SurveyEditingViews:
+    """Two helpers of the survey form, both staff-only admin views of the user's projects:
+
+    - ``<id>/preview/``: a page that runs the real widget script with ``previewCampaign``
+      (nothing is saved). Opened with GET it shows the saved survey; the form's script POSTs
+      the unsaved form to it, and it shows the edited texts (as the call's ``translation``
+      trait, resolved for the preview's language) and design (the ``design`` option). The
+      change form shows it in an iframe, with skin and language pickers.
+    - ``<id>/audience/`` and ``audience/`` (a new survey): POST the unsaved form, get the
+      audience estimate of its targeting as JSON (services/audience.py).
+    """
 
     admin_site: admin.AdminSite
     opts: Any
     get_queryset: Callable[[HttpRequest], QuerySet]
+    has_add_permission: Callable[[HttpRequest], bool]
+    has_view_or_change_permission: Callable[..., bool]
 
     def get_urls(self) -> list[Any]:
-        view = xframe_options_sameorigin(self.admin_site.admin_view(self.preview_view))
-        name = f"{self.opts.app_label}_{self.opts.model_name}_preview"
+        preview = xframe_options_sameorigin(self.admin_site.admin_view(self.preview_view))
+        estimate = self.admin_site.admin_view(require_POST(self.audience_view))
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
-            path("<int:object_id>/preview/", view, name=name),
+            path("<int:object_id>/preview/", preview, name=f"{info}_preview"),
+            path("<int:object_id>/audience/", estimate, name=f"{info}_audience"),
+            path("audience/", estimate, name=f"{info}_audience_new"),
             *super().get_urls(),  # type: ignore[misc]
         ]
 
@@ -78,32 +110,158 @@ class SurveyPreviewViews:
         survey = get_object_or_404(
             self.get_queryset(request).select_related("project"), pk=object_id
         )
-        skin = request.GET.get("skin", "")
-        language = request.GET.get("language", "")
+        data = request.POST if request.method == "POST" else request.GET
+        language = i18n.choose_language([data.get("language"), survey.project.default_language])
+        texts, design, unusable = survey.texts, survey.design, []
+        if request.method == "POST":
+            form = draft_form(self, request, survey)
+            texts = form.cleaned_data.get("texts", texts)
+            design = form.cleaned_data.get("design", design)
+            unusable = [form[name].label for name in ("texts", "design") if name in form.errors]
+        options = self.preview_options(request, survey, language, texts, design)
+        skin = data.get("skin", "")
+        if skin in Skin.values:
+            options["design"] = {**options.get("design", {}), "skin": skin}
+        context = {"survey": survey, "options": options, "unusable": unusable}
+        return TemplateResponse(request, "admin/satismeter_app/survey/preview.html", context)
+
+    @staticmethod
+    def preview_options(
+        request: HttpRequest, survey: Survey, language: str, texts: Any, design: Any
+    ) -> dict[str, Any]:
+        """The widget's options: the preview's user, language, and the edits when posted."""
+        traits: dict[str, Any] = {"language": language}
         options = {
             "writeKey": survey.project.write_key,
             "userId": f"satismeter-admin-preview-{request.user.pk}",
-            "traits": {"language": language} if language in i18n.available_languages() else {},
+            "traits": traits,
             "previewCampaign": str(survey.pk),
         }
-        if skin in Skin.values:
-            options["design"] = {"skin": skin}
-        context = {"survey": survey, "options": options}
-        return TemplateResponse(request, "admin/satismeter_app/survey/preview.html", context)
+        if request.method == "POST":
+            name = str(design.get("serviceName") or survey.project.name)
+            strings = i18n.resolve_strings(language, survey_texts=texts, service_name=name)
+            traits["translation"] = {key: text for key, text in strings.items() if text}
+            options["design"] = preview_design(design)
+        return options
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        extra_context = {
-            **(extra_context or {}),
-            "preview_skins": Skin.values,
-            "preview_languages": i18n.language_choices(),
+    def audience_view(self, request: HttpRequest, object_id: int | None = None) -> HttpResponse:
+        survey = None
+        if object_id is not None:
+            survey = get_object_or_404(
+                self.get_queryset(request).select_related("project"), pk=object_id
+            )
+        allowed = (
+            self.has_view_or_change_permission(request, survey)
+            if survey
+            else self.has_add_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
+        form = draft_form(self, request, survey)
+        refused = self.refused_rules(form)
+        if refused:
+            return JsonResponse(refused, status=400)
+        draft = form.instance
+        rules = targeting.SurveyRules.from_survey(draft)
+        result = audience.estimate(
+            dataclasses.replace(rules, id=draft.pk or 0),
+            survey_gap_days=draft.project.survey_gap_days,
+            now=timezone.now(),
+        )
+        return JsonResponse(estimate_json(result, draft))
+
+    @staticmethod
+    def refused_rules(form: ModelForm) -> dict[str, Any] | None:
+        """What keeps the estimate from being counted: a rule the form refuses (its row, for
+        rows), or no project yet."""
+        names = ("project", *SCHEDULE_FIELDS, *TARGETING_FIELDS)
+        errors = {
+            name: [str(e) for e in form.errors[name]] for name in names if name in form.errors
         }
-        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        if errors:
+            rows = {
+                name: row
+                for name in errors
+                if (row := getattr(form.fields[name].widget, "error_row", None))
+            }
+            text = gettext("Fix the targeting marked below to count its audience.")
+            return {"text": text, "errors": errors, "rows": rows}
+        if form.instance.project_id is None:
+            return {"text": gettext("Choose a project to count its users."), "errors": {}}
+        return None
+
+
+def estimate_json(result: audience.Estimate, survey: Survey) -> dict[str, Any]:
+    return {
+        "text": estimate_text(result, str(survey.audience)),
+        "note": estimate_note(result, survey),
+        "population": result.population,
+        "shownNow": result.shown_now,
+        "dueSoon": result.due_soon,
+        "judged": result.judged,
+        "exact": result.exact,
+        "traits": [{"name": name, "type": kind} for name, kind in result.traits.items()],
+    }
+
+
+def estimate_text(result: audience.Estimate, audience_kind: str) -> str:
+    """'Would be shown to N of M identified users now; K more become due in the next 7 days'."""
+    total = result.population
+    if audience_kind == Survey.Audience.IDENTIFIED:
+        people = ngettext("%(total)s identified user", "%(total)s identified users", total)
+    elif audience_kind == Survey.Audience.ANONYMOUS:
+        people = ngettext("%(total)s anonymous visitor", "%(total)s anonymous visitors", total)
+    else:
+        people = ngettext("%(total)s user or visitor", "%(total)s users and visitors", total)
+    if result.exact:
+        sentence = gettext(
+            "Would be shown to %(shown)s of %(people)s now; %(soon)s more become due in the "
+            "next %(days)s days."
+        )
+    else:
+        sentence = gettext(
+            "Would be shown to about %(shown)s of %(people)s now; about %(soon)s more become "
+            "due in the next %(days)s days."
+        )
+    return sentence % {
+        "shown": _number(result.shown_now),
+        "people": people % {"total": _number(total)},
+        "soon": _number(result.due_soon),
+        "days": result.horizon_days,
+    }
+
+
+def estimate_note(result: audience.Estimate, survey: Survey) -> str:
+    notes = [gettext("Page and device rules are not counted: they depend on the visit.")]
+    if survey.state != Survey.State.ACTIVE:
+        notes.append(gettext("Counted as if the survey were active."))
+    if not result.exact:
+        notes.append(
+            gettext("Estimated from a fixed sample of %(judged)s of them.")
+            % {"judged": _number(result.judged)}
+        )
+    return " ".join(notes)
+
+
+def _number(value: int) -> str:
+    return formats.number_format(value, force_grouping=True)
+
+
+def estimate_box(url: str) -> str:
+    """Where the form's script shows the estimate, at the top of the Targeting section."""
+    return format_html(
+        '<div class="sm-estimate" data-url="{}"><h3>{}</h3>'
+        '<p class="sm-estimate-text" role="status" aria-live="polite">{}</p>'
+        '<p class="sm-estimate-note"></p></div>',
+        url,
+        gettext("Audience estimate"),
+        gettext("Counting…"),
+    )
 
 
 @admin.register(Survey)
-class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
+class SurveyAdmin(SurveyEditingViews, ProjectScopedAdmin):
+    form = SurveyForm
     list_display = ("name", "project", "type", "state", "priority", "starts_at", "ends_at")
     list_filter = ("state", "type", project_filter())
     list_select_related = ("project",)
@@ -127,6 +285,7 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
                     "Built-in texts exist for every supported language; set only what you "
                     "want to change."
                 ),
+                "classes": ("sm-texts-design",),
             },
         ),
         (
@@ -144,6 +303,7 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
                     "max_displays",
                 ),
                 "description": _("A user sees the survey only when every rule here holds."),
+                "classes": ("sm-targeting",),
             },
         ),
         (
@@ -172,6 +332,28 @@ class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
         ),
         (_("History"), {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The sections, with the audience estimate at the top of Targeting."""
+        fieldsets = []
+        for name, options in super().get_fieldsets(request, obj):
+            if "sm-targeting" in options.get("classes", ()):
+                view = "audience" if obj is not None else "audience_new"
+                url = reverse(f"admin:satismeter_app_survey_{view}", args=[obj.pk] if obj else [])
+                description = format_html("{}{}", options["description"], estimate_box(url))
+                options = {**options, "description": description}
+            fieldsets.append((name, options))
+        return fieldsets
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "preview_skins": Skin.choices,
+            "preview_languages": i18n.language_choices(),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("sends to"))
     def integration_list(self, survey: Survey) -> str:

@@ -444,7 +444,9 @@ def test_survey_form_rejects_malformed_rules(superuser_client: Client, acme: dic
         **form_data(superuser_client, url),
         "project": acme["project"].pk,
         "name": "Broken",
-        "trait_conditions": '[{"trait": "plan"}]',
+        "trait_conditions-0-trait": "plan",
+        "trait_conditions-0-type": "text",
+        "trait_conditions-0-op": "gt",
     }
 
     page = superuser_client.post(url, data)
@@ -557,15 +559,11 @@ def test_bad_design_is_refused_with_a_message_that_says_why(client, make_project
         {
             "project": project.pk,
             "name": survey.name,
-            "texts": "{}",
-            "design": '{"skin": "popup"}',
-            "trait_conditions": "[]",
-            "url_rules": "[]",
-            "device_types": "[]",
+            "design-skin": "popup",
         }
     )
     page = client.post(url, data).content.decode()
-    assert "skin must be dialog, panel or bar" in page
+    assert "Skin: Select a valid choice. popup is not one of the available choices." in page
     survey.refresh_from_db()
     assert survey.design == {}
 

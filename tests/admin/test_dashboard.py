@@ -297,7 +297,8 @@ def test_preview_ignores_unknown_skins_and_languages(superuser_client: Any, surv
     options = superuser_client.get(preview_url(survey), {"skin": "x", "language": "zz"}).context[
         "options"
     ]
-    assert "design" not in options and options["traits"] == {}
+    # An unknown language is the project's default one.
+    assert "design" not in options and options["traits"] == {"language": "en"}
 
 
 def test_member_cannot_preview_another_projects_survey(

@@ -88,3 +88,18 @@ def test_a_survey_for_an_unknown_device_type_is_refused() -> None:
     with pytest.raises(ValidationError) as error:
         survey.clean()
     assert "device_types" in error.value.message_dict
+
+
+def test_the_admins_colour_pickers_start_at_the_widgets_own_colours() -> None:
+    script = (files("satismeter_app") / "static/satismeter_app/widget.js").read_text()
+    found = dict(re.findall(r"--(p|fg|bg):(#[0-9a-fA-F]{3,6});", script))
+
+    def six(colour: str) -> str:
+        return colour if len(colour) == 7 else "#" + "".join(c * 2 for c in colour[1:])
+
+    widget = {
+        "primary": six(found["p"]),
+        "foreground": six(found["fg"]),
+        "background": six(found["bg"]),
+    }
+    assert widget == design.DEFAULT_COLORS

@@ -7,6 +7,8 @@ import pytest
 
 from satismeter_app.design import validate_design
 from satismeter_app.rules import (
+    RuleError,
+    guess_type,
     validate_texts,
     validate_trait_conditions,
     validate_url_rules,
@@ -402,3 +404,45 @@ def test_a_design_that_is_not_an_object_of_known_keys_is_refused(bad: Any, messa
 def test_every_design_option_is_checked_not_only_the_first() -> None:
     message = refusal(validate_design, {"skin": "panel", "ctaUrl": "ftp://x.com"})
     assert message.startswith("ctaUrl must be")
+
+
+# --- the row at fault, for forms that show rules as rows ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("validate", "rules", "row"),
+    [
+        (validate_trait_conditions, [condition("text", "equals", "a"), {"trait": ""}], 2),
+        (validate_trait_conditions, [condition("number", "gt", "x")], 1),
+        (validate_trait_conditions, [condition("text", "equals", "a"), "plan"], 2),
+        (validate_trait_conditions, {"trait": "plan"}, None),
+        (validate_url_rules, [{"op": "contains", "value": "/a"}, {"op": "is", "value": "/b"}], 2),
+        (validate_url_rules, [{"op": "regex", "value": "("}], 1),
+        (validate_url_rules, [{"op": "contains", "value": "/a", "why": 1}], 1),
+    ],
+)
+def test_a_refusal_names_the_row_at_fault(validate: Any, rules: Any, row: int | None) -> None:
+    with pytest.raises(RuleError) as raised:
+        validate(rules)
+    assert raised.value.row == row
+    if row is not None:
+        assert f" {row}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (True, "boolean"),
+        (3, "number"),
+        (2.5, "number"),
+        ("2025-01-31", "date"),
+        ("2025-01-31T10:00:00Z", "date"),
+        ("2025-13-40", "text"),
+        ("12", "text"),
+        ("pro", "text"),
+        (None, "text"),
+        (["a"], "text"),
+    ],
+)
+def test_a_traits_value_suggests_the_type_of_its_condition(value: Any, kind: str) -> None:
+    assert guess_type(value) == kind
