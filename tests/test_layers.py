@@ -21,7 +21,18 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "interfaces",
-        ("api", "admin", "views", "email_views", "urls", "management", "tasks", "apps", "checks"),
+        (
+            "api",
+            "admin",
+            "views",
+            "email_views",
+            "urls",
+            "middleware",
+            "management",
+            "tasks",
+            "apps",
+            "checks",
+        ),
     ),
     ("services", ("services",)),
     ("outbox", ("outbox",)),
