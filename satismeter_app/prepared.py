@@ -105,26 +105,28 @@ class Prepared(Generic[M]):
         )
 
 
-def _fetch(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[Any]:
-    with _cursor(connection) as cursor:
+def _fetch(connection: Any, sql: str, params: list[Any]) -> list[Any]:
+    server_bound = _binds_on_the_server(connection)
+    with connection.cursor() if not server_bound else _server_bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if connection.queries_logged and connection.queries_log:
-        logged = connection.queries_log[-1]
-        if logged["sql"] is None:  # Django reads it from client-side binding's quoting
-            logged["sql"] = connection.ops.compose_sql(sql, params)
+    if server_bound and connection.queries_logged and connection.queries_log:
+        # Django's log reads the query as client-side binding quoted it: "$1" or nothing here.
+        connection.queries_log[-1]["sql"] = connection.ops.compose_sql(sql, params)
     return rows
 
 
-def _cursor(connection: Any) -> Any:
-    """Django's cursor; on PostgreSQL with psycopg 3, one that sends the values apart from the
+def _binds_on_the_server(connection: Any) -> bool:
+    return connection.vendor == "postgresql" and _server_binding is not None
+
+
+def _server_bound_cursor(connection: Any) -> Any:
+    """On PostgreSQL with psycopg 3, a Django cursor that sends the values apart from the
     SQL (server-side binding) instead of quoting them into it. Then psycopg keeps the
     statement prepared on the connection once it has run ``prepare_threshold`` times, if the
     settings give one (``OPTIONS``; Django's default, None, prepares nothing, for the sake of
     poolers): PostgreSQL no longer parses and plans it on every call. Still wrapped by Django,
     so that its query log, its execute wrappers and its error translation apply."""
-    if connection.vendor != "postgresql" or _server_binding is None:
-        return connection.cursor()
     connection.ensure_connection()
     return connection._prepare_cursor(_server_binding(connection.connection))
 
