@@ -573,12 +573,15 @@
     if (current && current.host === v.host) current = null;
   }
 
-  // Text on the primary colour: dark on light colours, white on dark ones.
+  // Text on the primary colour: white or #1a1a1a, whichever has the higher WCAG contrast
+  // ratio: #1a1a1a when the relative luminance L > .2017 ((L + .05) / .0603 > 1.05 / (L + .05)).
   function contrast(box, sample) {
     var rgb = (getComputedStyle(sample).backgroundColor.match(/[\d.]+/g) || []).map(Number);
-    if (rgb.length > 2 && 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 170) {
-      box.style.setProperty("--on-p", "#1a1a1a");
-    }
+    var L = rgb.length > 2 && [.2126, .7152, .0722].reduce(function (sum, weight, i) {
+      var c = rgb[i] / 255;
+      return sum + weight * (c <= .04045 ? c / 12.92 : Math.pow((c + .055) / 1.055, 2.4));
+    }, 0);
+    if (L > .2017) box.style.setProperty("--on-p", "#1a1a1a");
   }
 
   function adoptStyles(shadow) {
@@ -634,7 +637,7 @@
       "line-height:32px;opacity:.6}.sm-close:hover{opacity:1}",
     ".sm .sm-thanks{font-size:16px;font-weight:600;padding-inline-end:24px;outline:none}",
     ".sm-cta{display:inline-block;margin-top:12px;text-decoration:none}",
-    ".sm-by{margin-top:12px;font-size:11px;opacity:.55;text-align:center}",
+    ".sm-by{margin-top:12px;font-size:11px;opacity:.75;text-align:center}",
     // Phones: the dialog and the panel become a sheet across the bottom (or top) edge.
     "@media (max-width:480px){.sm{padding:16px}.sm.sm-dialog,.sm.sm-panel{left:0;right:0;width:auto;" +
       "max-width:none;--tx:0;--ty:0;top:auto;bottom:0;border-radius:12px 12px 0 0}" +
