@@ -65,6 +65,7 @@ def test_english_keeps_each_placeholder_where_it_belongs() -> None:
     assert placeholders(ENGLISH["HOW_LIKELY"]) == {"service_name"}
     assert placeholders(ENGLISH["SUBJECT"]) == {"service_name"}
     assert placeholders(ENGLISH["SCORE_BUTTON_LABEL"]) == {"score"}
+    assert placeholders(ENGLISH["SHORTCUT"]) == {"keys"}  # filled in by the widget
     others = {key for key, text in ENGLISH.items() if "score" in placeholders(text)}
     assert others == {"SCORE_BUTTON_LABEL"}
 

@@ -1,11 +1,8 @@
 /*
  * django-satismeter widget: an in-app NPS survey that speaks SatisMeter's snippet.
  *
- * Served at /js and /satismeter.js. Hand-written, no dependencies, no build step; see
- * docs/widget.md. The host page's snippet defines a stub `satismeter(...)` that queues its
- * arguments on `satismeter.q` and loads this file; the file replays that queue in order,
- * then takes the stub's place. The server decides whether a survey is due; this file only
- * asks it, shows the one survey it names inside a Shadow DOM, and saves the answers.
+ * Hand-written, no build step; docs/widget.md tells what it does. It replays the snippet's
+ * queue, asks the server whether a survey is due, shows it in a Shadow DOM, saves answers.
  *
  * Untrusted data (survey strings, traits, design) only ever reaches the page as text
  * (textContent) or as checked values (colours, http(s) links): never as HTML.
@@ -42,7 +39,7 @@
   var savers = [];
   var sheet = null;
 
-  // --- Where the script came from: the API lives on the same host, under the same prefix.
+  // --- The API is on the script's host, under its prefix.
 
   function scriptBase() {
     var pattern = /\/(js|satismeter\.js)([?#].*)?$/;
@@ -62,8 +59,8 @@
     if (window.console) console.warn.apply(console, ["satismeter:"].concat([].slice.call(arguments)));
   }
 
-  // Reads (two arguments) or writes (three; null removes) JSON in local or session storage,
-  // which may be missing or refuse: the widget then simply remembers less.
+  // Reads (two arguments) or writes (three; null removes) JSON in web storage, which may
+  // refuse: the widget then remembers less.
   function store(kind, key, value) {
     try {
       var storage = window[kind];
@@ -99,8 +96,8 @@
     }
   }
 
-  // A CSS colour from the design, or null: checked by the browser's own parser, and limited
-  // to characters that colours use, so that it can never carry another declaration.
+  // A design colour or null: parsed by the browser, and made of colour characters only, so
+  // that it cannot carry another declaration.
   function safeColor(value) {
     var ok = typeof value === "string" && /^[#\w\s(),.%/+-]{1,64}$/.test(value);
     return ok && window.CSS && CSS.supports("color", value) ? value : null;
@@ -121,7 +118,7 @@
 
   // --- HTTP. Every answer resolves, to {status, body, headers}; status 0 is a network error.
 
-  // `keepalive`: a save started just before the user leaves the page still gets through.
+  // `keepalive`: a save started as the user leaves the page still gets through.
   function send(method, url, body, token, keepalive) {
     var headers = { "Content-Type": "application/json" };
     if (token) headers["auth-token"] = token;
@@ -135,8 +132,7 @@
     });
   }
 
-  // Sends in order, one at a time: the server sees identify, page and track in the order the
-  // page made them (traits before the event they target), and never two at once.
+  // One at a time, in the page's order (traits before the event they target).
   function inLine(method, path, body, then) {
     line = line.then(function () {
       return send(method, base + path, body).then(then);
@@ -252,13 +248,12 @@
     });
   }
 
-  // --- Saving a response: the rating at once, the comment on submit. Changes not yet
-  // accepted are merged and retried with backoff while the page is open, and kept in
-  // sessionStorage, so that the next page of the same tab finishes sending them.
+  // --- Saving: the rating at once, the comment on submit. Changes not yet accepted are
+  // merged, retried with backoff, and kept in sessionStorage for the tab's next page.
 
   function Saver(state) {
     // {url: API base, identity, campaign, language, page, location, token, pending}: plain
-    // data, so that it survives in sessionStorage for the next page.
+    // data, for sessionStorage.
     this.state = state;
     this.sending = null;
     this.delay = FIRST_DELAY;
@@ -324,8 +319,8 @@
 
   // --- The survey on screen. `v` holds the survey, its elements and the answer so far.
 
-  // forced: shown by staff preview (forceSurvey); the server then takes the answer even
-  // from a user its targeting would refuse.
+  // forced: a staff preview (forceSurvey); the server takes its answer even from a user its
+  // targeting refuses.
   function openSurvey(survey, previewOnly, forced) {
     var v = {
       t: survey.translation || {}, design: Object.assign({}, survey.design, config.design),
@@ -345,6 +340,7 @@
     v.main.append(question, ratingScale(v), commentForm(v));
     v.status = el("div", "sm-status");
     v.status.setAttribute("role", "status");
+    v.status.append(v.note = el("p", "sm-sr"));
     v.box.append(closer, v.main, v.status);
     if (previewOnly) v.box.append(el("p", "sm-by", "Preview: answers are not saved"));
     if (v.design.poweredBy !== false) v.box.append(el("p", "sm-by", (v.t.POWERED_BY || "Powered by") + " django-satismeter"));
@@ -354,10 +350,16 @@
         closeSurvey(v);
       }
     });
+    // Focus goes back where it came from (Tab, a click, the shortcut).
+    v.host.addEventListener("focusin", function (event) {
+      var from = event.relatedTarget;
+      if (from && !v.host.contains(from)) v.back = from;
+      v.note.textContent = "";
+    });
     v.shadow.append(v.box);
     (document.body || document.documentElement).append(v.host);
     startSurvey(v, tookFocus);
-    return { host: v.host, remove: removeSurvey.bind(null, v) };
+    return { host: v.host, remove: removeSurvey.bind(null, v), jump: jump.bind(null, v) };
   }
 
   function surveySaver(campaign, language, forced) {
@@ -369,9 +371,8 @@
 
   function widgetHost() {
     var host = el("satismeter-widget");
-    // Inline and !important: the host page's rules cannot hide or move the widget. Set through
-    // the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows (a style
-    // attribute it refuses, and reports).
+    // Inline, !important: the page's rules cannot hide or move it. Set through the CSSOM,
+    // which a CSP without 'unsafe-inline' allows (it refuses a style attribute).
     ("all:initial;display:block;position:fixed;top:0;left:0;width:0;height:0;overflow:visible;" +
       "z-index:2147483647;visibility:visible;opacity:1").split(";").forEach(function (rule) {
       rule = rule.split(":");
@@ -390,6 +391,7 @@
     box.lang = language || "";
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-labelledby", "sm-q");
+    box.setAttribute("aria-keyshortcuts", "Alt+Shift+R");
     box.setAttribute("data-campaign", v.campaign);
     var colors = design.colors || {};
     [["--p", colors.primary], ["--fg", colors.foreground], ["--bg", colors.background]].forEach(function (pair) {
@@ -441,7 +443,7 @@
     return button;
   }
 
-  // The follow-up question, hidden until a rating is chosen; its draft survives a reload.
+  // The follow-up, hidden until a rating is chosen; its draft survives a reload.
   function commentForm(v) {
     var form = v.form = el("form", "sm-form");
     form.hidden = true;
@@ -471,6 +473,7 @@
     contrast(v.box, v.submit);
     updateSubmit(v);
     if (tookFocus) v.buttons[0].focus({ preventScroll: true });
+    else announce(v);
     var saver = v.saver;
     if (saver) {
       saver.refused = function (res) {
@@ -542,7 +545,7 @@
     var design = v.design;
     v.done = true;
     v.main.hidden = true;
-    var thanks = el("p", "sm-thanks", text);
+    var thanks = v.thanks = el("p", "sm-thanks", text);
     thanks.tabIndex = -1;
     v.status.append(thanks);
     var cta = design.ctaText && safeUrl(design.ctaUrl);
@@ -568,9 +571,30 @@
   }
 
   function removeSurvey(v) {
+    var focused = v.shadow.activeElement;
     store("sessionStorage", "draft:" + v.campaign, null); // closed: the draft was discarded
     v.host.remove();
     if (current && current.host === v.host) current = null;
+    if (focused) goBack(v);
+  }
+
+  function goBack(v) {
+    if (v.back && v.back.isConnected) v.back.focus({ preventScroll: true });
+  }
+
+  // A busy user hears the question and its keys a moment later (a live region is read out
+  // when it changes, not when it appears).
+  function announce(v) {
+    var hint = String(v.t.SHORTCUT || "").replace(/\{\{\s*keys\s*\}\}/g, "Alt+Shift+R");
+    setTimeout(function () {
+      if (!v.done && !v.shadow.activeElement) v.note.textContent = v.t.HOW_LIKELY + " " + hint;
+    }, 500);
+  }
+
+  // The shortcut: into the survey, or from inside it back out.
+  function jump(v) {
+    if (v.shadow.activeElement) return goBack(v);
+    (v.done ? v.thanks : v.rating === null ? v.box.querySelector("[tabindex='0']") : v.textarea).focus();
   }
 
   // Text on the primary colour: white or #1a1a1a, whichever has the higher WCAG contrast
@@ -596,8 +620,7 @@
     }
   }
 
-  // `all: initial` on the root cuts every property inherited from the host page; sizes are in
-  // px (rem would follow the host page's root font size).
+  // `all: initial`: nothing inherited from the page; px, as rem follows the page's root font.
   var CSS_TEXT = [
     ".sm{all:initial;display:block;position:fixed;box-sizing:border-box;--p:#ff4981;--fg:#333;--bg:#fdfdfd;" +
       "--on-p:#fff;--line:rgba(128,128,128,.45);--tx:0;--ty:0;transform:translate(var(--tx),var(--ty));" +
@@ -638,6 +661,7 @@
     ".sm .sm-thanks{font-size:16px;font-weight:600;padding-inline-end:24px;outline:none}",
     ".sm-cta{display:inline-block;margin-top:12px;text-decoration:none}",
     ".sm-by{margin-top:12px;font-size:11px;opacity:.75;text-align:center}",
+    ".sm-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}",
     // Phones: the dialog and the panel become a sheet across the bottom (or top) edge.
     "@media (max-width:480px){.sm{padding:16px}.sm.sm-dialog,.sm.sm-panel{left:0;right:0;width:auto;" +
       "max-width:none;--tx:0;--ty:0;top:auto;bottom:0;border-radius:12px 12px 0 0}" +
@@ -652,10 +676,17 @@
   }
   satismeter.loaded = true;
   satismeter.version = "1";
-  // The stub pushes onto `window.satismeter.q`: code that kept a reference to it still works.
+  // Code that kept the stub's `satismeter.q` still works.
   satismeter.q = { push: handle };
   window.satismeter = satismeter;
   window.addEventListener("online", flushAll);
+  // Alt+Shift+R (Option on a Mac) by the key's place, which every keyboard layout has.
+  window.addEventListener("keydown", function (e) {
+    if (current && e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && e.code === "KeyR") {
+      e.preventDefault();
+      current.jump();
+    }
+  }, true);
 
   (store("sessionStorage", "outbox") || []).forEach(function (state) {
     new Saver(state).flush();
