@@ -61,6 +61,14 @@ def test_every_string_is_written(language: str) -> None:
     assert blank == []
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_unsubscribe_page_has_its_own_words(language: str) -> None:
+    """The page says what happened; it does not repeat the link's "Unsubscribe from..."."""
+    strings = i18n.catalog(language)
+    assert strings["UNSUBSCRIBED"] != strings["UNSUBSCRIBE"]
+    assert strings["UNSUBSCRIBE"] not in strings["UNSUBSCRIBED"]
+
+
 def test_english_keeps_each_placeholder_where_it_belongs() -> None:
     assert placeholders(ENGLISH["HOW_LIKELY"]) == {"service_name"}
     assert placeholders(ENGLISH["SUBJECT"]) == {"service_name"}
