@@ -62,6 +62,14 @@ def test_every_string_is_written(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_the_ends_of_the_scale_read_differently_from_their_first_word(language: str) -> None:
+    """The two labels must not begin with the same word: "Крайне маловероятно" and "Крайне
+    вероятно" differed by one syllable, easy to misread at a glance."""
+    strings = i18n.catalog(language)
+    assert strings["UNLIKELY"].split()[0] != strings["LIKELY"].split()[0]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_the_unsubscribe_page_has_its_own_words(language: str) -> None:
     """The page says what happened; it does not repeat the link's "Unsubscribe from..."."""
     strings = i18n.catalog(language)
