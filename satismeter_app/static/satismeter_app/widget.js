@@ -29,8 +29,8 @@
 
   var base = scriptBase();
   var config = { writeKey: null, source: null, events: {}, design: null };
-  // `translation`: the user's own overrides, from their identify call; the server applies them
-  // only to the answer of a call that carries them, so every call of this page resends them.
+  // `translation`: the user's own overrides; the server applies them only to the call that
+  // carries them, so every call resends them.
   var who = { userId: null, userHash: null, anonymousId: store("localStorage", "anonymousId"),
     translation: null };
   var calls = 0; // numbers the calls to /api/widget: only the latest one's answer counts
@@ -162,8 +162,8 @@
     }
   }
 
-  // SatisMeter's 2015 call (its snippet, Segment's integration 1.0.x): {token, user: {id,
-  // signUpDate, ...traits}, trackAnonymous, preview, ...traits}. Today's names win.
+  // SatisMeter's 2015 call: {token, user: {id, signUpDate, ...traits}, trackAnonymous,
+  // preview, ...traits}. Today's names win.
   function modernize(o) {
     var user = o.user || {};
     var traits = {};
@@ -328,7 +328,8 @@
       done: false,
     };
     v.saver = previewOnly ? null : surveySaver(v.campaign, survey.language, forced);
-    var tookFocus = !document.activeElement || document.activeElement === document.body;
+    // Never while the focus is in another frame (the survey form's preview) or tab.
+    var tookFocus = document.hasFocus() && (!document.activeElement || document.activeElement === document.body);
     v.host = widgetHost();
     v.shadow = v.host.attachShadow({ mode: "open" });
     adoptStyles(v.shadow);
@@ -391,7 +392,6 @@
     box.lang = language || "";
     box.setAttribute("role", "dialog");
     box.setAttribute("aria-labelledby", "sm-q");
-    box.setAttribute("aria-keyshortcuts", "Alt+Shift+R");
     box.setAttribute("data-campaign", v.campaign);
     var colors = design.colors || {};
     [["--p", colors.primary], ["--fg", colors.foreground], ["--bg", colors.background]].forEach(function (pair) {
@@ -473,7 +473,7 @@
     contrast(v.box, v.submit);
     updateSubmit(v);
     if (tookFocus) v.buttons[0].focus({ preventScroll: true });
-    else announce(v);
+    else if (document.hasFocus()) announce(v);
     var saver = v.saver;
     if (saver) {
       saver.refused = function (res) {
