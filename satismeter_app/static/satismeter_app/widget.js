@@ -328,8 +328,6 @@
       done: false,
     };
     v.saver = previewOnly ? null : surveySaver(v.campaign, survey.language, forced);
-    // Never while the focus is in another frame (the survey form's preview) or tab.
-    var tookFocus = document.hasFocus() && (!document.activeElement || document.activeElement === document.body);
     v.host = widgetHost();
     v.shadow = v.host.attachShadow({ mode: "open" });
     adoptStyles(v.shadow);
@@ -359,7 +357,7 @@
     });
     v.shadow.append(v.box);
     (document.body || document.documentElement).append(v.host);
-    startSurvey(v, tookFocus);
+    startSurvey(v);
     return { host: v.host, remove: removeSurvey.bind(null, v), jump: jump.bind(null, v) };
   }
 
@@ -469,10 +467,12 @@
   }
 
   // On the page: focus, the display counted, and a duplicate answer shown as such.
-  function startSurvey(v, tookFocus) {
+  function startSurvey(v) {
     contrast(v.box, v.submit);
     updateSubmit(v);
-    if (tookFocus) v.buttons[0].focus({ preventScroll: true });
+    // Never while the focus is in another frame (the survey form's preview) or tab.
+    var idle = !document.activeElement || document.activeElement === document.body;
+    if (document.hasFocus() && idle) v.buttons[0].focus({ preventScroll: true });
     else if (document.hasFocus()) announce(v);
     var saver = v.saver;
     if (saver) {
