@@ -252,7 +252,7 @@ def open_while_typing(
 def test_a_survey_opening_while_the_user_types_is_announced_and_one_keystroke_away(
     page, live_server, host_site, nps, screenshots
 ) -> None:
-    dialog = open_while_typing(page, live_server, host_site, nps, "announced")
+    open_while_typing(page, live_server, host_site, nps, "announced")
     search = page.get_by_label("Search")
     expect(search).to_be_focused()  # never taken from a busy user
     expect(page.get_by_role("status")).to_have_text(
