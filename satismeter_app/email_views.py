@@ -128,8 +128,13 @@ def unsubscribe(request: HttpRequest, reminder: Reminder, _rating: int | None) -
     if request.method == "GET" and reminders.looks_like_scanner(reminder, timezone.now()):
         return _confirm(request, reminder, strings["UNSUBSCRIBE"], reminder.email)
     reminders.unsubscribe(reminder)
-    message = f"\u2713 {strings['UNSUBSCRIBE']}: {reminder.email}"
-    return _page(request, reminder, "email_message.html", message=message)
+    return _page(
+        request,
+        reminder,
+        "email_message.html",
+        message=strings["UNSUBSCRIBED"],
+        detail=reminder.email,
+    )
 
 
 def _confirm(request: HttpRequest, reminder: Reminder, heading: str, detail: str) -> HttpResponse:

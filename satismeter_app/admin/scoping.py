@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import permissions
 from ..models import Project
 from ..permissions import ANY_ROLE, Roles
+from .widgets import LabelledSplitDateTime
 
 # Tenancy, read once per request ------------------------------------------------------------
 
@@ -165,6 +166,11 @@ class ProjectScopedAdmin(admin.ModelAdmin):
         return self.scoped(request, super().get_queryset(request), self.view_roles)
 
     # Forms ----------------------------------------------------------------------------------
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.DateTimeField) and "widget" not in kwargs:
+            kwargs["widget"] = LabelledSplitDateTime(db_field.verbose_name)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any

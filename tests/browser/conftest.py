@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,8 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# npm packages the tests run unchanged (satismeter-loader, axe-core), pinned by package-lock.json.
+NPM_DIR = Path(__file__).parent / "npm"
 
 # SatisMeter's snippet exactly as a customer pastes it (support.satismeter.com), with only the
 # host of the script changed. __HOST__ and __OPTIONS__ are filled in by `snippet()`.
@@ -91,6 +94,68 @@ def browser() -> Iterator[Any]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _npm_unavailable(reason: str) -> None:
+    if os.environ.get("REQUIRE_CHROMIUM"):
+        pytest.fail(f"{reason} (CI runs `npm ci` in {NPM_DIR})")
+    pytest.skip(reason)
+
+
+def npm_file(relative: str) -> Path:
+    """A file of an npm package of tests/browser/npm, installed from package-lock.json when
+    missing; the test skips only when that cannot be done outside CI."""
+    path = NPM_DIR / "node_modules" / relative
+    if not path.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            _npm_unavailable(f"{relative} is not installed and there is no npm to install it")
+        command = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"]
+        done = subprocess.run(command, cwd=NPM_DIR, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            _npm_unavailable(f"`npm ci` in {NPM_DIR} failed (offline?): {done.stderr[-500:]}")
+    return path
+
+
+# axe-core's rules, run as its own docs show; a violation counts when it is serious or critical.
+AXE_RUN = """async (context) => {
+  const results = await axe.run(context || document, {resultTypes: ["violations"]});
+  return results.violations.filter((v) => ["serious", "critical"].includes(v.impact))
+    .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}) at ${JSON.stringify(n.target)}: `
+      + (n.any.concat(n.all, n.none).map((c) => c.message).join("; "))));
+}"""
+
+
+def axe_violations(page: Any, context: str | None = None) -> list[str]:
+    """The serious and critical violations axe-core (npm ``axe-core``) finds on the page, its
+    frames and open shadow roots included, one line each, or within the ``context`` selector."""
+    script = npm_file("axe-core/axe.min.js")
+    for frame in page.frames:
+        if not frame.evaluate("typeof window.axe !== 'undefined'"):
+            frame.add_script_tag(path=str(script))
+    return page.evaluate(AXE_RUN, context)
+
+
+# aria-describedby and aria-labelledby ids that name no element of the same document or shadow
+# root (axe-core leaves these "to review" rather than failing them).
+DANGLING_IDREFS = """() => {
+  const found = [];
+  const visit = (root) => root.querySelectorAll("*").forEach((el) => {
+    for (const name of ["aria-describedby", "aria-labelledby"]) {
+      for (const id of (el.getAttribute(name) || "").split(/\\s+/).filter(Boolean)) {
+        if (!el.getRootNode().getElementById(id)) found.push(`${name}=${id} on <${el.localName}>`);
+      }
+    }
+    if (el.shadowRoot) visit(el.shadowRoot);
+  });
+  visit(document);
+  return found;
+}"""
+
+
+def dangling_idrefs(page: Any) -> list[str]:
+    """ARIA references to ids that do not exist, on the page and in its frames."""
+    return [ref for frame in page.frames for ref in frame.evaluate(DANGLING_IDREFS)]
 
 
 def wait_until(page: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -14,10 +14,6 @@ The package is installed by `npm ci` in tests/browser/npm/ (.ci/run does it); th
 there when it is missing, and skip only when that cannot be done outside CI.
 """
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +21,10 @@ from playwright.sync_api import expect
 
 from satismeter_app.models import Response
 
-from .conftest import SATISMETER_SNIPPET, displayed, html_page
+from .conftest import SATISMETER_SNIPPET, displayed, html_page, npm_file
 
 pytestmark = pytest.mark.browser
 
-NPM_DIR = Path(__file__).parent / "npm"
-LOADER = NPM_DIR / "node_modules" / "satismeter-loader" / "index.js"
 SATISMETER = "https://app.satismeter.com"
 # The CommonJS `module` a bundler would give the file, and the file as a module script.
 COMMONJS = (
@@ -41,24 +35,10 @@ COMMONJS = (
 STUB = SATISMETER_SNIPPET.replace("satismeter(__OPTIONS__);\n", "")
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_CHROMIUM"):
-        pytest.fail(f"{reason} (CI runs `npm ci` in {NPM_DIR})")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def loader_source() -> str:
     """index.js of satismeter-loader, installed from package-lock.json when missing."""
-    if not LOADER.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            _unavailable("satismeter-loader is not installed and there is no npm to install it")
-        command = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"]
-        done = subprocess.run(command, cwd=NPM_DIR, capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            _unavailable(f"`npm ci` in {NPM_DIR} failed (offline?): {done.stderr[-500:]}")
-    return LOADER.read_text(encoding="utf-8")
+    return npm_file("satismeter-loader/index.js").read_text(encoding="utf-8")
 
 
 def customer_code(project: Any, user_id: str) -> str:

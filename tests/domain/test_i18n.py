@@ -61,10 +61,27 @@ def test_every_string_is_written(language: str) -> None:
     assert blank == []
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_ends_of_the_scale_read_differently_from_their_first_word(language: str) -> None:
+    """The two labels must not begin with the same word: "Крайне маловероятно" and "Крайне
+    вероятно" differed by one syllable, easy to misread at a glance."""
+    strings = i18n.catalog(language)
+    assert strings["UNLIKELY"].split()[0] != strings["LIKELY"].split()[0]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_unsubscribe_page_has_its_own_words(language: str) -> None:
+    """The page says what happened; it does not repeat the link's "Unsubscribe from..."."""
+    strings = i18n.catalog(language)
+    assert strings["UNSUBSCRIBED"] != strings["UNSUBSCRIBE"]
+    assert strings["UNSUBSCRIBE"] not in strings["UNSUBSCRIBED"]
+
+
 def test_english_keeps_each_placeholder_where_it_belongs() -> None:
     assert placeholders(ENGLISH["HOW_LIKELY"]) == {"service_name"}
     assert placeholders(ENGLISH["SUBJECT"]) == {"service_name"}
     assert placeholders(ENGLISH["SCORE_BUTTON_LABEL"]) == {"score"}
+    assert placeholders(ENGLISH["SHORTCUT"]) == {"keys"}  # filled in by the widget
     others = {key for key, text in ENGLISH.items() if "score" in placeholders(text)}
     assert others == {"SCORE_BUTTON_LABEL"}
 

@@ -38,6 +38,7 @@ FORGED = {
     "HOW_LIKELY": "Forged question?",
     "OUTRO": "The security team",
     "UNSUBSCRIBE": "Forged unsubscribe",
+    "UNSUBSCRIBED": "Forged unsubscribed",
     "FOLLOWUP": "Forged follow-up: type your password",
     "FILLED": "Forged filled",
     "THANKS": "Forged thanks",

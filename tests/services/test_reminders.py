@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from satismeter_app import i18n
 from satismeter_app.models import (
     Delivery,
     Display,
@@ -351,6 +352,18 @@ def test_the_unsubscribe_link_puts_the_address_on_the_list(client, reminder):
     assert EndUser.objects.get(pk=reminder.user_id).unsubscribed
     client.get(_path(reminders.link(reminder, "unsubscribe")))
     assert Unsubscribe.objects.count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "de", "ru", "ar", "ja"])
+def test_the_unsubscribe_page_says_so_in_the_users_language(client, survey, shown, language):
+    shown(email="lang@example.com", language=language)
+    reminders.send_all()
+    page = client.get(_path(reminders.link(Reminder.objects.get(), "unsubscribe")))
+    strings = i18n.catalog(language)
+    html = page.content.decode()
+    assert f'<h1 id="message">{strings["UNSUBSCRIBED"]}</h1>' in html
+    assert '<p id="detail">lang@example.com</p>' in html
+    assert strings["UNSUBSCRIBE"] not in html
 
 
 # --- several workers ---------------------------------------------------------------------------

@@ -1,11 +1,8 @@
 /*
  * django-satismeter widget: an in-app NPS survey that speaks SatisMeter's snippet.
  *
- * Served at /js and /satismeter.js. Hand-written, no dependencies, no build step; see
- * docs/widget.md. The host page's snippet defines a stub `satismeter(...)` that queues its
- * arguments on `satismeter.q` and loads this file; the file replays that queue in order,
- * then takes the stub's place. The server decides whether a survey is due; this file only
- * asks it, shows the one survey it names inside a Shadow DOM, and saves the answers.
+ * Hand-written, no build step; docs/widget.md tells what it does. It replays the snippet's
+ * queue, asks the server whether a survey is due, shows it in a Shadow DOM, saves answers.
  *
  * Untrusted data (survey strings, traits, design) only ever reaches the page as text
  * (textContent) or as checked values (colours, http(s) links): never as HTML.
@@ -32,8 +29,8 @@
 
   var base = scriptBase();
   var config = { writeKey: null, source: null, events: {}, design: null };
-  // `translation`: the user's own overrides, from their identify call; the server applies them
-  // only to the answer of a call that carries them, so every call of this page resends them.
+  // `translation`: the user's own overrides; the server applies them only to the call that
+  // carries them, so every call resends them.
   var who = { userId: null, userHash: null, anonymousId: store("localStorage", "anonymousId"),
     translation: null };
   var calls = 0; // numbers the calls to /api/widget: only the latest one's answer counts
@@ -42,7 +39,7 @@
   var savers = [];
   var sheet = null;
 
-  // --- Where the script came from: the API lives on the same host, under the same prefix.
+  // --- The API is on the script's host, under its prefix.
 
   function scriptBase() {
     var pattern = /\/(js|satismeter\.js)([?#].*)?$/;
@@ -62,8 +59,8 @@
     if (window.console) console.warn.apply(console, ["satismeter:"].concat([].slice.call(arguments)));
   }
 
-  // Reads (two arguments) or writes (three; null removes) JSON in local or session storage,
-  // which may be missing or refuse: the widget then simply remembers less.
+  // Reads (two arguments) or writes (three; null removes) JSON in web storage, which may
+  // refuse: the widget then remembers less.
   function store(kind, key, value) {
     try {
       var storage = window[kind];
@@ -99,8 +96,8 @@
     }
   }
 
-  // A CSS colour from the design, or null: checked by the browser's own parser, and limited
-  // to characters that colours use, so that it can never carry another declaration.
+  // A design colour or null: parsed by the browser, and made of colour characters only, so
+  // that it cannot carry another declaration.
   function safeColor(value) {
     var ok = typeof value === "string" && /^[#\w\s(),.%/+-]{1,64}$/.test(value);
     return ok && window.CSS && CSS.supports("color", value) ? value : null;
@@ -121,7 +118,7 @@
 
   // --- HTTP. Every answer resolves, to {status, body, headers}; status 0 is a network error.
 
-  // `keepalive`: a save started just before the user leaves the page still gets through.
+  // `keepalive`: a save started as the user leaves the page still gets through.
   function send(method, url, body, token, keepalive) {
     var headers = { "Content-Type": "application/json" };
     if (token) headers["auth-token"] = token;
@@ -135,8 +132,7 @@
     });
   }
 
-  // Sends in order, one at a time: the server sees identify, page and track in the order the
-  // page made them (traits before the event they target), and never two at once.
+  // One at a time, in the page's order (traits before the event they target).
   function inLine(method, path, body, then) {
     line = line.then(function () {
       return send(method, base + path, body).then(then);
@@ -166,8 +162,8 @@
     }
   }
 
-  // SatisMeter's 2015 call (its snippet, Segment's integration 1.0.x): {token, user: {id,
-  // signUpDate, ...traits}, trackAnonymous, preview, ...traits}. Today's names win.
+  // SatisMeter's 2015 call: {token, user: {id, signUpDate, ...traits}, trackAnonymous,
+  // preview, ...traits}. Today's names win.
   function modernize(o) {
     var user = o.user || {};
     var traits = {};
@@ -252,13 +248,12 @@
     });
   }
 
-  // --- Saving a response: the rating at once, the comment on submit. Changes not yet
-  // accepted are merged and retried with backoff while the page is open, and kept in
-  // sessionStorage, so that the next page of the same tab finishes sending them.
+  // --- Saving: the rating at once, the comment on submit. Changes not yet accepted are
+  // merged, retried with backoff, and kept in sessionStorage for the tab's next page.
 
   function Saver(state) {
     // {url: API base, identity, campaign, language, page, location, token, pending}: plain
-    // data, so that it survives in sessionStorage for the next page.
+    // data, for sessionStorage.
     this.state = state;
     this.sending = null;
     this.delay = FIRST_DELAY;
@@ -324,8 +319,8 @@
 
   // --- The survey on screen. `v` holds the survey, its elements and the answer so far.
 
-  // forced: shown by staff preview (forceSurvey); the server then takes the answer even
-  // from a user its targeting would refuse.
+  // forced: a staff preview (forceSurvey); the server takes its answer even from a user its
+  // targeting refuses.
   function openSurvey(survey, previewOnly, forced) {
     var v = {
       t: survey.translation || {}, design: Object.assign({}, survey.design, config.design),
@@ -333,7 +328,6 @@
       done: false,
     };
     v.saver = previewOnly ? null : surveySaver(v.campaign, survey.language, forced);
-    var tookFocus = !document.activeElement || document.activeElement === document.body;
     v.host = widgetHost();
     v.shadow = v.host.attachShadow({ mode: "open" });
     adoptStyles(v.shadow);
@@ -345,6 +339,7 @@
     v.main.append(question, ratingScale(v), commentForm(v));
     v.status = el("div", "sm-status");
     v.status.setAttribute("role", "status");
+    v.status.append(v.note = el("p", "sm-sr"));
     v.box.append(closer, v.main, v.status);
     if (previewOnly) v.box.append(el("p", "sm-by", "Preview: answers are not saved"));
     if (v.design.poweredBy !== false) v.box.append(el("p", "sm-by", (v.t.POWERED_BY || "Powered by") + " django-satismeter"));
@@ -354,10 +349,16 @@
         closeSurvey(v);
       }
     });
+    // Focus goes back where it came from (Tab, a click, the shortcut).
+    v.host.addEventListener("focusin", function (event) {
+      var from = event.relatedTarget;
+      if (from && !v.host.contains(from)) v.back = from;
+      v.note.textContent = "";
+    });
     v.shadow.append(v.box);
     (document.body || document.documentElement).append(v.host);
-    startSurvey(v, tookFocus);
-    return { host: v.host, remove: removeSurvey.bind(null, v) };
+    startSurvey(v);
+    return { host: v.host, remove: removeSurvey.bind(null, v), jump: jump.bind(null, v) };
   }
 
   function surveySaver(campaign, language, forced) {
@@ -369,9 +370,8 @@
 
   function widgetHost() {
     var host = el("satismeter-widget");
-    // Inline and !important: the host page's rules cannot hide or move the widget. Set through
-    // the CSSOM, which a Content-Security-Policy without 'unsafe-inline' allows (a style
-    // attribute it refuses, and reports).
+    // Inline, !important: the page's rules cannot hide or move it. Set through the CSSOM,
+    // which a CSP without 'unsafe-inline' allows (it refuses a style attribute).
     ("all:initial;display:block;position:fixed;top:0;left:0;width:0;height:0;overflow:visible;" +
       "z-index:2147483647;visibility:visible;opacity:1").split(";").forEach(function (rule) {
       rule = rule.split(":");
@@ -441,7 +441,7 @@
     return button;
   }
 
-  // The follow-up question, hidden until a rating is chosen; its draft survives a reload.
+  // The follow-up, hidden until a rating is chosen; its draft survives a reload.
   function commentForm(v) {
     var form = v.form = el("form", "sm-form");
     form.hidden = true;
@@ -467,10 +467,13 @@
   }
 
   // On the page: focus, the display counted, and a duplicate answer shown as such.
-  function startSurvey(v, tookFocus) {
+  function startSurvey(v) {
     contrast(v.box, v.submit);
     updateSubmit(v);
-    if (tookFocus) v.buttons[0].focus({ preventScroll: true });
+    // Never while the focus is in another frame (the survey form's preview) or tab.
+    var idle = !document.activeElement || document.activeElement === document.body;
+    if (document.hasFocus() && idle) v.buttons[0].focus({ preventScroll: true });
+    else if (document.hasFocus()) announce(v);
     var saver = v.saver;
     if (saver) {
       saver.refused = function (res) {
@@ -542,7 +545,7 @@
     var design = v.design;
     v.done = true;
     v.main.hidden = true;
-    var thanks = el("p", "sm-thanks", text);
+    var thanks = v.thanks = el("p", "sm-thanks", text);
     thanks.tabIndex = -1;
     v.status.append(thanks);
     var cta = design.ctaText && safeUrl(design.ctaUrl);
@@ -568,17 +571,41 @@
   }
 
   function removeSurvey(v) {
+    var focused = v.shadow.activeElement;
     store("sessionStorage", "draft:" + v.campaign, null); // closed: the draft was discarded
     v.host.remove();
     if (current && current.host === v.host) current = null;
+    if (focused) goBack(v);
   }
 
-  // Text on the primary colour: dark on light colours, white on dark ones.
+  function goBack(v) {
+    if (v.back && v.back.isConnected) v.back.focus({ preventScroll: true });
+  }
+
+  // A busy user hears the question and its keys a moment later (a live region is read out
+  // when it changes, not when it appears).
+  function announce(v) {
+    var hint = String(v.t.SHORTCUT || "").replace(/\{\{\s*keys\s*\}\}/g, "Alt+Shift+R");
+    setTimeout(function () {
+      if (!v.done && !v.shadow.activeElement) v.note.textContent = v.t.HOW_LIKELY + " " + hint;
+    }, 500);
+  }
+
+  // The shortcut: into the survey, or from inside it back out.
+  function jump(v) {
+    if (v.shadow.activeElement) return goBack(v);
+    (v.done ? v.thanks : v.rating === null ? v.box.querySelector("[tabindex='0']") : v.textarea).focus();
+  }
+
+  // Text on the primary colour: white or #1a1a1a, whichever has the higher WCAG contrast
+  // ratio: #1a1a1a when the relative luminance L > .2017 ((L + .05) / .0603 > 1.05 / (L + .05)).
   function contrast(box, sample) {
     var rgb = (getComputedStyle(sample).backgroundColor.match(/[\d.]+/g) || []).map(Number);
-    if (rgb.length > 2 && 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 170) {
-      box.style.setProperty("--on-p", "#1a1a1a");
-    }
+    var L = rgb.length > 2 && [.2126, .7152, .0722].reduce(function (sum, weight, i) {
+      var c = rgb[i] / 255;
+      return sum + weight * (c <= .04045 ? c / 12.92 : Math.pow((c + .055) / 1.055, 2.4));
+    }, 0);
+    if (L > .2017) box.style.setProperty("--on-p", "#1a1a1a");
   }
 
   function adoptStyles(shadow) {
@@ -593,8 +620,7 @@
     }
   }
 
-  // `all: initial` on the root cuts every property inherited from the host page; sizes are in
-  // px (rem would follow the host page's root font size).
+  // `all: initial`: nothing inherited from the page; px, as rem follows the page's root font.
   var CSS_TEXT = [
     ".sm{all:initial;display:block;position:fixed;box-sizing:border-box;--p:#ff4981;--fg:#333;--bg:#fdfdfd;" +
       "--on-p:#fff;--line:rgba(128,128,128,.45);--tx:0;--ty:0;transform:translate(var(--tx),var(--ty));" +
@@ -634,7 +660,8 @@
       "line-height:32px;opacity:.6}.sm-close:hover{opacity:1}",
     ".sm .sm-thanks{font-size:16px;font-weight:600;padding-inline-end:24px;outline:none}",
     ".sm-cta{display:inline-block;margin-top:12px;text-decoration:none}",
-    ".sm-by{margin-top:12px;font-size:11px;opacity:.55;text-align:center}",
+    ".sm-by{margin-top:12px;font-size:11px;opacity:.75;text-align:center}",
+    ".sm-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}",
     // Phones: the dialog and the panel become a sheet across the bottom (or top) edge.
     "@media (max-width:480px){.sm{padding:16px}.sm.sm-dialog,.sm.sm-panel{left:0;right:0;width:auto;" +
       "max-width:none;--tx:0;--ty:0;top:auto;bottom:0;border-radius:12px 12px 0 0}" +
@@ -649,10 +676,17 @@
   }
   satismeter.loaded = true;
   satismeter.version = "1";
-  // The stub pushes onto `window.satismeter.q`: code that kept a reference to it still works.
+  // Code that kept the stub's `satismeter.q` still works.
   satismeter.q = { push: handle };
   window.satismeter = satismeter;
   window.addEventListener("online", flushAll);
+  // Alt+Shift+R (Option on a Mac) by the key's place, which every keyboard layout has.
+  window.addEventListener("keydown", function (e) {
+    if (current && e.altKey && e.shiftKey && !e.ctrlKey && !e.metaKey && e.code === "KeyR") {
+      e.preventDefault();
+      current.jump();
+    }
+  }, true);
 
   (store("sessionStorage", "outbox") || []).forEach(function (state) {
     new Saver(state).flush();
