@@ -307,11 +307,12 @@ def json_column(column: str) -> Cast:
 def csv_text(column: str) -> Sql:
     """A text column as its cell: the formula guard (:func:`csv_safe`), then quoted as
     csv.writer quotes; empty for NULL."""
-    starts = ", ".join(literal(start) for start in sorted(FORMULA_STARTS))
-    quoted = literal("[" + "".join(CSV_QUOTED) + "]")
-    guard = f"CASE WHEN left({{0}}, 1) IN ({starts}) THEN '''' ELSE '' END"
+    starts = ", ".join(str(ord(start)) for start in sorted(FORMULA_STARTS))
+    # ascii() and strpos() rather than left() and a regular expression: half the cost
+    quoted = " OR ".join(f"strpos({{0}}, {literal(char)}) > 0" for char in CSV_QUOTED)
+    guard = f"CASE WHEN ascii({{0}}) IN ({starts}) THEN '''' ELSE '' END"
     return Sql(
-        f"CASE WHEN {{0}} ~ {quoted} THEN '\"' || {guard} || replace({{0}}, '\"', '\"\"') || '\"'"
+        f"CASE WHEN {quoted} THEN '\"' || {guard} || replace({{0}}, '\"', '\"\"') || '\"'"
         f" ELSE {guard} || coalesce({{0}}, '') END",
         F(column),
     )
