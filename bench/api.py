@@ -41,13 +41,14 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,7 +189,6 @@ def post_all(
     """Each body posted to ``POST /segment/v1/batch`` once, by ``clients`` threads on keep-alive
     connections: (seconds, what went wrong or "") of each."""
     import http.client
-    import threading
 
     queue = iter(bodies)
     lock, results = threading.Lock(), []
@@ -333,13 +333,63 @@ class Reader:
 def timed(reader: Reader) -> tuple[int, float, float | None]:
     """One read: its bytes, wall seconds and CPU seconds."""
     pid = reader.backend()
-    server, client = cpu_seconds(pid), time.process_time()
-    started = time.perf_counter()
-    size = reader.read()
-    seconds = time.perf_counter() - started
-    used = time.process_time() - client + cpu_seconds(pid) - server
-    seen = bool(proc_stat(pid)) and reader.backend() == pid
-    return size, seconds, (used if seen else None)
+    with ServerCpu(pid) as server:
+        client = time.thread_time()
+        started = time.perf_counter()
+        size = reader.read()
+        seconds = time.perf_counter() - started
+        client = time.thread_time() - client
+    if server.seconds is None or reader.backend() != pid:
+        return size, seconds, None
+    return size, seconds, client + server.seconds
+
+
+class ServerCpu:
+    """The CPU seconds of a PostgreSQL backend and of the parallel workers it starts, from
+    /proc; None where /proc does not show the backend. A worker exits with its query, so a
+    thread looks at the postmaster's children every 20 ms (the last of a worker's milliseconds
+    may be missed)."""
+
+    def __init__(self, backend: int) -> None:
+        self.backend, self.seconds = backend, cast(float | None, None)
+        self.workers: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.watcher = threading.Thread(target=self.watch, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        fields = proc_stat(self.backend)
+        self.postmaster = int(fields[1]) if fields else 0
+        self.start = cpu_seconds(self.backend)
+        self.watcher.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.watcher.join()
+        if self.postmaster:
+            self.seconds = cpu_seconds(self.backend) - self.start + sum(self.workers.values())
+
+    def watch(self) -> None:
+        children = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children")
+        title = f"parallel worker for PID {self.backend}".encode()
+        mine: dict[int, bool] = {}
+        while not self.stop.wait(0.02):
+            try:
+                pids = [int(pid) for pid in children.read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                if pid not in mine:
+                    mine[pid] = title in read_bytes(Path(f"/proc/{pid}/cmdline"))
+                if mine[pid]:
+                    self.workers[pid] = max(self.workers.get(pid, 0.0), cpu_seconds(pid))
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def measure(readers: list[Reader], repeat: int = 1) -> list[Reading]:
