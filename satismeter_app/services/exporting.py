@@ -9,10 +9,11 @@ On PostgreSQL the database writes them: each row comes as a few texts, the JSON 
 or the cells of the CSV line with the JSON columns left out (:func:`object_texts`,
 :func:`line_texts`), and the JSON columns as PostgreSQL's text of them. Python only writes the
 JSON columns compactly (PostgreSQL's text has a space after each ``,`` and ``:``), once per
-distinct text (:class:`Written`), and splices them in: no object, dict or cell per row, and
-the time is within 2× of PostgreSQL's own ``COPY`` of the same rows (bench/api.py). The rows
-are streamed in chunks (libpq 17's chunked rows mode: the server reads the next rows while
-this process writes the last ones); on an older libpq, from a server-side cursor.
+distinct text (:class:`Written`), and splices them in: no object, dict or cell per row. The
+time is within 2× of PostgreSQL's own ``COPY`` of the same rows, with the parallel workers
+PostgreSQL gives the query by default (bench/README.md). The rows are streamed in chunks
+(libpq 17's chunked rows mode: the server reads the next rows while this process writes the
+last ones); on an older libpq, from a server-side cursor.
 
 Elsewhere (SQLite) the rows are read by Django and written here, as a page is.
 """
