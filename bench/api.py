@@ -14,11 +14,18 @@ One run, all on loopback:
 3. **export**: seeds ``--responses`` responses (bulk inserts, then ``ANALYZE``) and reads them
    three ways in this process: ``GET /api/responses`` as JSON and as CSV through the streaming
    view (Django's test client, every chunk consumed and dropped), and
-   ``COPY (SELECT …) TO STDOUT`` of the same rows and columns through psycopg. Each is timed
-   on its own (``--repeat``: the best of that many reads), then run again under tracemalloc
-   for its peak memory; the export of half the rows is measured too, to show that the peak
-   does not grow with the number of rows. The report gives export/COPY ratios;
+   ``COPY (SELECT …) TO STDOUT`` of the same rows and columns through psycopg; and the JSON
+   and CSV of half the rows, to show that the peak memory does not grow with the number of
+   rows. ``--repeat`` rounds of one read of each in turn (a busy minute slows them all), the
+   best time of each kept, and the least CPU: this process's and that of the PostgreSQL
+   backend serving the reads (from /proc; the time moves with the machine's load, the CPU
+   much less). Then one more read of each under tracemalloc for its peak memory. The report
+   gives export/COPY ratios;
 4. drops the database and stops gunicorn, also on Ctrl-C and errors.
+
+The code under test is the checkout named first in ``PYTHONPATH`` that holds
+``satismeter_app``, else this one (as bench/widget.py): ``PYTHONPATH=/old/checkout python
+bench/api.py`` benches an older commit with this script.
 
 Progress goes to stderr.
 """
@@ -30,30 +37,37 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    # Last: the checkout named first in PYTHONPATH, if any, is the one benched (bench/widget.py)
+    sys.path.append(str(ROOT))
 
 from bench.widget import (  # noqa: E402  (the path above makes the package importable)
+    CODE_ROOT,
     Environment,
+    cpu_seconds,
     create_database,
     drop_database,
     free_port,
     log,
-    run_phase,
+    proc_stat,
+    setup_django,
     start_gunicorn,
-    stop_gunicorn,
+    stop_process,
     wait_until_serving,
 )
 
@@ -93,17 +107,11 @@ def make_environment(args: argparse.Namespace) -> Environment:
         "REDIS_URL": "",  # no cache is needed here: a local-memory one
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
+        "CONN_MAX_AGE": "3600",  # one backend serves every read: its CPU is counted
+        "PYTHONPATH": str(CODE_ROOT),
     }
-    return Environment(database, database_url, "", variables)
-
-
-def setup_django(env: Environment) -> None:
-    os.environ.update(env.variables)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", interactive=False, verbosity=0)
+    workdir = Path(tempfile.mkdtemp(prefix="satismeter-bench-api-"))  # gunicorn's access log
+    return Environment(database, database_url, "", variables, workdir)
 
 
 # --- ingest ---------------------------------------------------------------------------------------
@@ -154,25 +162,62 @@ def run_ingest(args: argparse.Namespace, port: int, key: str) -> Ingest:
     bodies = [batch_body(i, key) for i in range(args.batches)]
     auth = base64.b64encode(f"{key}:".encode()).decode()
     headers = {"Content-Type": "application/json", "Authorization": f"Basic {auth}"}
-
-    def spec(index: int) -> tuple[str, str, bytes | None]:
-        return "POST", "/segment/v1/batch", bodies[index]
-
-    phase = run_phase(
-        "ingest", port, spec, clients=args.clients, total=args.batches, headers=headers
-    )
+    started = time.perf_counter()
+    posted = post_all(port, bodies, headers, args.clients)
+    seconds = time.perf_counter() - started
+    latencies = sorted(latency for latency, _ in posted)
+    failures = [failure for _, failure in posted if failure]
     return Ingest(
-        batches=phase.requests,
-        messages=phase.requests * BATCH_SIZE,
-        errors=phase.errors,
-        seconds=phase.seconds,
-        messages_per_second=round(phase.requests_per_second * BATCH_SIZE),
-        batch_p50_ms=phase.p50_ms,
-        batch_p99_ms=phase.p99_ms,
+        batches=len(posted) - len(failures),
+        messages=(len(posted) - len(failures)) * BATCH_SIZE,
+        errors=len(failures),
+        seconds=round(seconds, 2),
+        messages_per_second=round((len(posted) - len(failures)) * BATCH_SIZE / seconds),
+        batch_p50_ms=round(latencies[len(latencies) // 2] * 1000, 1),
+        batch_p99_ms=round(
+            latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] * 1000, 1
+        ),
         batch_bytes=len(bodies[0]),
         queries_per_batch=count_batch_queries(key),
-        error_samples=phase.error_samples,
+        error_samples=failures[:5],
     )
+
+
+def post_all(
+    port: int, bodies: list[bytes], headers: dict[str, str], clients: int
+) -> list[tuple[float, str]]:
+    """Each body posted to ``POST /segment/v1/batch`` once, by ``clients`` threads on keep-alive
+    connections: (seconds, what went wrong or "") of each."""
+    import http.client
+
+    queue = iter(bodies)
+    lock, results = threading.Lock(), []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                body = next(queue, None)
+            if body is None:
+                break
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/segment/v1/batch", body, headers)
+                reply = conn.getresponse()
+                answer = reply.read()
+                failure = "" if reply.status == 200 else f"HTTP {reply.status}: {answer[:200]!r}"
+            except (OSError, http.client.HTTPException) as error:
+                conn.close()
+                failure = repr(error)
+            results.append((time.perf_counter() - started, failure))
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def count_batch_queries(key: str) -> int:
@@ -266,38 +311,133 @@ class Reading:
     name: str
     rows: int
     megabytes: float
-    seconds: float
+    seconds: float  # the best of the timed reads
+    # The least CPU of a timed read: this process (the view, or psycopg reading COPY) and the
+    # PostgreSQL backend that served it, from /proc; None where /proc does not show it.
+    cpu_seconds: float | None
     rows_per_second: float
-    peak_mib: float  # tracemalloc's peak, in a second run
+    peak_mib: float  # tracemalloc's peak, in one more read
 
 
-def measure(name: str, rows: int, read: Callable[[], int], repeat: int = 1) -> Reading:
-    """The best time of ``repeat`` reads (on a busy machine, the least disturbed), then the
-    peak memory of one more."""
-    times = []
-    for _ in range(repeat):
+@dataclass
+class Reader:
+    """Reads the rows once (returns the bytes read); ``backend``: the pid of the PostgreSQL
+    backend that serves the reads."""
+
+    name: str
+    rows: int
+    read: Callable[[], int]
+    backend: Callable[[], int]
+
+
+def timed(reader: Reader) -> tuple[int, float, float | None]:
+    """One read: its bytes, wall seconds and CPU seconds."""
+    pid = reader.backend()
+    with ServerCpu(pid) as server:
+        client = time.thread_time()
         started = time.perf_counter()
-        size = read()
-        times.append(time.perf_counter() - started)
-    seconds = min(times)
+        size = reader.read()
+        seconds = time.perf_counter() - started
+        client = time.thread_time() - client
+    if server.seconds is None or reader.backend() != pid:
+        return size, seconds, None
+    return size, seconds, client + server.seconds
+
+
+class ServerCpu:
+    """The CPU seconds of a PostgreSQL backend and of the parallel workers it starts, from
+    /proc; None where /proc does not show the backend. A worker exits with its query, so a
+    thread looks at the postmaster's children every 20 ms (the last of a worker's milliseconds
+    may be missed)."""
+
+    def __init__(self, backend: int) -> None:
+        self.backend, self.seconds = backend, cast(float | None, None)
+        self.workers: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.watcher = threading.Thread(target=self.watch, daemon=True)
+
+    def __enter__(self) -> ServerCpu:
+        fields = proc_stat(self.backend)
+        self.postmaster = int(fields[1]) if fields else 0
+        self.start = cpu_seconds(self.backend)
+        self.watcher.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.watcher.join()
+        if self.postmaster:
+            self.seconds = cpu_seconds(self.backend) - self.start + sum(self.workers.values())
+
+    def watch(self) -> None:
+        children = Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children")
+        title = f"parallel worker for PID {self.backend}".encode()
+        mine: dict[int, bool] = {}
+        while not self.stop.wait(0.02):
+            try:
+                pids = [int(pid) for pid in children.read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                if pid not in mine:
+                    mine[pid] = title in read_bytes(Path(f"/proc/{pid}/cmdline"))
+                if mine[pid]:
+                    self.workers[pid] = max(self.workers.get(pid, 0.0), cpu_seconds(pid))
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def measure(readers: list[Reader], repeat: int = 1) -> list[Reading]:
+    """``repeat`` rounds of one read by each reader in turn (a busy minute then slows all of
+    them), each reader's best time and CPU kept; then each one's peak memory in one more read."""
+    times: dict[str, list[float]] = {reader.name: [] for reader in readers}
+    cpus: dict[str, list[float | None]] = {reader.name: [] for reader in readers}
+    sizes = {}
+    for _ in range(repeat):
+        for reader in readers:
+            sizes[reader.name], seconds, cpu = timed(reader)
+            times[reader.name].append(seconds)
+            cpus[reader.name].append(cpu)
+    return [
+        reading(reader, sizes[reader.name], times[reader.name], cpus[reader.name], peak(reader))
+        for reader in readers
+    ]
+
+
+def peak(reader: Reader) -> float:
     tracemalloc.start()
     try:
-        read()
+        reader.read()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    return peak
+
+
+def reading(
+    reader: Reader, size: int, times: list[float], cpus: list[float | None], peak: float
+) -> Reading:
+    seconds = min(times)
+    known = [cpu for cpu in cpus if cpu is not None]
     return Reading(
-        name=name,
-        rows=rows,
+        name=reader.name,
+        rows=reader.rows,
         megabytes=round(size / 1e6, 1),
         seconds=round(seconds, 2),
-        rows_per_second=round(rows / seconds),
+        cpu_seconds=round(min(known), 2) if len(known) == len(cpus) else None,
+        rows_per_second=round(reader.rows / seconds),
         peak_mib=round(peak / 2**20, 2),
     )
 
 
-def view_reader(key: str, **params: str) -> Callable[[], int]:
-    """Consume ``GET /api/responses`` chunk by chunk; returns the bytes read."""
+def view_reader(name: str, rows: int, key: str, **params: str) -> Reader:
+    """Consume ``GET /api/responses`` chunk by chunk."""
+    from django.db import connection
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -312,7 +452,11 @@ def view_reader(key: str, **params: str) -> Callable[[], int]:
         reply.close()
         return size
 
-    return read
+    def backend() -> int:
+        connection.ensure_connection()  # kept between requests (CONN_MAX_AGE)
+        return int(connection.connection.info.backend_pid)
+
+    return Reader(name, rows, read, backend)
 
 
 COPY_SQL = """
@@ -329,70 +473,58 @@ COPY (
 """
 
 
-def copy_reader(database_url: str, project_id: int) -> Callable[[], int]:
+def copy_reader(name: str, rows: int, conn: Any, project_id: int) -> Reader:
     """PostgreSQL's own COPY of the same rows and columns, consumed block by block."""
-    import psycopg
 
     def read() -> int:
         size = 0
-        with (
-            psycopg.connect(database_url) as conn,
-            conn.cursor() as cursor,
-            cursor.copy(COPY_SQL, (project_id,)) as copy,
-        ):
+        with conn.cursor() as cursor, cursor.copy(COPY_SQL, (project_id,)) as copy:
             for block in copy:
                 size += len(block)
         return size
 
-    return read
+    return Reader(name, rows, read, lambda: int(conn.info.backend_pid))
 
 
 def run_export(args: argparse.Namespace, env: Environment) -> dict[str, Any]:
+    import psycopg
+
     log(f"seeding {args.responses} responses ...")
     project_id, key = seed_responses(args.responses)
     from satismeter_app.models import Response
 
     half = Response.objects.filter(project_id=project_id).order_by("created")[args.responses // 2]
-    middle = half.created.isoformat()
-    log("export: JSON, CSV, COPY; then JSON and CSV of half the rows ...")
-    readings = [
-        measure("GET /api/responses (JSON)", args.responses, view_reader(key), args.repeat),
-        measure(
-            "GET /api/responses?format=csv",
-            args.responses,
-            view_reader(key, format="csv"),
+    middle, rest = half.created.isoformat(), args.responses - args.responses // 2
+    log(f"export: JSON, CSV, COPY, and JSON and CSV of half the rows, {args.repeat} rounds ...")
+    with psycopg.connect(env.database_url, autocommit=True) as conn:
+        readings = measure(
+            [
+                view_reader("GET /api/responses (JSON)", args.responses, key),
+                view_reader("GET /api/responses?format=csv", args.responses, key, format="csv"),
+                copy_reader("COPY (SELECT ...) TO STDOUT", args.responses, conn, project_id),
+                view_reader("JSON, half the rows", rest, key, startDate=middle),
+                view_reader("CSV, half the rows", rest, key, format="csv", startDate=middle),
+            ],
             args.repeat,
-        ),
-        measure(
-            "COPY (SELECT ...) TO STDOUT",
-            args.responses,
-            copy_reader(env.database_url, project_id),
-            args.repeat,
-        ),
-        measure(
-            "JSON, half the rows",
-            args.responses - args.responses // 2,
-            view_reader(key, startDate=middle),
-            args.repeat,
-        ),
-        measure(
-            "CSV, half the rows",
-            args.responses - args.responses // 2,
-            view_reader(key, format="csv", startDate=middle),
-            args.repeat,
-        ),
-    ]
-    json_, csv_, copy, half_, csv_half = readings
+        )
+    return {"readings": [asdict(r) for r in readings], "ratios": ratios(*readings)}
+
+
+def ratios(
+    json_: Reading, csv_: Reading, copy: Reading, json_half: Reading, csv_half: Reading
+) -> dict[str, float | None]:
+    def ratio(a: float | None, b: float | None, digits: int = 1) -> float | None:
+        return round(a / b, digits) if a is not None and b else None
+
     return {
-        "readings": [asdict(r) for r in readings],
-        "ratios": {
-            "json_time_vs_copy": round(json_.seconds / copy.seconds, 1),
-            "csv_time_vs_copy": round(csv_.seconds / copy.seconds, 1),
-            "json_peak_vs_copy": round(json_.peak_mib / copy.peak_mib, 1),
-            "csv_peak_vs_copy": round(csv_.peak_mib / copy.peak_mib, 1),
-            "json_peak_all_vs_half": round(json_.peak_mib / half_.peak_mib, 2),
-            "csv_peak_all_vs_half": round(csv_.peak_mib / csv_half.peak_mib, 2),
-        },
+        "json_time_vs_copy": ratio(json_.seconds, copy.seconds),
+        "csv_time_vs_copy": ratio(csv_.seconds, copy.seconds),
+        "json_cpu_vs_copy": ratio(json_.cpu_seconds, copy.cpu_seconds),
+        "csv_cpu_vs_copy": ratio(csv_.cpu_seconds, copy.cpu_seconds),
+        "json_peak_vs_copy": ratio(json_.peak_mib, copy.peak_mib),
+        "csv_peak_vs_copy": ratio(csv_.peak_mib, copy.peak_mib),
+        "json_peak_all_vs_half": ratio(json_.peak_mib, json_half.peak_mib, 2),
+        "csv_peak_all_vs_half": ratio(csv_.peak_mib, csv_half.peak_mib, 2),
     }
 
 
@@ -428,16 +560,18 @@ def print_ingest(ingest: Ingest) -> None:
 
 
 def print_export(export: dict[str, Any]) -> None:
-    print(f"{'export':<32}{'rows':>8}{'MB':>8}{'s':>8}{'rows/s':>10}{'peak MiB':>10}")
+    print(f"{'export':<32}{'rows':>8}{'MB':>8}{'s':>8}{'CPU s':>8}{'rows/s':>10}{'peak MiB':>10}")
     for r in export["readings"]:
+        cpu = "?" if r["cpu_seconds"] is None else f"{r['cpu_seconds']:.2f}"
         print(
-            f"{r['name']:<32}{r['rows']:>8}{r['megabytes']:>8.1f}{r['seconds']:>8.2f}"
+            f"{r['name']:<32}{r['rows']:>8}{r['megabytes']:>8.1f}{r['seconds']:>8.2f}{cpu:>8}"
             f"{r['rows_per_second']:>10}{r['peak_mib']:>10.2f}"
         )
     r = export["ratios"]
     print()
     print(
         f"export / COPY: time JSON x{r['json_time_vs_copy']}, CSV x{r['csv_time_vs_copy']}; "
+        f"CPU JSON x{r['json_cpu_vs_copy']}, CSV x{r['csv_cpu_vs_copy']}; "
         f"peak memory JSON x{r['json_peak_vs_copy']}, CSV x{r['csv_peak_vs_copy']}"
     )
     print(
@@ -451,7 +585,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server: list[Any] = []
     started = time.monotonic()
     try:
-        log(f"database {env.database}")
+        log(f"code under test: {CODE_ROOT}; database {env.database}")
         create_database(args, env.database)
         setup_django(env)
         from satismeter_app.models import ApiKey, Project
@@ -464,14 +598,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_until_serving(server[0], port)
             log(f"ingest: {args.batches} batches of {BATCH_SIZE} from {args.clients} clients ...")
             ingest = run_ingest(args, port, key)
-            stop_gunicorn(server.pop())
+            stop_process(server.pop())
         export = run_export(args, env)
     finally:
         log("cleaning up: gunicorn, database")
         for process in server:
-            stop_gunicorn(process)
+            stop_process(process)
         close_connections()
         drop_database(args, env.database)
+        shutil.rmtree(env.workdir, ignore_errors=True)
     return {
         "setup": {
             "workers": args.workers,

@@ -108,10 +108,11 @@ def user_record(user: EndUser) -> dict[str, Any]:
 # --- the response ---------------------------------------------------------------------------------
 
 
-# A response object is made of these columns, in this order: the exports read them straight from
-# the database cursor as tuples (services/reporting.py), the rest from a model instance
+# A response object is made of these columns, in this order: pages read them straight from the
+# database cursor as tuples (services/reporting.py), the rest from a model instance
 # (:func:`response_row`); :func:`row_object` builds the object either way, from rows whose times
-# (``created``, ``user__created_at``) are already text, as :func:`iso_time` writes them.
+# (``created``, ``user__created_at``) are already text, as :func:`iso_time` writes them. On
+# PostgreSQL the exports have the database write the same bytes (services/exporting.py).
 RESPONSE_COLUMNS = (
     *("id", "project_id", "survey_id", "created", "rating", "feedback", "answers"),
     *("dismissed", "pending", "completed", "method", "language", "referrer", "device", "traits"),

@@ -17,7 +17,7 @@ from .. import nps
 from ..models import (
     Project,
 )
-from ..services import dashboard, reporting
+from ..services import dashboard, exporting
 from . import charts
 
 # The NPS dashboard -------------------------------------------------------------------------
@@ -77,7 +77,7 @@ class ProjectDashboardViews:
     def dashboard_export_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
         project = self.dashboard_project(request, object_id)
         filters = dashboard.FilterForm(project, request.GET).filters()
-        rows = reporting.csv_export(dashboard.responses(project, filters))
+        rows = exporting.csv_export(dashboard.responses(project, filters))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         name = f"responses-{project.pk}-{filters.start}-{filters.end}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from ..exceptions import InvalidInput
 from ..models import Project
 from ..models import Response as SurveyResponse
-from ..services import reporting
+from ..services import exporting, reporting
 from .base import extend_schema
 from .errors import ErrorSerializer
 from .secret import (
@@ -109,14 +109,14 @@ class ResponseExport(SecretKeyReads):
         page = numbered_page(request, responses, extended)
         if export_format == "csv":
             chunks = (
-                reporting.csv_page(page)
+                exporting.csv_page(page)
                 if page
-                else reporting.csv_export(responses, extended=extended)
+                else exporting.csv_export(responses, extended=extended)
             )
             return stream(chunks, "text/csv; charset=utf-8", f"responses-{project_id}.csv")
         if page:
             return Response({"responses": page.objects, "meta": page_meta(page)})
-        return stream(reporting.json_export(responses, extended=extended), "application/json")
+        return stream(exporting.json_export(responses, extended=extended), "application/json")
 
 
 def numbered_page(

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from .. import representations, timeparse
 from ..models import EndUser
-from ..services import identity, ingest, privacy, reporting
+from ..services import exporting, identity, ingest, privacy, reporting
 from .authentication import key_project_id
 from .base import extend_schema
 from .exports import PROJECT_PARAM, stream
@@ -72,7 +72,7 @@ class UsersView(SecretKeyView):
             users = users.filter(user_id=user_id)
         rows = users.defer("history").order_by("pk").iterator(chunk_size=reporting.CHUNK_SIZE)
         return stream(
-            reporting.json_chunks(map(represent, rows), key="users"),
+            exporting.json_chunks(map(represent, rows), key="users"),
             "application/json",
         )
 

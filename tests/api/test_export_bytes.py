@@ -274,9 +274,9 @@ def test_export_from_a_server_side_cursor_answers_the_same_bytes(
     api_client, dataset, monkeypatch, name
 ):
     """With a libpq older than 17 (no chunked rows), the export reads a server-side cursor."""
-    from satismeter_app.services import reporting
+    from satismeter_app.services import exporting
 
-    monkeypatch.setattr(reporting.psycopg.pq, "version", lambda: 160000)
+    monkeypatch.setattr(exporting.psycopg.pq, "version", lambda: 160000)
     key = ApiKey.issue(dataset["project"], "golden")[1]
     path, params = SECRET_READS[name]
     check(name, body_of(api_client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {key}")))

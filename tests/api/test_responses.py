@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from satismeter_app.models import Display
-from satismeter_app.services import reporting
+from satismeter_app.services import exporting
 from tests.helpers import auth_headers
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_export_csv_has_a_header_and_one_row_per_response(
         ("7", "passive", "0"),
         ("9", "promoter", "100"),
     ]
-    assert list(rows[0]) == list(reporting.CSV_COLUMNS)
+    assert list(rows[0]) == list(exporting.CSV_COLUMNS)
 
 
 @pytest.mark.parametrize(
