@@ -408,8 +408,8 @@ def statistics(
         within = Q()
         for low, high in edges:
             within |= Q(created__gte=low, created__lt=high)
-        summary += nps.summarize(Response.objects.filter(within, **scope))
-        displays += Display.objects.filter(within, **scope).count()
+        summary += nps.summarize(Response.objects.counted().filter(within, **scope))
+        displays += Display.objects.counted().filter(within, **scope).count()
     return {
         "responses": summary.answered,
         "displays": displays,
