@@ -22,6 +22,7 @@ from ..models import (
     Survey,
 )
 from ..services import reminders
+from .figures import RecentFigures
 from .scoping import (
     ProjectScopedAdmin,
     project_filter,
@@ -103,8 +104,8 @@ class SurveyPreviewViews:
 
 
 @admin.register(Survey)
-class SurveyAdmin(SurveyPreviewViews, ProjectScopedAdmin):
-    list_display = ("name", "project", "type", "state", "priority", "starts_at", "ends_at")
+class SurveyAdmin(RecentFigures, SurveyPreviewViews, ProjectScopedAdmin):
+    list_display = ("name", "state", "recent_responses", "recent_nps", "type", "project")
     list_filter = ("state", "type", project_filter())
     list_select_related = ("project",)
     search_fields = ("name",)
