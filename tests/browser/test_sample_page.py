@@ -34,6 +34,8 @@ def test_a_visit_records_nothing_until_the_survey_is_asked_for(
     expect(page.locator("#events")).to_contain_text("display")
     expect(page.locator("#sample-note")).to_contain_text("test user")
     page.screenshot(path=screenshots / "sample-page-desktop.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=screenshots / "sample-page-narrow.png", full_page=True)
     settled()
     tester = EndUser.objects.get(user_id__startswith="sample-")
     assert tester.is_test and Display.objects.get(user=tester).is_test
