@@ -43,7 +43,7 @@ class EndUserAdmin(ProjectScopedAdmin):
     only what is theirs to set — the survey date and the unsubscribe. Nobody adds a user here,
     and deleting one is the user's erasure (privacy.erase_user)."""
 
-    list_display = ("user_name", "name_cell", "email_cell", "last_seen_cell", "project")
+    list_display = ("user_name", "contact", "last_seen_cell", "project")
     list_filter = (
         project_filter(),
         "unsubscribed",
@@ -98,18 +98,21 @@ class EndUserAdmin(ProjectScopedAdmin):
     def last_seen_cell(self, obj: EndUser) -> str:
         return readonly.when_cell(obj.last_seen)
 
-    @admin.display(description=_("name"), ordering="name")
-    def name_cell(self, obj: EndUser) -> str:
-        return clipped(obj.name)
-
-    @admin.display(description=_("email"), ordering="email")
-    def email_cell(self, obj: EndUser) -> str:
-        """The address, and whether it gets survey email (the unsubscribe filter finds them)."""
-        if obj.unsubscribed:
-            return format_html(
-                '{} <span class="sm-test">{}</span>', clipped(obj.email), _("unsubscribed")
-            )
-        return clipped(obj.email)
+    @admin.display(description=_("name and email"), ordering="name")
+    def contact(self, obj: EndUser) -> str:
+        """The name, then the address and whether it gets survey email (the unsubscribed
+        filter lists those who do not)."""
+        unsubscribed = (
+            format_html(' <span class="sm-test">{}</span>', _("unsubscribed"))
+            if obj.unsubscribed
+            else ""
+        )
+        return format_html(
+            '{}<br><span class="sm-clip sm-quiet">{}</span>{}',
+            clipped(obj.name),
+            obj.email,
+            unsubscribed,
+        )
 
     @admin.action(description=_("Erase (anonymise) selected users"), permissions=["change"])
     def erase_anonymise(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -105,7 +105,7 @@ class SurveyPreviewViews:
 
 @admin.register(Survey)
 class SurveyAdmin(RecentFigures, SurveyPreviewViews, ProjectScopedAdmin):
-    list_display = ("name", "state", "recent_responses", "recent_nps", "type", "project")
+    list_display = ("name", "state", "recent_responses", "recent_nps", "project")
     list_filter = ("state", "type", project_filter())
     list_select_related = ("project",)
     search_fields = ("name",)

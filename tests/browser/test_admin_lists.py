@@ -133,6 +133,17 @@ def test_lists_fit_beside_the_sidebar(
     )
 
 
+def test_lists_fit_in_german_too(new_page: Pages, live_server: Any, demo: Project) -> None:
+    """Longer words and dates ("1. Dezember 2026"): the same lists still fit."""
+    page = new_page(DESKTOP, locale="de-DE")
+    log_in(page, live_server)
+    for name, model in LISTS.items():
+        page.goto(f"{live_server.url}{admin_path(model)}")
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        sizes = overflow(page)
+        assert sizes["table"] <= sizes["area"], (name, sizes)
+
+
 def test_the_responses_list_shows_category_and_comment_clipped(
     new_page: Pages, live_server: Any, demo: Project, screenshots: Path
 ) -> None:
