@@ -25,6 +25,7 @@ from .destinations.segment import SegmentDestination
 from .destinations.slack import SlackDestination
 from .destinations.webhook import WebhookDestination
 from .querysets import (
+    DisplayQuerySet,
     EndUserQuerySet,
     InboundMessageQuerySet,
     ProjectQuerySet,
@@ -168,11 +169,29 @@ class Project(models.Model):
         return ZoneInfo(Project.objects.values_list("time_zone", flat=True).get(pk=project_id))
 
 
+class ProjectDashboard(Project):
+    """The projects' NPS dashboards as an entry of the admin's index and sidebar, which list
+    models: a proxy of Project (no table of its own) whose admin picks the project."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("NPS dashboard")
+        verbose_name_plural = _("NPS dashboards")
+
+
 def project_key(related_name: str) -> models.ForeignKey:
     """The project a row belongs to: what every page and API call scopes by; deleting the
     project deletes the row."""
     return models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name=related_name, verbose_name=_("project")
+    )
+
+
+def test_flag(help_text: StrOrPromise) -> models.BooleanField:
+    """Marks a test row (EndUser.is_test): set when the row is made, never edited; the
+    database's own default covers rows written by SQL."""
+    return models.BooleanField(
+        _("test user"), default=False, db_default=False, editable=False, help_text=help_text
     )
 
 
@@ -280,6 +299,11 @@ class EndUser(models.Model):
     #  "events": {"<name>": "<iso time>"}}
     history = json_field(_("survey history"), dict, editable=False)
     erased = models.DateTimeField(_("erased"), null=True, blank=True)
+    # A user the sample page made for staff to try a survey (views.sample): shown in the admin,
+    # marked; its displays and responses carry the mark too and count in no statistic or export.
+    is_test = test_flag(
+        _("Made on the sample page to try a survey: never counted in statistics or exports.")
+    )
 
     objects = EndUserQuerySet.as_manager()
 
@@ -679,6 +703,9 @@ class Display(models.Model):
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="displays")
     url = models.TextField(_("page"), blank=True)
     created = models.DateTimeField(_("shown"), default=timezone.now)
+    is_test = test_flag(_("Shown to a test user: never counted."))
+
+    objects = DisplayQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("display")
@@ -726,6 +753,7 @@ class Response(models.Model):
     created = models.DateTimeField(_("created"), default=timezone.now)
     updated = models.DateTimeField(_("updated"), auto_now=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    is_test = test_flag(_("Given by a test user: never counted in statistics or exports."))
 
     objects = ResponseQuerySet.as_manager()
 
@@ -783,7 +811,7 @@ class DailyRollup(models.Model):
     −1: none, i.e. dismissed or pending): how many, and of those how many were dismissed,
     pending, completed and commented. Displays are counted on the row with no language,
     method or rating (a display has none). Days are the project's days, midnight to midnight
-    in its time zone.
+    in its time zone. Test rows (``is_test``) are not counted.
 
     Database triggers (migration 0007) keep the rows current in the transaction of every
     insert, update and delete of a response or a display, whatever makes it: the services,
@@ -842,7 +870,8 @@ class DailyRollup(models.Model):
     def _counted_responses(cls, project: Project) -> list[DailyRollup]:
         counts = {f"n_{name}": count for name, count in nps.outcome_counts().items()}
         grouped: QuerySet[Any] = (
-            Response.objects.filter(project=project)
+            Response.objects.counted()
+            .filter(project=project)
             .order_by()
             .annotate(
                 day=TruncDate("created", tzinfo=project.zone),
@@ -865,7 +894,8 @@ class DailyRollup(models.Model):
     @classmethod
     def _counted_displays(cls, project: Project) -> list[DailyRollup]:
         grouped = (
-            Display.objects.filter(project=project)
+            Display.objects.counted()
+            .filter(project=project)
             .order_by()
             .annotate(day=TruncDate("created", tzinfo=project.zone))
             .values("survey_id", "day")

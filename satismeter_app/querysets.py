@@ -24,14 +24,33 @@ class SurveyQuerySet(models.QuerySet):
         return self.filter(state="active").exclude(starts_at__gt=now).exclude(ends_at__lte=now)
 
 
+# Test rows (made on the sample page, see EndUser.is_test) are kept out of every statistic and
+# export: those read ``counted()``; the daily rollups' triggers skip them the same way.
+COUNTED = models.Q(is_test=False)
+
+
 class EndUserQuerySet(models.QuerySet):
     def identified(self) -> EndUserQuerySet:
         return self.filter(user_id__isnull=False)
+
+    def counted(self) -> EndUserQuerySet:
+        """The product's own users: no test user."""
+        return self.filter(COUNTED)
+
+
+class DisplayQuerySet(models.QuerySet):
+    def counted(self) -> DisplayQuerySet:
+        """The displays statistics count: none shown to a test user."""
+        return self.filter(COUNTED)
 
 
 class ResponseQuerySet(models.QuerySet):
     def answered(self) -> ResponseQuerySet:
         return self.filter(rating__isnull=False)
+
+    def counted(self) -> ResponseQuerySet:
+        """The responses statistics and exports count: none of a test user."""
+        return self.filter(COUNTED)
 
     def between(self, start: Any = None, end: Any = None) -> ResponseQuerySet:
         qs = self

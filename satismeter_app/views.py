@@ -7,7 +7,9 @@ for five minutes and then revalidated.
 
 ``GET /sample`` is SatisMeter's "sample app": a form (user id, traits, language, skin) and
 the install snippet for a project, so that anyone can see the survey for real. It is open
-when ``DEBUG`` is on (the demo) and to staff otherwise; see ``docs/widget.md``.
+when ``DEBUG`` is on (the demo) and to staff otherwise; see ``docs/widget.md``. A plain visit
+records nothing; "Show the survey" makes the user a test user (``EndUser.is_test``), whose
+answers count in no statistic or export, unless the project has that user already.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +38,7 @@ from django.views.decorators.http import require_safe
 from . import i18n, links, permissions
 from .design import Skin
 from .models import Project
+from .services import identity
 
 SCRIPT = "static/satismeter_app/widget.js"
 SHORT_CACHE = 300
@@ -195,11 +199,14 @@ def snippet(options: dict[str, Any], src: str) -> str:
 @require_safe
 def sample(request: HttpRequest) -> HttpResponse:
     project = _sample_project(request)
-    initial = {"userId": f"sample-{secrets.token_hex(3)}", "forceSurvey": True}
-    form = SampleForm(request.GET if "userId" in request.GET else None, initial=initial)
-    if not form.is_bound:  # a fresh visitor on every plain visit: the survey shows at once
-        form = SampleForm(initial)
+    asked = "userId" in request.GET
+    # A plain visit shows the form with a fresh visitor's id and runs nothing: the user is made
+    # (a test user) only when the visitor asks for the survey.
+    form = SampleForm(request.GET if asked else _fresh_visitor())
     options = form.options(project) if form.is_valid() else None
+    user = None
+    if asked and options is not None:
+        user = identity.sample_user(project.pk, options["userId"], now=timezone.now())
     # The snippet shown has the URL customers paste (the public one); the page itself runs the
     # versioned one from where it was loaded.
     pasted = links.public_url("satismeter:script", request=request)
@@ -208,7 +215,13 @@ def sample(request: HttpRequest) -> HttpResponse:
         "project": project,
         "projects": sample_projects(request),
         "options": options,
+        "sample_user": user,
         "snippet": snippet(options, pasted) if options else "",
         "script_src": request.build_absolute_uri(script_url()),
     }
     return render(request, "satismeter_app/sample.html", context)
+
+
+def _fresh_visitor() -> dict[str, Any]:
+    """The form's values on a plain visit: a new user id, and the survey shown at once."""
+    return {"userId": f"sample-{secrets.token_hex(3)}", "forceSurvey": True}

@@ -9,8 +9,10 @@ cannot say "this project, not that one", so for this app's models they are not c
 non-superusers at all; the Membership rows of the user decide, per project:
 
 - any member (role ``member`` or ``admin``) sees the project and everything in it, and may add,
-  change and delete its surveys, users, events, displays, responses and unsubscribed addresses,
-  and retry or delete its outbox deliveries;
+  change and delete its surveys and unsubscribed addresses, set a user's survey date and
+  unsubscribe, erase users, and retry or delete its outbox deliveries. What the product
+  recorded — responses, displays, events, a user's ids and traits — nobody changes here,
+  superusers included (``ViewOnlyAdmin``; docs/admin.md);
 - a member with role ``admin`` may also change the project's settings, issue, rename and revoke
   its API keys, set up its integrations (they send answers and secrets elsewhere), and see
   who the members are;

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .. import nps
@@ -85,7 +86,9 @@ class ProjectDashboardViews:
 
 
 def _period_label(period: Any, interval: str) -> str:
-    return period.strftime("%b %Y" if interval == "month" else "%d %b")
+    """A trend point's period in the staff member's locale (the short forms of the date
+    format every admin page uses: docs/dashboard.md, "Dates")."""
+    return date_format(period, "YEAR_MONTH_FORMAT" if interval == "month" else "MONTH_DAY_FORMAT")
 
 
 def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str, Any]:

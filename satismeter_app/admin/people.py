@@ -11,55 +11,108 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ..models import (
     EndUser,
+    Survey,
     Unsubscribe,
     UserEvent,
 )
 from ..services import decisions, privacy
+from . import readonly
+from .results import clipped, user_cell
 from .scoping import (
     ProjectScopedAdmin,
+    ViewOnlyAdmin,
     project_filter,
 )
+
+# What the product says about a user (widget, users API, Segment): shown, never edited here.
+PRODUCT_FIELDS = ("user_id", "anonymous_id", "name", "email", "language", "created_at")
 
 # Users of the host product and what they did ----------------------------------------------
 
 
 @admin.register(EndUser)
 class EndUserAdmin(ProjectScopedAdmin):
-    list_display = ("__str__", "project", "email", "name", "language", "last_seen", "unsubscribed")
-    list_filter = (project_filter(), "unsubscribed", ("erased", admin.EmptyFieldListFilter))
+    """Users as the product identified them: their ids, name, email, language and traits come
+    from the product (widget, users API, Segment) and are shown, never edited here; staff set
+    only what is theirs to set — the survey date and the unsubscribe. Nobody adds a user here,
+    and deleting one is the user's erasure (privacy.erase_user)."""
+
+    list_display = ("user_name", "contact", "last_seen_cell", "project")
+    list_filter = (
+        project_filter(),
+        "unsubscribed",
+        ("erased", admin.EmptyFieldListFilter),
+        "is_test",
+    )
     list_select_related = ("project",)
     # Ids match exactly and names by prefix: that is how staff look a user up, and it keeps
     # the search from scanning for substrings across millions of users.
     search_fields = ("=user_id", "=anonymous_id", "^email", "^name")
     show_full_result_count = False  # a second COUNT(*) over millions of rows per page
     actions = ("erase_anonymise", "export_data")
-    # Written by the widget and the services; targeting reads them.
     readonly_fields = (
+        "project",
+        *PRODUCT_FIELDS,
+        "is_test",
+        "survey_eligibility",
+        "traits_table",
+        "groups_table",
         "first_seen",
         "last_seen",
         "last_url",
-        "history",
         "erased",
-        "survey_eligibility",
+        "history_table",
     )
     fieldsets = (
-        (
-            None,
-            {"fields": ("project", "user_id", "anonymous_id", "name", "email", "language")},
-        ),
+        (None, {"fields": ("project", "user_id", "anonymous_id", "name", "email", "language")}),
         (
             _("Surveys"),
             {"fields": ("created_at", "survey_date", "unsubscribed", "survey_eligibility")},
         ),
-        (_("Traits"), {"fields": ("traits", "groups")}),
-        (_("Activity"), {"fields": ("first_seen", "last_seen", "last_url", "erased")}),
-        (_("Survey history"), {"fields": ("history",), "classes": ("collapse",)}),
+        (_("Traits"), {"fields": ("traits_table", "groups_table")}),
+        (_("Activity"), {"fields": ("first_seen", "last_seen", "last_url", "erased", "is_test")}),
+        (_("Survey history"), {"fields": ("history_table",), "classes": ("collapse",)}),
     )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: EndUser) -> None:
+        privacy.erase_user(obj, privacy.DELETE)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in self.editable(request, queryset):
+            privacy.erase_user(user, privacy.DELETE)
+
+    @admin.display(description=_("user"), ordering="user_id")
+    def user_name(self, obj: EndUser) -> str:
+        return user_cell(obj)
+
+    @admin.display(description=_("last seen"), ordering="last_seen")
+    def last_seen_cell(self, obj: EndUser) -> str:
+        return readonly.when_cell(obj.last_seen)
+
+    @admin.display(description=_("name and email"), ordering="name")
+    def contact(self, obj: EndUser) -> str:
+        """The name, then the address and whether it gets survey email (the unsubscribed
+        filter lists those who do not)."""
+        unsubscribed = (
+            format_html(' <span class="sm-test">{}</span>', _("unsubscribed"))
+            if obj.unsubscribed
+            else ""
+        )
+        return format_html(
+            '{}<br><span class="sm-clip sm-quiet">{}</span>{}',
+            clipped(obj.name),
+            obj.email,
+            unsubscribed,
+        )
 
     @admin.action(description=_("Erase (anonymise) selected users"), permissions=["change"])
     def erase_anonymise(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -95,17 +148,72 @@ class EndUserAdmin(ProjectScopedAdmin):
             "admin/satismeter_app/enduser/survey_eligibility.html", {"decisions": decisions_now}
         )
 
+    @admin.display(description=_("traits"))
+    def traits_table(self, obj: EndUser) -> str:
+        return readonly.key_value_table(obj.traits)
+
+    @admin.display(description=_("groups"))
+    def groups_table(self, obj: EndUser) -> str:
+        groups = obj.groups if isinstance(obj.groups, dict) else {}
+        return readonly.key_value_table(groups)
+
+    @admin.display(description=_("survey history"))
+    def history_table(self, obj: EndUser) -> str:
+        return render_to_string(
+            "admin/satismeter_app/enduser/history.html", survey_history(obj.history)
+        )
+
+
+def survey_history(kept: Any) -> dict[str, Any]:
+    """The user's history row (history.py) for a template: per survey and per event, times as
+    datetimes (the page shows them in the locale's format), the surveys by name."""
+    kept = kept if isinstance(kept, dict) else {}
+    surveys = kept.get("surveys") or {}
+    names = dict(
+        Survey.objects.filter(pk__in=[key for key in surveys if str(key).isdigit()]).values_list(
+            "pk", "name"
+        )
+    )
+    rows = [
+        {
+            "survey": names.get(int(key), key) if str(key).isdigit() else key,
+            "displays": entry.get("displays", 0),
+            "last_display": readonly.parse_time(entry.get("last_display")),
+            "answered": readonly.parse_time(entry.get("answered")),
+            "dismissed": readonly.parse_time(entry.get("dismissed")),
+        }
+        for key, entry in surveys.items()
+        if isinstance(entry, dict)
+    ]
+    events = [
+        (name, readonly.parse_time(when))
+        for name, when in sorted((kept.get("events") or {}).items())
+    ]
+    return {"surveys": rows, "events": events}
+
 
 @admin.register(UserEvent)
-class UserEventAdmin(ProjectScopedAdmin):
-    list_display = ("name", "user", "project", "timestamp")
+class UserEventAdmin(ViewOnlyAdmin):
+    list_display = ("name", "user_name", "time", "project")
     list_filter = (project_filter(),)
     list_select_related = ("user", "project")
     search_fields = ("name", "=user__user_id")
     date_hierarchy = "timestamp"
-    raw_id_fields = ("user",)
-    readonly_fields = ("timestamp",)
+    fields = ("project", "user", "name", "timestamp", "properties_table")
+    readonly_fields = ("properties_table",)
     show_full_result_count = False
+
+    @admin.display(description=_("user"))
+    def user_name(self, obj: UserEvent) -> str:
+        return user_cell(obj.user)
+
+    @admin.display(description=_("time"), ordering="timestamp")
+    def time(self, obj: UserEvent) -> str:
+        return readonly.when_cell(obj.timestamp)
+
+    @admin.display(description=_("properties"))
+    def properties_table(self, obj: UserEvent) -> str:
+        return readonly.key_value_table(obj.properties)
 
 
 @admin.register(Unsubscribe)

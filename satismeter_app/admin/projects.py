@@ -7,8 +7,9 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -19,15 +20,21 @@ from ..models import (
     ApiKey,
     Membership,
     Project,
+    ProjectDashboard,
 )
 from ..permissions import ADMIN_ROLE, NO_ROLE
+from . import readonly
 from .dashboard import ProjectDashboardViews
+from .figures import RecentFigures, dashboard_url
 from .scoping import (
     ProjectScopedAdmin,
     ReadOnlyInline,
+    access,
     is_superuser,
     project_filter,
 )
+
+PICKER_SIZE = 200  # projects offered by the dashboard's picker; the list of dashboards has all
 
 # Projects and access -----------------------------------------------------------------------
 
@@ -42,18 +49,22 @@ class ApiKeyInline(ReadOnlyInline):
     show_change_link = True
 
 
+class ProjectPicker:
+    """The dashboard page's project picker, for staff who see several projects."""
+
+    def dashboard_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        response = super().dashboard_view(request, object_id)  # type: ignore[misc]
+        if isinstance(response, TemplateResponse) and response.context_data is not None:
+            projects = list(access(request).projects().order_by("name", "pk")[:PICKER_SIZE])
+            response.context_data["picker_projects"] = projects if len(projects) > 1 else []
+        return response
+
+
 @admin.register(Project)
-class ProjectAdmin(ProjectDashboardViews, ProjectScopedAdmin):
+class ProjectAdmin(ProjectPicker, ProjectDashboardViews, ProjectScopedAdmin):
     project_lookup = "pk"
     edit_roles = ADMIN_ROLE
-    list_display = (
-        "name",
-        "write_key",
-        "default_language",
-        "identity_verification",
-        "created",
-        "dashboard_link",
-    )
+    list_display = ("name", "dashboard_link", "write_key", "identity_verification")
     list_filter = ("identity_verification",)
     search_fields = ("name", "=write_key")
     readonly_fields = ("write_key", "verification_secret_hint", "created", "updated")
@@ -73,8 +84,7 @@ class ProjectAdmin(ProjectDashboardViews, ProjectScopedAdmin):
 
     @admin.display(description=_("dashboard"))
     def dashboard_link(self, obj: Project) -> str:
-        url = reverse("admin:satismeter_app_project_dashboard", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("NPS dashboard"))
+        return format_html('<a href="{}">{}</a>', dashboard_url(obj.pk), _("NPS dashboard"))
 
     @admin.display(description=_("verification secret"))
     def verification_secret_hint(self, obj: Project) -> str:
@@ -104,6 +114,56 @@ class ProjectAdmin(ProjectDashboardViews, ProjectScopedAdmin):
             )
 
 
+@admin.register(ProjectDashboard)
+class ProjectDashboardAdmin(RecentFigures, ProjectScopedAdmin):
+    """ "NPS dashboards" in the admin's index and sidebar: the projects the staff member sees,
+    each with its responses and NPS of the last 90 days, and a link to its dashboard; straight
+    to the dashboard when there is one project. ``?project=<id>`` opens that project's
+    dashboard (the dashboard's own project picker sends it)."""
+
+    project_lookup = "pk"
+    list_display = ("dashboard_link", "recent_responses", "recent_nps")
+    list_display_links = None
+    search_fields = ("name",)
+    actions = None
+
+    def project_id_of(self, obj: models.Model) -> int:
+        return obj.pk
+
+    @admin.display(description=_("project"), ordering="name")
+    def dashboard_link(self, obj: Project) -> str:
+        return format_html('<a href="{}">{}</a>', dashboard_url(obj.pk), obj.name)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        wanted = request.GET.get("project", "")
+        if wanted:
+            project = get_object_or_404(self.get_queryset(request), pk=_int_or_none(wanted))
+            return redirect(dashboard_url(project.pk))
+        only = list(self.get_queryset(request).order_by()[:2])
+        if len(only) == 1 and not request.GET:
+            return redirect(dashboard_url(only[0].pk))
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        project = get_object_or_404(self.get_queryset(request), pk=_int_or_none(object_id))
+        return redirect(dashboard_url(project.pk))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
 class ApiKeyStatusFilter(admin.SimpleListFilter):
     title = _("status")
     parameter_name = "status"
@@ -131,13 +191,21 @@ API_KEY_FIELDS = ("project", "name", "prefix", "created", "last_used", "revoked"
 @admin.register(ApiKey)
 class ApiKeyAdmin(ProjectScopedAdmin):
     edit_roles = ADMIN_ROLE
-    list_display = ("__str__", "name", "project", "created", "last_used", "revoked")
+    list_display = ("__str__", "name", "project", "last_used_cell", "revoked_cell")
     list_filter = (ApiKeyStatusFilter, project_filter())
     list_select_related = ("project",)
     search_fields = ("prefix", "name")
     fields = API_KEY_FIELDS
     readonly_fields = ("prefix", "created", "last_used", "revoked")
     actions = ("revoke",)
+
+    @admin.display(description=_("last used"), ordering="last_used")
+    def last_used_cell(self, obj: ApiKey) -> str:
+        return readonly.when_cell(obj.last_used)
+
+    @admin.display(description=_("revoked"), ordering="revoked")
+    def revoked_cell(self, obj: ApiKey) -> str:
+        return readonly.when_cell(obj.revoked)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # Nothing about a key exists before it is issued but its project and name.

@@ -1,4 +1,4 @@
-"""What users answered: displays and responses."""
+"""What users answered: displays and responses, as the product recorded them (view only)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,84 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.text import Truncator
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .. import nps
 from ..models import (
     Display,
+    EndUser,
     Response,
 )
+from . import readonly
 from .scoping import (
-    ProjectScopedAdmin,
+    ViewOnlyAdmin,
     project_filter,
 )
 
+CATEGORY_LABELS = {
+    nps.PROMOTER: _("promoter"),
+    nps.PASSIVE: _("passive"),
+    nps.DETRACTOR: _("detractor"),
+}
+
+
+def user_cell(user: EndUser) -> str:
+    """The user of a row in a list: their id, marked when they are a test user."""
+    if user.is_test:
+        return format_html(
+            '<span class="sm-clip">{}</span> <span class="sm-test">{}</span>', user, _("test")
+        )
+    return format_html('<span class="sm-clip">{}</span>', user)
+
+
+def clipped(text: str) -> str:
+    return format_html('<span class="sm-clip">{}</span>', text)
+
+
+class SurveyColumn:
+    """The survey of a response or display; for staff who see several projects, with its
+    project under it (one column where two would not fit)."""
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = list(super().get_list_display(request))  # type: ignore[misc]
+        if "project_name" not in columns:
+            return columns
+        columns.remove("project_name")
+        return ["survey_in_project" if column == "survey_name" else column for column in columns]
+
+    @admin.display(description=_("survey"), ordering="survey__name")
+    def survey_name(self, obj: Display | Response) -> str:
+        return clipped(obj.survey.name)
+
+    @admin.display(description=_("survey"), ordering="survey__name")
+    def survey_in_project(self, obj: Display | Response) -> str:
+        return format_html(
+            '{}<br><span class="sm-clip sm-quiet">{}</span>', clipped(obj.survey.name), obj.project
+        )
+
 
 @admin.register(Display)
-class DisplayAdmin(ProjectScopedAdmin):
-    list_display = ("created", "survey", "user", "project", "url")
-    list_filter = (project_filter("survey"), project_filter())
+class DisplayAdmin(SurveyColumn, ViewOnlyAdmin):
+    list_display = ("shown", "survey_name", "user_name", "page", "project")
+    list_filter = (project_filter("survey"), project_filter(), "is_test")
     list_select_related = ("survey", "user", "project")
     search_fields = ("=user__user_id", "url")
     date_hierarchy = "created"
-    raw_id_fields = ("user",)
-    readonly_fields = ("created",)
+    fields = ("project", "survey", "user", "url", "created", "is_test")
     show_full_result_count = False
+
+    @admin.display(description=_("shown"), ordering="created")
+    def shown(self, obj: Display) -> str:
+        return readonly.when_cell(obj.created)
+
+    @admin.display(description=_("user"))
+    def user_name(self, obj: Display) -> str:
+        return user_cell(obj.user)
+
+    @admin.display(description=_("page"))
+    def page(self, obj: Display) -> str:
+        return readonly.cell_text(obj.url)
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -46,19 +100,8 @@ class CategoryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Response)
-class ResponseAdmin(ProjectScopedAdmin):
-    list_display = (
-        "created",
-        "survey",
-        "user",
-        "rating",
-        "category",
-        "short_feedback",
-        "method",
-        "dismissed",
-        "completed",
-        "project",
-    )
+class ResponseAdmin(SurveyColumn, ViewOnlyAdmin):
+    list_display = ("created_cell", "survey_name", "user_name", "score", "comment", "project")
     list_filter = (
         CategoryFilter,
         "method",
@@ -66,27 +109,73 @@ class ResponseAdmin(ProjectScopedAdmin):
         "completed",
         project_filter("survey"),
         project_filter(),
+        "is_test",
     )
     list_select_related = ("survey", "user", "project")
     search_fields = ("feedback", "=user__user_id", "^user__email")
     date_hierarchy = "created"
-    raw_id_fields = ("user",)
-    readonly_fields = ("created", "updated", "completed_at")
     show_full_result_count = False
+    readonly_fields = ("category", "answers_table", "device_text", "traits_table")
     fieldsets = (
-        (None, {"fields": ("project", "survey", "user", "method", "language")}),
+        (None, {"fields": ("project", "survey", "user", "method", "language", "is_test")}),
         (
             _("Answer"),
-            {"fields": ("rating", "feedback", "answers", "dismissed", "pending", "completed")},
+            {
+                "fields": (
+                    "rating",
+                    "category",
+                    "feedback",
+                    "answers_table",
+                    "dismissed",
+                    "pending",
+                    "completed",
+                )
+            },
         ),
-        (_("Context"), {"fields": ("referrer", "device", "traits")}),
+        (_("Context"), {"fields": ("referrer", "device_text", "traits_table")}),
         (_("History"), {"fields": ("created", "updated", "completed_at")}),
     )
 
+    @admin.display(description=_("created"), ordering="created")
+    def created_cell(self, obj: Response) -> str:
+        return readonly.when_cell(obj.created)
+
+    @admin.display(description=_("user"))
+    def user_name(self, obj: Response) -> str:
+        return user_cell(obj.user)
+
+    @admin.display(description=_("score"), ordering="rating")
+    def score(self, obj: Response) -> str:
+        """The rating and its category; a response without one says why (closed, or not
+        answered yet)."""
+        if obj.rating is None:
+            state = _("dismissed") if obj.dismissed else _("pending")
+            return format_html('<span class="sm-state">{}</span>', state)
+        category = obj.category or ""
+        label = CATEGORY_LABELS.get(category, category)
+        return format_html(
+            '<span class="sm-rating">{}</span> <span class="sm-badge sm-{}">{}</span>',
+            obj.rating,
+            category,
+            label,
+        )
+
     @admin.display(description=_("category"))
     def category(self, obj: Response) -> str:
-        return obj.category or "—"
+        return str(CATEGORY_LABELS.get(obj.category or "", readonly.NOTHING))
 
-    @admin.display(description=_("feedback"))
-    def short_feedback(self, obj: Response) -> str:
-        return Truncator(obj.feedback).chars(80)
+    @admin.display(description=_("comment"))
+    def comment(self, obj: Response) -> str:
+        return readonly.cell_text(obj.feedback)
+
+    @admin.display(description=_("other answers"))
+    def answers_table(self, obj: Response) -> str:
+        return readonly.answers_table(obj.answers)
+
+    @admin.display(description=_("device"))
+    def device_text(self, obj: Response) -> str:
+        return readonly.key_value_table(obj.device)
+
+    @admin.display(description=_("traits when answered"))
+    def traits_table(self, obj: Response) -> str:
+        return readonly.key_value_table(obj.traits)

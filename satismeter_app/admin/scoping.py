@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .. import permissions
@@ -37,6 +38,20 @@ def access(request: HttpRequest) -> permissions.Access:
 
 def is_superuser(request: HttpRequest) -> bool:
     return access(request).superuser
+
+
+def sees_one_project(request: HttpRequest) -> bool:
+    """Whether the user sees a single project (then lists leave its column out), read once
+    per request."""
+    cached = getattr(request, "_satismeter_one_project", None)
+    if cached is None:
+        allowed = access(request)
+        if allowed.superuser:
+            cached = Project.objects.order_by()[:2].count() == 1
+        else:
+            cached = len(allowed.project_ids()) == 1
+        request._satismeter_one_project = cached  # type: ignore[attr-defined]
+    return cached
 
 
 # Widgets, forms and filters that respect the scope ------------------------------------------
@@ -127,6 +142,10 @@ class ProjectScopedAdmin(admin.ModelAdmin):
 
     form = ProjectScopedForm
     project_lookup = "project"
+
+    class Media:
+        css = {"all": ("satismeter_app/admin_lists.css",)}
+
     view_roles: Roles = ANY_ROLE
     edit_roles: Roles = ANY_ROLE
 
@@ -189,6 +208,33 @@ class ProjectScopedAdmin(admin.ModelAdmin):
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """The list's columns; the project's is left out for staff who see one project, and
+        clipped to its width for the others (lists fit beside the sidebar and filters)."""
+        columns = list(super().get_list_display(request))
+        if "project" not in columns:
+            return columns
+        if sees_one_project(request):
+            return [column for column in columns if column != "project"]
+        return ["project_name" if column == "project" else column for column in columns]
+
+    @admin.display(description=_("project"), ordering="project__name")
+    def project_name(self, obj: Any) -> str:
+        return format_html('<span class="sm-clip">{}</span>', obj.project)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, ...]:
+        """Django's list of what a delete takes along, where the rows staff only view (see
+        :class:`ViewOnlyAdmin`) need no delete permission: they go with their survey, user or
+        project."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        view_only = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if isinstance(model_admin, ViewOnlyAdmin)
+        }
+        perms_needed = {name for name in perms_needed if str(name) not in view_only}
+        return deleted, counts, perms_needed, protected
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
         # Moving a survey or a user to another project would leave its responses behind.
@@ -222,3 +268,19 @@ class ProjectScopedAdmin(admin.ModelAdmin):
         if is_superuser(request):
             return super().has_delete_permission(request, obj)
         return self.may(request, self.edit_roles, obj)
+
+
+class ViewOnlyAdmin(ProjectScopedAdmin):
+    """Rows the customer's product wrote — responses, displays, events: whoever may see the
+    project reads them; nobody adds, changes or deletes them here, superusers included. They
+    go when their user is erased (the users' page), their survey or their project is deleted.
+    """
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

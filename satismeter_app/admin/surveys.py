@@ -26,6 +26,7 @@ from .. import i18n, outbox, targeting
 from ..design import CTA_CATEGORIES, FLAG_DEFAULTS, Skin
 from ..models import Survey
 from ..services import audience, reminders
+from .figures import RecentFigures
 from .scoping import ProjectScopedAdmin, project_filter
 from .survey_form import SCHEDULE_FIELDS, TARGETING_FIELDS, SurveyForm
 
@@ -260,9 +261,9 @@ def estimate_box(url: str) -> str:
 
 
 @admin.register(Survey)
-class SurveyAdmin(SurveyEditingViews, ProjectScopedAdmin):
+class SurveyAdmin(RecentFigures, SurveyEditingViews, ProjectScopedAdmin):
     form = SurveyForm
-    list_display = ("name", "project", "type", "state", "priority", "starts_at", "ends_at")
+    list_display = ("name", "state", "recent_responses", "recent_nps", "project")
     list_filter = ("state", "type", project_filter())
     list_select_related = ("project",)
     search_fields = ("name",)

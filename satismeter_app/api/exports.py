@@ -105,7 +105,8 @@ class ResponseExport(SecretKeyReads):
             raise InvalidInput("format", "is json or csv")
         extended = extended_param(request)
         start, end = time_window(request)
-        responses = SurveyResponse.objects.filter(project_id=project_id).between(start, end)
+        responses = SurveyResponse.objects.counted().filter(project_id=project_id)
+        responses = responses.between(start, end)
         page = numbered_page(request, responses, extended)
         if export_format == "csv":
             chunks = (

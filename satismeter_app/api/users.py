@@ -67,7 +67,8 @@ class UsersView(SecretKeyView):
     def get(self, request: Request) -> Any:
         project_id = self.project_id(request.query_params.get("project"))
         represent = partial(representations.user_object, extended=extended_param(request))
-        users = EndUser.objects.filter(project_id=project_id, erased__isnull=True).identified()
+        users = EndUser.objects.counted().filter(project_id=project_id, erased__isnull=True)
+        users = users.identified()
         if user_id := request.query_params.get("userId"):
             users = users.filter(user_id=user_id)
         rows = users.defer("history").order_by("pk").iterator(chunk_size=reporting.CHUNK_SIZE)

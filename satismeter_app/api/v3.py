@@ -101,7 +101,8 @@ class ResponsesView(ResponsePages):
         responses={200: ResponsePageSerializer, **ERRORS},
     )
     def get(self, request: Request, project: str) -> Response:
-        return self.respond(SurveyResponse.objects.filter(project_id=self.project_id(project)))
+        responses = SurveyResponse.objects.counted()
+        return self.respond(responses.filter(project_id=self.project_id(project)))
 
 
 class CampaignResponsesView(ResponsePages):
@@ -112,7 +113,7 @@ class CampaignResponsesView(ResponsePages):
     )
     def get(self, request: Request, project: str, cid: str) -> Response:
         survey = _campaign(self.project_id(project), cid)
-        return self.respond(SurveyResponse.objects.filter(survey=survey))
+        return self.respond(SurveyResponse.objects.counted().filter(survey=survey))
 
 
 class CampaignStatisticsView(SecretKeyView):

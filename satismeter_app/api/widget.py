@@ -202,8 +202,23 @@ class WidgetView(PublicWidgetView):
         summary="Identify the user and decide whether a survey is due",
     )
     def post(self, request: Request) -> Response:
-        data, config, user = self.read_call()
+        data = self.parse()
+        config = self.project(data)
+        preview, force = self.preview(config, data)
         now = timezone.now()
+        if preview is None:
+            user = self.user(config, data)
+            self.record_event_or_group(config, user, data, now)
+        else:  # a staff preview of one survey records nothing, not even its user
+            user = identity.stand_in(config.id, self.who(data), data.get("traits"), now=now)
+        device_type = device.device_type(_user_agent(request))
+        context = targeting.Context(url=_page_url(data), device_type=device_type, force=force)
+        verdict = decisions.decide(config, user, context, now, preview=preview)
+        return Response({"widget": self.widget(config, user, verdict, data, force)})
+
+    def record_event_or_group(
+        self, config: ProjectConfig, user: Any, data: dict[str, Any], now: Any
+    ) -> None:
         if data.get("type") == "track":
             identity.track(user, data["event"], data.get("properties") or {}, now)
         verified = config.identity_verification
@@ -211,11 +226,6 @@ class WidgetView(PublicWidgetView):
             user, self.who(data), verified=verified
         ):
             identity.add_group(user, data["groupId"], data.get("traits") or {}, now)
-        preview, force = self.preview(config, data)
-        device_type = device.device_type(_user_agent(request))
-        context = targeting.Context(url=_page_url(data), device_type=device_type, force=force)
-        verdict = decisions.decide(config, user, context, now, preview=preview)
-        return Response({"widget": self.widget(config, user, verdict, data, force)})
 
     def preview(self, config: ProjectConfig, data: dict[str, Any]) -> tuple[Any, bool]:
         wanted = data.get("forceSurvey") or data.get("previewCampaign")

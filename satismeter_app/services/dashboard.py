@@ -182,7 +182,7 @@ def trait_text(name: str) -> Cast:
 def responses(project: Project, filters: Filters) -> QuerySet[Response]:
     """The project's responses the filters select (the comment search is not a filter)."""
     start, end = _bounds(project, filters)
-    qs: QuerySet[Response] = Response.objects.filter(
+    qs: QuerySet[Response] = Response.objects.counted().filter(
         _counted(filters), project=project, created__gte=start, created__lt=end
     )
     if filters.survey is not None:
@@ -208,7 +208,7 @@ def displays(project: Project, filters: Filters) -> QuerySet[Display]:
     """Displays in the period (and survey); method, language and traits are not known of a
     display, so those filters do not narrow it."""
     start, end = _bounds(project, filters)
-    qs = Display.objects.filter(project=project, created__gte=start, created__lt=end)
+    qs = Display.objects.counted().filter(project=project, created__gte=start, created__lt=end)
     return qs if filters.survey is None else qs.filter(survey=filters.survey)
 
 
@@ -423,7 +423,7 @@ def _trait_value_rows(project: Project, filters: Filters) -> list[dict[str, Any]
     start, end = _bounds(project, filters)
     earliest, _ = _bounds(project, filters.previous())
     chosen = Q(value=filters.trait_value)
-    qs = Response.objects.filter(
+    qs = Response.objects.counted().filter(
         _counted(filters), project=project, created__gte=earliest, created__lt=end
     )
     if filters.survey is not None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .. import history, timeparse
@@ -519,6 +519,40 @@ def identify(
     check_traits_size(traits)
     call = _Call(project_id, identity, traits, user_columns(traits), url, now, seen, verified)
     return _identify(call, retry=True)
+
+
+def stand_in(
+    project_id: int, identity: Identity, traits: Mapping[str, Any] | None, *, now: datetime
+) -> EndUser:
+    """The user a staff preview of one survey shows it to: what the call says, never saved
+    (a preview records nothing, so a visit to the admin's survey form makes no user)."""
+    traits = dict(traits or {})
+    check_traits_size(traits)
+    user = EndUser(
+        project_id=project_id,
+        user_id=identity.user_id,
+        anonymous_id=identity.anonymous_id,
+        first_seen=now,
+        last_seen=now,
+        is_test=True,
+    )
+    merge_traits(user, traits, user_columns(traits), now)
+    return user
+
+
+def sample_user(project_id: int, user_id: str, *, now: datetime) -> EndUser:
+    """The user the sample page is about to identify (views.sample): made here, marked as a
+    test user, when the project has no such user yet; an existing user is left as it is."""
+    user = EndUser.objects.filter(project_id=project_id, user_id=user_id).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            return EndUser.objects.create(
+                project_id=project_id, user_id=user_id, first_seen=now, last_seen=now, is_test=True
+            )
+    except IntegrityError:  # made by another request meanwhile: that one is the user
+        return EndUser.objects.get(project_id=project_id, user_id=user_id)
 
 
 @dataclass(frozen=True)

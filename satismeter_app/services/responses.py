@@ -58,7 +58,12 @@ def record_display(
     survey = _active_survey(config, survey_id, forced=forced)
     locked = identity.lock(user)
     display = Display.objects.create(
-        project_id=config.id, survey_id=survey.id, user=locked, url=url, created=now
+        project_id=config.id,
+        survey_id=survey.id,
+        user=locked,
+        url=url,
+        created=now,
+        is_test=locked.is_test,
     )
     wait = timedelta(days=survey.rules.dismiss_wait_days)
     history.add_display(locked.history, survey.id, now, ignored_wait=wait)
@@ -118,6 +123,7 @@ def start_response(
             traits=locked.traits,
             edit_token_hash=keys.hash_api_key(token),
             created=now,
+            is_test=locked.is_test,
         )
         # A stand-in with what the payloads read, from the cached configuration: no query.
         response.survey = Survey(pk=survey.id, name=survey.name, type=survey.type)

@@ -110,7 +110,10 @@ def test_sample_page_is_open_in_debug(client, demo_project, settings) -> None:
     assert page.status_code == 200
     text = page.content.decode()
     assert demo_project.write_key in text
-    assert "forceSurvey" in text and '"userId": "sample-' in text  # a fresh visitor each time
+    # A fresh visitor each time, in the snippet shown; the widget runs once it is asked for.
+    assert "forceSurvey" in page.context["snippet"]
+    assert '"userId": "sample-' in page.context["snippet"]
+    assert "satismeter-options" not in text
     assert 'script.src = "http://testserver/js"' in page.context["snippet"]  # as pasted
     assert page.context["script_src"] == f"http://testserver{script_url()}"  # what runs
 

@@ -7,7 +7,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from project.demo.management.commands import satismeter_demo
-from satismeter_app.models import EndUser, Membership, Response
+from satismeter_app.models import Display, EndUser, Membership, Response
 
 pytestmark = pytest.mark.browser
 
@@ -18,19 +18,31 @@ def demo(live_server, settings):
     call_command(satismeter_demo.Command(), "--json", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
-def test_the_sample_page_shows_the_survey_at_once(page, live_server, demo, screenshots):
+def test_a_visit_records_nothing_until_the_survey_is_asked_for(
+    page, live_server, demo, screenshots, settled
+):
     page.goto(f"{live_server.url}/sample")
+    expect(page.locator("#sample-note")).to_contain_text("Nothing is recorded")
+    page.wait_for_timeout(300)  # a widget that would run has had time to ask
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert not EndUser.objects.filter(user_id__startswith="sample-").exists()
 
+    page.get_by_role("button", name="Show the survey").click()
     expect(page.get_by_role("dialog")).to_contain_text(
         "How likely are you to recommend Demo product to a friend or colleague?"
     )
     expect(page.locator("#events")).to_contain_text("display")
+    expect(page.locator("#sample-note")).to_contain_text("test user")
     page.screenshot(path=screenshots / "sample-page-desktop.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=screenshots / "sample-page-narrow.png", full_page=True)
+    settled()
+    tester = EndUser.objects.get(user_id__startswith="sample-")
+    assert tester.is_test and Display.objects.get(user=tester).is_test
 
 
 def test_pick_a_user_traits_and_language(page, live_server, demo, settled):
     page.goto(f"{live_server.url}/sample")
-    page.get_by_role("button", name="Close").click()
     page.get_by_label("User id").fill("sample-anna")
     page.get_by_label("Name").fill("Anna Schmidt")
     page.get_by_label("Email").fill("anna@example.com")
@@ -52,14 +64,16 @@ def test_pick_a_user_traits_and_language(page, live_server, demo, settled):
 
     settled()
     user = EndUser.objects.get(user_id="sample-anna")
-    assert (user.name, user.email, user.language, user.traits["plan"]) == (
+    assert (user.name, user.email, user.language, user.traits["plan"], user.is_test) == (
         "Anna Schmidt",
         "anna@example.com",
         "de",
         "pro",
+        True,
     )
     response = Response.objects.get(user=user)
     assert (response.rating, response.feedback, response.language) == (10, "Sehr gut", "de")
+    assert response.is_test  # kept, and counted in no statistic or export
     assert "/sample?" in response.referrer
 
 
@@ -79,6 +93,7 @@ def test_in_production_staff_see_it_and_force_the_survey(page, live_server, nps,
     session = browser_login.cookies["sessionid"].value
     page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
     page.goto(f"{live_server.url}/sample")
+    page.get_by_role("button", name="Show the survey").click()
 
     expect(page.get_by_role("dialog")).to_contain_text("Acme Cloud")
     with page.expect_response(lambda r: "/api/responses" in r.url and r.status == 201):

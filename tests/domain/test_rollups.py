@@ -131,6 +131,28 @@ def test_a_merge_and_an_erasure_keep_them_current(
     assert stored(project) == {}
 
 
+def test_test_rows_are_never_counted(
+    scene: dict[str, Any], make_end_user: Callable[..., EndUser], make_response: Callable[..., Any]
+) -> None:
+    """A test user's (the sample page's) displays and responses: not in the rollups, whether
+    written as such, marked later (as migration 0008 marks earlier ones) or deleted."""
+    project, survey = scene["project"], scene["survey"]
+    before = stored(project)
+    tester = make_end_user(project, user_id="sample-0a1b2c", is_test=True)
+    answer = make_response(survey, user=tester, rating=0, feedback="trying", is_test=True)
+    Display.objects.create(project=project, survey=survey, user=tester, is_test=True)
+    assert stored(project) == before
+    assert_current(project)
+
+    real = make_response(survey, rating=2, feedback="real", created=answer.created)
+    assert stored(project) != before
+    Response.objects.filter(pk=real.pk).update(is_test=True)
+    assert stored(project) == before
+    Response.objects.filter(user=tester).delete()
+    assert stored(project) == before
+    assert_current(project)
+
+
 def test_deleting_a_survey_or_project_takes_its_rollups(scene: dict[str, Any]) -> None:
     project, survey = scene["project"], scene["survey"]
     survey.delete()
