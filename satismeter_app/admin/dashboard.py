@@ -7,7 +7,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -67,6 +73,9 @@ class ProjectDashboardViews:
             "title": _("NPS dashboard: %(project)s") % {"project": project},
             "project": project,
             "form": form,
+            # The trait's values link to the page filtered to each; with a value chosen, the
+            # breakdown links back to every value.
+            "values_url": "?" + _without(request.GET, "trait_value"),
             "export_url": reverse(
                 "admin:satismeter_app_project_dashboard_export", args=[project.pk]
             )
@@ -82,6 +91,13 @@ class ProjectDashboardViews:
         name = f"responses-{project.pk}-{filters.start}-{filters.end}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+def _without(query: QueryDict, name: str) -> str:
+    """The query string without ``name``."""
+    rest = query.copy()
+    rest.pop(name, None)
+    return rest.urlencode()
 
 
 def _period_label(period: Any, interval: str) -> str:

@@ -141,6 +141,19 @@ def test_dashboard_page_shows_numbers_and_accessible_charts(
     assert ">pro</a>" in html and ">free</a>" in html
 
 
+def test_a_trait_value_is_compared_with_every_other_response(
+    superuser_client: Any, project: Project, answers: list[Response]
+) -> None:
+    page = superuser_client.get(dashboard_url(project), {"trait": "plan", "trait_value": "pro"})
+    html = page.content.decode()
+    assert page.context["overview"].summary.answered == 5
+    chosen, rest = page.context["breakdown"]
+    assert (chosen["value"], chosen["answered"], chosen["nps"]) == ("pro", 5, 100)
+    assert (rest["rest"], rest["answered"], rest["nps"]) == (True, 5, -20)  # free: 9 8 7 3 0
+    assert "All other responses" in html and ">pro</a>" not in html
+    assert 'href="?trait=plan">NPS by every value of plan</a>' in html
+
+
 def test_dashboard_links_from_project_pages(superuser_client: Any, project: Project) -> None:
     changelist = superuser_client.get(reverse("admin:satismeter_app_project_changelist"))
     assert dashboard_url(project) in changelist.content.decode()
