@@ -78,6 +78,7 @@ def picked(response: Response, filters: dashboard.Filters, zone: ZoneInfo) -> bo
             not (filters.trait and filters.trait_value)
             or response.traits.get(filters.trait) == filters.trait_value
         )
+        and filters.search.lower() in response.feedback.lower()
     )
 
 
@@ -103,6 +104,12 @@ def period_of(day: date, interval: str) -> date:
     return day - timedelta(days=day.weekday()) if interval == "week" else day
 
 
+def periods(filters: dashboard.Filters) -> list[date]:
+    """Every period of the range, the first one starting on the range's first day."""
+    days = [filters.start + timedelta(days=n) for n in range(filters.days)]
+    return sorted({max(period_of(day, filters.interval), filters.start) for day in days})
+
+
 def raw_breakdown(rows: list[Response], trait: str) -> list[Any]:
     """Per value of the trait, the answered responses; the ten most answered, ties by value."""
     values: dict[str, list[Response]] = {}
@@ -117,12 +124,13 @@ def raw_breakdown(rows: list[Response], trait: str) -> list[Any]:
 
 
 def raw_trend(rows: list[Response], filters: dashboard.Filters, zone: ZoneInfo) -> list[Any]:
-    periods: dict[date, list[Response]] = {}
+    by_period: dict[date, list[Response]] = {period: [] for period in periods(filters)}
     for r in rows:
-        periods.setdefault(period_of(local_day(r.created, zone), filters.interval), []).append(r)
+        period = max(period_of(local_day(r.created, zone), filters.interval), filters.start)
+        by_period[period].append(r)
     trend = []
-    for period in sorted(periods):
-        s = counted(periods[period])
+    for period in sorted(by_period):
+        s = counted(by_period[period])
         trend.append((period, s.answered, s.promoters, s.passives, s.detractors))
     return trend
 
@@ -141,6 +149,7 @@ def random_filters(rng: random.Random, surveys: list[Survey]) -> dashboard.Filte
         category=rng.choice(["", "", *nps.CATEGORIES]),
         trait=rng.choice(["", "", "plan"]),
         trait_value=rng.choice(["", *PLANS[:3]]),
+        search=rng.choice(["", "", "", "slow", "GREA"]),
         interval=rng.choice(["day", "week", "month"]),
     )
 
@@ -180,17 +189,22 @@ def test_dashboard_numbers_equal_the_raw_count(world: dict[str, Any]) -> None:
             for t in dashboard.trend(project, filters)
         ]
         assert trend == raw_trend(rows, filters, zone), filters
-        # What the page reads: the same numbers, and the breakdown: the trait's values (the
-        # ten most answered) or, with a trait value, that value next to every other response.
+        # What the page reads: the same numbers of every category (the category narrows the
+        # counts only), and the breakdown: the trait's values (the ten most answered) or, with
+        # a trait value, that value next to every other response.
         page = dashboard.numbers(project, filters)
-        assert (page.overview, page.trend) == (overview, dashboard.trend(project, filters))
+        every = replace(filters, category="")
+        assert page.counted == overview, filters
+        assert page.overview == dashboard.overview(project, every), filters
+        assert page.trend == dashboard.trend(project, every), filters
         breakdown = [
             (b["value"], b["answered"], b["promoters"], b["passives"], b["detractors"])
             for b in page.breakdown
         ]
-        values = [r for r in everything if picked(r, replace(filters, trait_value=""), zone)]
-        assert breakdown == expected_breakdown(filters, values, rows), filters
-        assert page.breakdown == dashboard.breakdown(project, filters)
+        values = [r for r in everything if picked(r, replace(every, trait_value=""), zone)]
+        chosen = [r for r in everything if picked(r, every, zone)]
+        assert breakdown == expected_breakdown(every, values, chosen), filters
+        assert page.breakdown == dashboard.breakdown(project, every)
 
 
 def expected_breakdown(
@@ -228,7 +242,8 @@ def test_a_trait_value_is_counted_from_its_own_responses(
     assert rest["answered"] > chosen["answered"]
     for _ in range(10):
         filters = random_filters(world["rng"], surveys)
-        filters = replace(filters, trait="plan", trait_value=filters.trait_value or "pro")
+        value = filters.trait_value or "pro"
+        filters = replace(filters, trait="plan", trait_value=value, category="", search="")
         with django_assert_num_queries(2):
             dashboard.numbers(project, filters)
 
@@ -239,7 +254,8 @@ def test_the_fallback_to_responses_gives_the_same_numbers(world: dict[str, Any])
     project = world["project"]
     Response.objects.filter(project=project).update(traits={"plan": "any"})
     for _ in range(20):
-        filters = replace(random_filters(world["rng"], world["surveys"]), trait="", trait_value="")
+        filters = random_filters(world["rng"], world["surveys"])
+        filters = replace(filters, trait="", trait_value="", search="")
         via_traits = replace(filters, trait="plan", trait_value="any")
         assert dashboard.from_rollups(filters) and not dashboard.from_rollups(via_traits)
         assert dashboard.overview(project, filters) == dashboard.overview(project, via_traits)
