@@ -15,10 +15,13 @@ One run, all on loopback:
    previous period, displays, weekly trend, comments) and, in the same run, the single raw
    SQL aggregate of the page's headline numbers (answered, the three categories, dismissed,
    completed, commented and the eleven score counts) over the same rows; each is run once to
-   warm up, then ``--repeat`` times, and the medians are compared;
-4. times the pages that the daily rollups cannot serve alone, against the same raw
-   aggregate: the trait breakdown (``trait=plan``: NPS per plan, read from the responses)
-   and a trait filter (``trait=plan&trait_value=pro``: every block from the responses);
+   warm up, then ``--repeat`` times in turns (raw, page, raw, page, ...: both see the same
+   load on a shared machine), and the medians are compared;
+4. times the pages that the daily rollups cannot serve alone in the same way, each in turns
+   with the same raw aggregate: the trait breakdown (``trait=plan``: NPS per plan, read from
+   the responses) and a trait filter (``trait=plan&trait_value=pro``: the chosen value's
+   responses by day, the rest of the period from the rollups), whose numbers are checked
+   against the raw aggregate of the responses with and without ``pro``;
 5. checks the overview's numbers against a raw SQL aggregate, counted in the project's
    time zone (``--time-zone``), for ``--checks`` random filters (period, method, language,
    category);
@@ -35,12 +38,15 @@ import os
 import secrets
 import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -70,6 +76,15 @@ SELECT COUNT(*) FILTER (WHERE rating IS NOT NULL),
 FROM satismeter_app_response
 WHERE project_id = %s AND created >= %s AND created < %s
 """.format(scores=", ".join(f"COUNT(*) FILTER (WHERE rating = {n})" for n in range(11)))
+
+# The raw aggregate of the responses with the trait filter's value, then of the others.
+TRAIT_AGGREGATE = (
+    RAW_AGGREGATE.replace(
+        "FROM satismeter_app_response",
+        "FROM satismeter_app_response, LATERAL (SELECT traits ->> 'plan' = 'pro' AS chosen) t",
+    )
+    + " GROUP BY t.chosen IS TRUE ORDER BY t.chosen IS TRUE DESC"
+)
 
 SEED_RESPONSES = """
 INSERT INTO satismeter_app_response
@@ -104,6 +119,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--time-zone", default="UTC", help="the benched project's time zone")
     parser.add_argument("--checks", type=int, default=20, help="random filters to check")
+    parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        type=Path,
+        help="another checkout of the app (same migrations), e.g. a git worktree of an older "
+        "commit: its pages are timed in turns with this checkout's, on the same database",
+    )
+    parser.add_argument("--serve-pages", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if urlsplit(args.postgres).hostname not in LOOPBACK:
         parser.error(f"{args.postgres}: the bench only talks to loopback addresses")
@@ -126,7 +149,8 @@ def make_environment(args: argparse.Namespace) -> Environment:
         "LOG_LEVEL": "WARNING",
         "BENCH_ROOT_URLCONF": "project.urls",
     }
-    return Environment(database, database_url, "", variables)
+    # This bench writes no files of its own: the system's temporary directory is its workdir.
+    return Environment(database, database_url, "", variables, Path(tempfile.gettempdir()))
 
 
 def setup_django(env: Environment) -> None:
@@ -135,13 +159,17 @@ def setup_django(env: Environment) -> None:
     from django.core.management import call_command
 
     django.setup()
+    plain_static_files()
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def plain_static_files() -> None:
+    """No collectstatic here: plain static URLs instead of the production manifest."""
     from django.conf import settings
     from django.test.utils import override_settings
 
-    # No collectstatic here: plain static URLs instead of the production manifest.
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": STATIC_STORAGE}}
     override_settings(STORAGES=storages).enable()
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def seed(count: int, time_zone: str) -> Any:
@@ -173,77 +201,173 @@ def seed(count: int, time_zone: str) -> Any:
     return project
 
 
-def timed(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    result = run()  # warm-up: plans, caches, the template loader
-    times = []
+def in_turns(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, Any]:
+    """Each run once to warm up (plans, caches, the template loader), then all of them in
+    turns (raw, page, raw, page, ...), so that all see the same load on a shared machine:
+    the median seconds of each, and what each gave when warming up."""
+    results = {name: run() for name, run in runs.items()}
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        for name, run in runs.items():
+            times[name].append(seconds(run))
+    return {name: statistics.median(times[name]) for name in runs} | {"results": results}
 
 
-def measure(project: Any, repeat: int) -> dict[str, Any]:
+def seconds(run: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def measure(project: Any, repeat: int, baseline: Baseline | None = None) -> dict[str, Any]:
     from datetime import timedelta
 
-    from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
-    from django.urls import reverse
     from django.utils import timezone
 
     from satismeter_app.services import dashboard
 
-    admin = get_user_model().objects.create_superuser("bench", password=secrets.token_hex(8))
-    client = Client()
-    client.force_login(admin)
     today = timezone.localdate(timezone=project.zone)
-    start = today - timedelta(days=DAYS)
-    url = reverse("admin:satismeter_app_project_dashboard", args=[project.pk])
-    params = {"start": start.isoformat(), "end": today.isoformat()}
-
-    def page() -> Any:
-        response = client.get(url, params)
-        assert response.status_code == 200, response.status_code
-        return response.content.decode()
-
+    params = {"start": (today - timedelta(days=DAYS)).isoformat(), "end": today.isoformat()}
     filters = dashboard.FilterForm(project, _query(params)).filters()
     bounds = dashboard._bounds(project, filters)
     summary = dashboard.overview(project, filters).summary
+    pages = Pages(project)
 
     def raw() -> Any:
         with connection.cursor() as cursor:
             cursor.execute(RAW_AGGREGATE, [project.pk, *bounds])
             return cursor.fetchone()
 
-    log(f"timing the page and the raw aggregate, {repeat} runs each ...")
-    page_seconds, html = timed(page, repeat)
-    raw_seconds, row = timed(raw, repeat)
-    # The same numbers: the page shows what the raw aggregate counts.
-    assert summary.answered == row[0] and summary.frequency == list(row[7:]), (summary, row)
-    assert f'data-testid="answered">{row[0]}<' in html
-    page_queries = queries_of(page)
-    fallbacks = {}
-    for name, extra in FALLBACKS.items():
-        log(f"timing the page with {name} ...")
-        seconds, _ = timed(
-            lambda extra=extra: client_page(client, url, {**params, **extra}), repeat
-        )
-        fallbacks[f"{name}_ms"] = round(seconds * 1000, 1)
-        fallbacks[f"{name}_ratio"] = round(seconds / raw_seconds, 2)
-        fallbacks[f"{name}_queries"] = queries_of(
-            lambda extra=extra: client_page(client, url, {**params, **extra})
-        )
+    report: dict[str, Any] = {}
+    for name, extra in PAGES.items():
+        log(f"timing the {name} page and the raw aggregate in turns, {repeat} runs each ...")
+        runs = {"raw": raw, "page": partial(pages.get, {**params, **extra})}
+        if baseline is not None:
+            runs["baseline"] = partial(baseline.get, {**params, **extra})
+        timing = in_turns(runs, repeat)
+        report.update(timing_report(name, timing))
+        report[f"{'page' if name == 'overview' else name}_queries"] = queries_of(runs["page"])
+        if name == "overview":  # the page shows what the raw aggregate counts
+            row, html = timing["results"]["raw"], timing["results"]["page"]
+            assert summary.answered == row[0] and summary.frequency == list(row[7:]), row
+            assert f'data-testid="answered">{row[0]}<' in html
+    check_trait_value(project, filters)
     return {
         "responses": summary.answered + summary.dismissed,
         "answered": summary.answered,
         "nps": round(summary.nps, 2),
-        "page_queries": page_queries,
-        "page_ms": round(page_seconds * 1000, 1),
-        "raw_sql_ms": round(raw_seconds * 1000, 1),
-        "ratio": round(page_seconds / raw_seconds, 2),
-        **fallbacks,
+        **report,
     }
+
+
+def timing_report(name: str, timing: dict[str, Any]) -> dict[str, Any]:
+    """The overview's figures keep their first names (page_ms, raw_sql_ms, ratio)."""
+    page = "page" if name == "overview" else name
+    report = {
+        f"{page}_ms": round(timing["page"] * 1000, 1),
+        "raw_sql_ms" if page == "page" else f"{name}_raw_sql_ms": round(timing["raw"] * 1000, 1),
+        "ratio" if page == "page" else f"{name}_ratio": round(timing["page"] / timing["raw"], 2),
+    }
+    if "baseline" in timing:
+        report[f"{page}_baseline_ms"] = round(timing["baseline"] * 1000, 1)
+        report[f"{page}_baseline_ratio"] = round(timing["baseline"] / timing["raw"], 2)
+    return report
+
+
+class Pages:
+    """The dashboard of the bench's project through Django's test client, as a superuser."""
+
+    def __init__(self, project: Any) -> None:
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+        from django.urls import reverse
+
+        user = get_user_model().objects.filter(username="bench").first()
+        if user is None:
+            user = get_user_model().objects.create_superuser("bench", password=secrets.token_hex(8))
+        self.client = Client()
+        self.client.force_login(user)
+        self.url = reverse("admin:satismeter_app_project_dashboard", args=[project.pk])
+
+    def get(self, params: dict[str, str]) -> str:
+        response = self.client.get(self.url, params)
+        assert response.status_code == 200, response.status_code
+        return response.content.decode()
+
+
+class Baseline:
+    """The same pages rendered by another checkout of the app, in a child process on the same
+    database (``--serve-pages``): one line of query string in, its seconds back."""
+
+    def __init__(self, checkout: Path, env: Environment) -> None:
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-pages"]
+        variables = {**os.environ, **env.variables, "BENCH_CHECKOUT": str(checkout.resolve())}
+        # In the checkout: Celery's Django fixup puts the working directory first on sys.path.
+        self.child = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=variables,
+            cwd=checkout,
+        )
+        assert self.ask("") >= 0  # logged in, warm
+
+    def ask(self, query: str) -> float:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write(query + "\n")
+        self.child.stdin.flush()
+        return float(self.child.stdout.readline())
+
+    def get(self, params: dict[str, str]) -> float:
+        return self.ask(urlencode(params))
+
+    def close(self) -> None:
+        if self.child.stdin is not None:
+            self.child.stdin.close()
+        self.child.wait(timeout=30)
+
+
+def serve_pages() -> int:
+    """The child of :class:`Baseline`: the app of ``BENCH_CHECKOUT`` (this file's ``bench``
+    package is already imported), the dashboard of the one project in the database."""
+    sys.path.insert(0, os.environ["BENCH_CHECKOUT"])
+    import django
+
+    django.setup()
+    plain_static_files()
+    from satismeter_app.models import Project
+
+    assert Path(sys.modules["satismeter_app"].__file__ or "").is_relative_to(
+        os.environ["BENCH_CHECKOUT"]
+    )
+    pages = Pages(Project.objects.get())
+    for line in sys.stdin:
+        started = time.perf_counter()
+        pages.get(dict(parse_qsl(line.strip())))
+        print(time.perf_counter() - started, flush=True)
+    return 0
+
+
+def check_trait_value(project: Any, filters: Any) -> None:
+    """The trait filter's numbers (its summary and the rest of the period) against the raw
+    aggregate of the responses with and without the trait value."""
+    from dataclasses import replace
+
+    from django.db import connection
+
+    from satismeter_app.services import dashboard
+
+    trait = replace(filters, **PAGES["trait_filter"])
+    numbers = dashboard.numbers(project, trait)
+    bounds = dashboard._bounds(project, filters)
+    with connection.cursor() as cursor:
+        cursor.execute(TRAIT_AGGREGATE, [project.pk, *bounds])
+        chosen, rest = cursor.fetchall()
+    summary = numbers.overview.summary
+    assert (summary.answered, summary.frequency) == (chosen[0], list(chosen[7:])), chosen
+    assert numbers.breakdown[1]["answered"] == rest[0], (numbers.breakdown, rest)
 
 
 def queries_of(run: Callable[[], Any]) -> int:
@@ -261,16 +385,11 @@ def queries_of(run: Callable[[], Any]) -> int:
     return len(queries.captured_queries)
 
 
-FALLBACKS = {
+PAGES = {
+    "overview": {},
     "trait_breakdown": {"trait": "plan"},
     "trait_filter": {"trait": "plan", "trait_value": "pro"},
 }
-
-
-def client_page(client: Any, url: str, params: dict[str, str]) -> str:
-    response = client.get(url, params)
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
 
 
 FILTERED_AGGREGATE = """
@@ -344,16 +463,22 @@ def _query(params: dict[str, str]) -> Any:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     env = make_environment(args)
     started = time.monotonic()
+    baseline = None
     try:
         log(f"database {env.database}")
         create_database(args, env.database)
         setup_django(env)
         project = seed(args.responses, args.time_zone)
-        report = measure(project, args.repeat)
+        if args.compare_with is not None:
+            log(f"starting the baseline's pages: {args.compare_with}")
+            baseline = Baseline(args.compare_with, env)
+        report = measure(project, args.repeat, baseline)
         log(f"checking {args.checks} random filters against the raw aggregate ...")
         report["random_filters_equal"] = check_random_filters(project, args.checks)
     finally:
         log("cleaning up: database")
+        if baseline is not None:
+            baseline.close()
         if "django.db" in sys.modules:
             from django.db import connections
 
@@ -364,6 +489,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.serve_pages:
+        return serve_pages()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
     try:
         report = run(args)

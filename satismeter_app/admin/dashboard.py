@@ -7,7 +7,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -68,6 +74,9 @@ class ProjectDashboardViews:
             "title": _("NPS dashboard: %(project)s") % {"project": project},
             "project": project,
             "form": form,
+            # The trait's values link to the page filtered to each; with a value chosen, the
+            # breakdown links back to every value.
+            "values_url": "?" + _without(request.GET, "trait_value"),
             "export_url": reverse(
                 "admin:satismeter_app_project_dashboard_export", args=[project.pk]
             )
@@ -85,6 +94,13 @@ class ProjectDashboardViews:
         return response
 
 
+def _without(query: QueryDict, name: str) -> str:
+    """The query string without ``name``."""
+    rest = query.copy()
+    rest.pop(name, None)
+    return rest.urlencode()
+
+
 def _period_label(period: Any, interval: str) -> str:
     """A trend point's period in the staff member's locale (the short forms of the date
     format every admin page uses: docs/dashboard.md, "Dates")."""
@@ -92,27 +108,19 @@ def _period_label(period: Any, interval: str) -> str:
 
 
 def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str, Any]:
-    """Everything the dashboard template shows (the queries: :func:`dashboard.numbers`, and
-    one for the comments)."""
+    """Everything the dashboard template shows (the queries: :func:`dashboard.numbers`, one
+    for the comments and one for the filters' suggestions)."""
     numbers = dashboard.numbers(project, filters)
-    overview = numbers.overview
-    frequency = overview.summary.frequency
-    trend = numbers.trend
-    trend_points = [
-        charts.Point(_period_label(row["period"], filters.interval), row["nps"]) for row in trend
-    ]
-    score_points = [charts.Point(str(n), frequency[n], nps.category(n) or "") for n in nps.SCORES]
-    funnel_points = [charts.Point(label, value) for label, value in overview.funnel]
-    intervals = dict(dashboard.FilterForm.base_fields["interval"].choices)  # type: ignore[attr-defined]
-    interval_label = intervals.get(filters.interval, filters.interval)
+    overview, counted = numbers.overview, numbers.counted
+    interval = dashboard.trend_interval(filters)
+    frequency = counted.summary.frequency
+    ratings = nps.ratings_of(filters.category) if filters.category else list(nps.SCORES)
+    score_points = [charts.Point(str(n), frequency[n], nps.category(n) or "") for n in ratings]
     return {
         "filters": filters,
         "overview": overview,
-        "trend_chart": charts.nps_line(
-            str(_("NPS trend")),
-            str(_("NPS by %(interval)s, from −100 to 100.") % {"interval": interval_label}),
-            trend_points,
-        ),
+        "counted": counted,
+        "trend_chart": _trend_chart(numbers.trend, interval),
         "score_chart": charts.bars(
             str(_("Scores 0–10")),
             str(_("How many answered responses gave each score.")),
@@ -122,9 +130,70 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
         "funnel_chart": charts.bars(
             str(_("Funnel")),
             str(_("Displays, then answered, completed and dismissed responses.")),
-            funnel_points,
+            [charts.Point(label, value) for label, value in overview.funnel],
             str(_("Count")),
         ),
         "comments": dashboard.comments(project, filters),
         "breakdown": numbers.breakdown,
+        "suggestions": dashboard.suggestions(project, filters.trait),
+        "scope": _scope(filters, interval),
     }
+
+
+def _interval_name(interval: str) -> str:
+    intervals = dict(dashboard.FilterForm.base_fields["interval"].choices)  # type: ignore[attr-defined]
+    return str(intervals.get(interval, interval))
+
+
+def _trend_chart(trend: list[dict[str, Any]], interval: str) -> str:
+    points = [
+        charts.TrendPoint(
+            _period_label(row["period"], interval), row["nps"], row["margin"], row["answered"]
+        )
+        for row in trend
+    ]
+    desc = _(
+        "NPS by %(interval)s with its 95 %% margin of error as a band; a hollow dot: fewer "
+        "than %(thin)s answers; a gap: none."
+    ) % {"interval": _interval_name(interval), "thin": charts.THIN}
+    return charts.nps_line(str(_("NPS trend")), desc, points)
+
+
+def _scope(filters: dashboard.Filters, interval: str) -> list[str]:
+    """What the filters narrow, where a reader could take it otherwise."""
+    notes = []
+    if filters.trait and filters.trait_value:
+        notes.append(
+            _(
+                "Only responses with %(trait)s = %(value)s are counted, charted, listed and "
+                "exported."
+            )
+            % {"trait": filters.trait, "value": filters.trait_value}
+        )
+    if filters.search:
+        notes.append(
+            _(
+                "Only responses whose comment contains “%(text)s” are counted, charted, listed "
+                "and exported."
+            )
+            % {"text": filters.search}
+        )
+    if filters.category:
+        notes.append(
+            str(
+                _(
+                    "The category narrows the answered count, the scores, the comments and the "
+                    "export. NPS, its trend, the funnel and the trait table are of every category: "
+                    "one category alone always scores −100, 0 or +100."
+                )
+            )
+        )
+    if interval != filters.interval:
+        notes.append(
+            _(
+                "The trend is drawn by %(interval)s: the range is too long for a point per "
+                "%(chosen)s."
+            )
+            % {"interval": _interval_name(interval), "chosen": _interval_name(filters.interval)}
+        )
+    return notes

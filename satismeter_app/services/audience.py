@@ -106,8 +106,8 @@ def estimate(
 
 
 def audience_users(project_id: int, audience: str) -> QuerySet[EndUser]:
-    """The project's users the audience covers, erased ones left out."""
-    users = EndUser.objects.filter(project_id=project_id, erased__isnull=True)
+    """The project's users the audience covers, erased and test users left out."""
+    users = EndUser.objects.counted().filter(project_id=project_id, erased__isnull=True)
     if audience == Survey.Audience.IDENTIFIED:
         return users.filter(user_id__isnull=False)
     if audience == Survey.Audience.ANONYMOUS:

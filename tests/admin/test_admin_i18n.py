@@ -213,9 +213,9 @@ def test_the_trend_chart_names_its_interval_in_the_staff_language(
 ) -> None:
     url = reverse("admin:satismeter_app_project_dashboard", args=[project.pk])
     german = staff_client.get(url, {"interval": "month"}, HTTP_ACCEPT_LANGUAGE="de")
-    assert "NPS pro Monat, von −100 bis 100." in german.content.decode()
+    assert "NPS pro Monat mit der 95-%-Fehlermarge als Band" in german.content.decode()
     english = staff_client.get(url, {"interval": "month"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert "NPS by month, from −100 to 100." in english.content.decode()
+    assert "NPS by month with its 95 % margin of error as a band" in english.content.decode()
 
 
 def test_the_charts_data_tables_follow_the_staff_language(staff_client: Any, project: Project):

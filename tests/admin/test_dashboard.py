@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -60,13 +62,19 @@ def superuser_client(client: Any, make_staff: Callable[..., Any]) -> Any:
 # --- the service ----------------------------------------------------------------------------
 
 
-def test_margin_of_error_is_the_standard_formula() -> None:
+def test_margin_of_error_is_the_normal_one_with_a_response_of_each_category_added() -> None:
     summary = nps.Summary(answered=100, promoters=50, passives=30, detractors=20)
-    variance = 0.5 + 0.2 - (0.5 - 0.2) ** 2
+    p, d = 51 / 103, 21 / 103
+    variance = p + d - (p - d) ** 2
     assert dashboard.margin_of_error(summary) == pytest.approx(
-        1.96 * math.sqrt(variance / 100) * 100
+        1.96 * math.sqrt(variance / 103) * 100
     )
+    standard = 1.96 * math.sqrt((0.5 + 0.2 - 0.3**2) / 100) * 100
+    assert dashboard.margin_of_error(summary) == pytest.approx(standard, abs=0.2)
     assert dashboard.margin_of_error(nps.Summary()) is None
+    # One promoter alone is not 100 ± 0.
+    one = dashboard.margin_of_error(nps.Summary(answered=1, promoters=1))
+    assert one == pytest.approx(1.96 * math.sqrt((0.75 - 0.25**2) / 4) * 100) and one > 70
 
 
 def test_previous_period_has_the_same_length() -> None:
@@ -112,33 +120,55 @@ def test_filters_narrow_by_category_language_and_trait(
 def test_trend_breakdown_and_comments(project: Project, answers: list[Response]) -> None:
     today = timezone.localdate()
     filters = dashboard.Filters(
-        start=today - timedelta(days=30), end=today, interval="day", trait="plan", search="8"
+        start=today - timedelta(days=30), end=today, interval="day", trait="plan"
     )
     trend = dashboard.trend(project, filters)
     assert sum(row["answered"] for row in trend) == 10
-    assert len(trend) == 5  # five distinct days
+    assert len(trend) == 31  # every day of the range, empty ones too
+    assert len([row for row in trend if row["answered"]]) == 5  # five distinct days
+    assert all(row["nps"] is None and row["margin"] is None for row in trend if not row["answered"])
     breakdown = {row["value"]: row["nps"] for row in dashboard.breakdown(project, filters)}
     assert breakdown == {"pro": 100, "free": -20}
-    assert [c.feedback for c in dashboard.comments(project, filters)] == ["comment 8"]
+    searched = replace(filters, search="8")
+    assert [c.feedback for c in dashboard.comments(project, searched)] == ["comment 8"]
 
 
-# --- the page -------------------------------------------------------------------------------
+def test_the_comment_search_narrows_every_number(project: Project, answers: list[Response]) -> None:
+    """ "comment contains" selects the responses that every figure counts, not only the
+    comments listed: answer 8 (a 3, plan free) is the only one whose comment has an 8."""
+    today = timezone.localdate()
+    filters = dashboard.Filters(start=today - timedelta(days=30), end=today, search="8")
+    page = dashboard.numbers(project, replace(filters, trait="plan"))
+    assert (page.overview.summary.answered, page.overview.summary.nps) == (1, -100)
+    assert sum(row["answered"] for row in page.trend) == 1
+    assert [(b["value"], b["answered"]) for b in page.breakdown] == [("free", 1)]
+    assert list(dashboard.responses(project, filters)) == [answers[8]]
 
 
-def test_dashboard_page_shows_numbers_and_accessible_charts(
+def test_a_category_narrows_the_counts_not_the_nps(
+    project: Project, answers: list[Response]
+) -> None:
+    today = timezone.localdate()
+    filters = dashboard.Filters(start=today - timedelta(days=30), end=today, category="detractor")
+    page = dashboard.numbers(project, filters)
+    assert page.overview.summary.nps == 40 and page.overview.summary.answered == 10
+    assert page.counted.summary.answered == 2 and page.counted.summary.nps == -100
+    assert sum(row["answered"] for row in page.trend) == 10  # the trend is of every category
+    everyone = dashboard.numbers(project, replace(filters, category=""))
+    assert (page.overview, page.trend) == (everyone.overview, everyone.trend)
+
+
+def test_a_trait_value_is_compared_with_every_other_response(
     superuser_client: Any, project: Project, answers: list[Response]
 ) -> None:
-    page = superuser_client.get(dashboard_url(project), {"trait": "plan"})
-    assert page.status_code == 200
+    page = superuser_client.get(dashboard_url(project), {"trait": "plan", "trait_value": "pro"})
     html = page.content.decode()
-    assert page.context["overview"].summary.nps == 40
-    assert 'data-testid="nps">40<' in html
-    assert html.count('role="img"') == 3
-    assert html.count("<title id=") == 3 and html.count("<desc id=") == 3
-    assert html.count('<details class="sm-table">') == 3
-    assert "<script" not in html.split('id="content-main"')[1]  # no JavaScript needed
-    assert "comment 8" in html and "sm-badge sm-detractor" in html
-    assert ">pro</a>" in html and ">free</a>" in html
+    assert page.context["overview"].summary.answered == 5
+    chosen, rest = page.context["breakdown"]
+    assert (chosen["value"], chosen["answered"], chosen["nps"]) == ("pro", 5, 100)
+    assert (rest["rest"], rest["answered"], rest["nps"]) == (True, 5, -20)  # free: 9 8 7 3 0
+    assert "All other responses" in html and ">pro</a>" not in html
+    assert 'href="?trait=plan">NPS by every value of plan</a>' in html
 
 
 def test_dashboard_links_from_project_pages(superuser_client: Any, project: Project) -> None:
@@ -305,3 +335,27 @@ def test_member_cannot_preview_another_projects_survey(
     member_client: Any, other_survey: Survey
 ) -> None:
     assert member_client.get(preview_url(other_survey)).status_code == 404
+
+
+# --- the trend chart ------------------------------------------------------------------------
+
+
+def test_the_trend_chart_breaks_at_gaps_bands_margins_and_fits_its_axis() -> None:
+    from satismeter_app.admin import charts
+
+    points = [
+        charts.TrendPoint("w1", None, None, 0),
+        charts.TrendPoint("w2", 30, 8, 120),
+        charts.TrendPoint("w3", 40, 7, 130),
+        charts.TrendPoint("w4", None, None, 0),
+        charts.TrendPoint("w5", 50, 40, 3),
+    ]
+    html = charts.nps_line("NPS trend", "desc", points)
+    assert html.count('class="sm-line"') == 2  # broken at the empty week
+    assert html.count('class="sm-band"') == 2  # the lone week has its band too
+    assert html.count('class="sm-dot"') == 2 and html.count('class="sm-dot-thin"') == 1
+    ticks = [int(t) for t in re.findall(r'text-anchor="end">(-?\d+)<', html)]
+    assert (min(ticks), max(ticks)) == (0, 100)  # 22…90 with margins, not −100…100
+    assert "<td>—</td><td>—</td><td>0</td>" in html  # the empty weeks in the data table
+    assert "w5: NPS 50 ± 40 (3 answered)" in html
+    assert charts.nps_line("t", "d", [charts.TrendPoint("w", None, None, 0)]).count("sm-line") == 0

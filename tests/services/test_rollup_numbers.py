@@ -78,6 +78,7 @@ def picked(response: Response, filters: dashboard.Filters, zone: ZoneInfo) -> bo
             not (filters.trait and filters.trait_value)
             or response.traits.get(filters.trait) == filters.trait_value
         )
+        and filters.search.lower() in response.feedback.lower()
     )
 
 
@@ -103,6 +104,12 @@ def period_of(day: date, interval: str) -> date:
     return day - timedelta(days=day.weekday()) if interval == "week" else day
 
 
+def periods(filters: dashboard.Filters) -> list[date]:
+    """Every period of the range, the first one starting on the range's first day."""
+    days = [filters.start + timedelta(days=n) for n in range(filters.days)]
+    return sorted({max(period_of(day, filters.interval), filters.start) for day in days})
+
+
 def raw_breakdown(rows: list[Response], trait: str) -> list[Any]:
     """Per value of the trait, the answered responses; the ten most answered, ties by value."""
     values: dict[str, list[Response]] = {}
@@ -117,12 +124,13 @@ def raw_breakdown(rows: list[Response], trait: str) -> list[Any]:
 
 
 def raw_trend(rows: list[Response], filters: dashboard.Filters, zone: ZoneInfo) -> list[Any]:
-    periods: dict[date, list[Response]] = {}
+    by_period: dict[date, list[Response]] = {period: [] for period in periods(filters)}
     for r in rows:
-        periods.setdefault(period_of(local_day(r.created, zone), filters.interval), []).append(r)
+        period = max(period_of(local_day(r.created, zone), filters.interval), filters.start)
+        by_period[period].append(r)
     trend = []
-    for period in sorted(periods):
-        s = counted(periods[period])
+    for period in sorted(by_period):
+        s = counted(by_period[period])
         trend.append((period, s.answered, s.promoters, s.passives, s.detractors))
     return trend
 
@@ -141,6 +149,7 @@ def random_filters(rng: random.Random, surveys: list[Survey]) -> dashboard.Filte
         category=rng.choice(["", "", *nps.CATEGORIES]),
         trait=rng.choice(["", "", "plan"]),
         trait_value=rng.choice(["", *PLANS[:3]]),
+        search=rng.choice(["", "", "", "slow", "GREA"]),
         interval=rng.choice(["day", "week", "month"]),
     )
 
@@ -180,53 +189,81 @@ def test_dashboard_numbers_equal_the_raw_count(world: dict[str, Any]) -> None:
             for t in dashboard.trend(project, filters)
         ]
         assert trend == raw_trend(rows, filters, zone), filters
-        # What the page reads: the same numbers, and the breakdown of the trait's values (all
-        # of them, the chosen one too).
+        # What the page reads: the same numbers of every category (the category narrows the
+        # counts only), and the breakdown: the trait's values (the ten most answered) or, with
+        # a trait value, that value next to every other response.
         page = dashboard.numbers(project, filters)
-        assert (page.overview, page.trend) == (overview, dashboard.trend(project, filters))
+        every = replace(filters, category="")
+        assert page.counted == overview, filters
+        assert page.overview == dashboard.overview(project, every), filters
+        assert page.trend == dashboard.trend(project, every), filters
         breakdown = [
             (b["value"], b["answered"], b["promoters"], b["passives"], b["detractors"])
             for b in page.breakdown
         ]
-        values = [r for r in everything if picked(r, replace(filters, trait_value=""), zone)]
-        expected = raw_breakdown(values, filters.trait) if filters.trait else []
-        assert breakdown == expected, filters
-        assert page.breakdown == dashboard.breakdown(project, filters)
+        values = [r for r in everything if picked(r, replace(every, trait_value=""), zone)]
+        chosen = [r for r in everything if picked(r, every, zone)]
+        assert breakdown == expected_breakdown(every, values, chosen), filters
+        assert page.breakdown == dashboard.breakdown(project, every)
 
 
-def test_a_trait_value_is_counted_in_one_scan_of_the_responses(
+def expected_breakdown(
+    filters: dashboard.Filters, values: list[Response], chosen: list[Response]
+) -> list[Any]:
+    if not filters.trait:
+        return []
+    if not filters.trait_value:
+        return raw_breakdown(values, filters.trait)
+    rest = [r for r in values if r not in chosen]
+    return [
+        (filters.trait_value, *categories(counted(chosen))),
+        ("", *categories(counted(rest))),
+    ]
+
+
+def categories(summary: nps.Summary) -> tuple[int, int, int, int]:
+    return summary.answered, summary.promoters, summary.passives, summary.detractors
+
+
+def test_a_trait_value_is_counted_from_its_own_responses(
     world: dict[str, Any], django_assert_num_queries: Any
 ) -> None:
-    """Summary, previous period, trend and breakdown from one grouped query over the responses,
-    the displays from the rollups: two queries, and the breakdown is cut at ten values."""
+    """Summary, previous period and trend from one grouped query over the chosen value's
+    responses; the displays and the rest of the period from one over the rollups."""
     project, surveys = world["project"], world["surveys"]
     filters = dashboard.Filters(
         start=date(2024, 3, 1), end=date(2024, 11, 30), trait="plan", trait_value="team03"
     )
     with django_assert_num_queries(2):
         page = dashboard.numbers(project, filters)
-    assert len(page.breakdown) == 10
-    assert page.overview.summary.answered > 0 and page.trend
+    chosen, rest = page.breakdown
+    assert chosen["value"] == "team03" and not chosen["rest"] and rest["rest"]
+    assert chosen["answered"] == page.overview.summary.answered > 0 and page.trend
+    assert rest["answered"] > chosen["answered"]
     for _ in range(10):
         filters = random_filters(world["rng"], surveys)
-        filters = replace(filters, trait="plan", trait_value=filters.trait_value or "pro")
+        value = filters.trait_value or "pro"
+        filters = replace(filters, trait="plan", trait_value=value, category="", search="")
         with django_assert_num_queries(2):
             dashboard.numbers(project, filters)
 
 
 def test_the_fallback_to_responses_gives_the_same_numbers(world: dict[str, Any]) -> None:
     """A trait value is read from the responses; without it, from the rollups: a trait value
-    that every response has gives the same numbers both ways."""
+    that every response has gives the same numbers both ways, and leaves no other response."""
     project = world["project"]
     Response.objects.filter(project=project).update(traits={"plan": "any"})
     for _ in range(20):
-        filters = replace(random_filters(world["rng"], world["surveys"]), trait="", trait_value="")
+        filters = random_filters(world["rng"], world["surveys"])
+        filters = replace(filters, trait="", trait_value="", search="")
         via_traits = replace(filters, trait="plan", trait_value="any")
         assert dashboard.from_rollups(filters) and not dashboard.from_rollups(via_traits)
         assert dashboard.overview(project, filters) == dashboard.overview(project, via_traits)
         assert dashboard.trend(project, filters) == dashboard.trend(project, via_traits)
-        by_plan, by_any = (replace(f, trait="plan") for f in (filters, via_traits))
-        assert dashboard.numbers(project, by_plan) == dashboard.numbers(project, by_any)
+        by_plan = dashboard.breakdown(project, replace(filters, trait="plan"))
+        chosen, rest = dashboard.breakdown(project, via_traits)
+        assert by_plan == ([chosen] if chosen["answered"] else [])
+        assert (rest["answered"], rest["nps"]) == (0, None)
 
 
 def random_window(rng: random.Random, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
