@@ -623,7 +623,8 @@ def suggestions(project: Project, trait: str = "") -> Suggestions:
     """The languages, trait names and values of ``trait`` of the project's latest responses
     (``SUGGESTION_SAMPLE``, newest first through the project-and-time index): one query."""
     latest = (
-        Response.objects.counted().filter(project=project)
+        Response.objects.counted()
+        .filter(project=project)
         .order_by("-created")
         .values_list("language", "traits")[:SUGGESTION_SAMPLE]
     )
