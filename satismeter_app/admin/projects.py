@@ -29,6 +29,7 @@ from .figures import RecentFigures, dashboard_url
 from .scoping import (
     ProjectScopedAdmin,
     ReadOnlyInline,
+    ViewOnlyAdmin,
     access,
     is_superuser,
     project_filter,
@@ -115,7 +116,7 @@ class ProjectAdmin(ProjectPicker, ProjectDashboardViews, ProjectScopedAdmin):
 
 
 @admin.register(ProjectDashboard)
-class ProjectDashboardAdmin(RecentFigures, ProjectScopedAdmin):
+class ProjectDashboardAdmin(RecentFigures, ViewOnlyAdmin):
     """ "NPS dashboards" in the admin's index and sidebar: the projects the staff member sees,
     each with its responses and NPS of the last 90 days, and a link to its dashboard; straight
     to the dashboard when there is one project. ``?project=<id>`` opens that project's
@@ -149,15 +150,6 @@ class ProjectDashboardAdmin(RecentFigures, ProjectScopedAdmin):
     ) -> HttpResponse:
         project = get_object_or_404(self.get_queryset(request), pk=_int_or_none(object_id))
         return redirect(dashboard_url(project.pk))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _int_or_none(value: str) -> int | None:

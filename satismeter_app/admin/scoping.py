@@ -274,6 +274,7 @@ class ViewOnlyAdmin(ProjectScopedAdmin):
     """Rows the customer's product wrote — responses, displays, events: whoever may see the
     project reads them; nobody adds, changes or deletes them here, superusers included. They
     go when their user is erased (the users' page), their survey or their project is deleted.
+    Also the "NPS dashboards" list, which only links to each project's dashboard.
     """
 
     def has_add_permission(self, request: HttpRequest) -> bool:
