@@ -8,6 +8,7 @@ Screenshots go to ``artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,8 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
 
-from satismeter_app.models import Project, Survey
+from project.demo.management.commands import satismeter_demo
+from satismeter_app.models import Display, EndUser, Project, Reminder, Survey
+from satismeter_app.services import reminders
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -316,3 +323,49 @@ def nps(acme: Project) -> Survey:
         min_tenure_days=0,
         design={"serviceName": "Acme Cloud"},
     )
+
+
+# --- the admin and the reminder email ------------------------------------------------------------
+
+
+@pytest.fixture
+def demo(live_server: Any) -> Project:
+    """The example project's demo data (staff login admin / admin)."""
+    call_command(satismeter_demo.Command(), "--json", stdout=io.StringIO())
+    return Project.objects.get(name="Demo product")
+
+
+def log_in(page: Any, live_server: Any) -> None:
+    """The demo's staff member, logged in to the admin in ``page``."""
+    page.goto(f"{live_server.url}{reverse('admin:login')}")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+@pytest.fixture
+def reminded(nps: Survey, live_server: Any, settings: Any, mailoutbox: list[Any]) -> Any:
+    """Sends a reminder to a user of ``language``; returns its message and row. Its links
+    lead to the live server."""
+    settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": live_server.url}
+    Survey.objects.filter(pk=nps.pk).update(
+        reminders_enabled=True,
+        reminder_sender_name="Acme Team",
+        reminder_sender_email="team@acme.test",
+    )
+
+    def send(language: str) -> tuple[Any, Reminder]:
+        user = EndUser.objects.create(
+            project=nps.project,
+            user_id=f"mail-{language}",
+            email=f"{language}@example.com",
+            language=language,
+            first_seen=timezone.now() - timedelta(days=60),
+        )
+        when = timezone.now() - timedelta(days=10)
+        Display.objects.create(project=nps.project, survey=nps, user=user, created=when)
+        reminders.send_all()
+        return mailoutbox[-1], Reminder.objects.get(user=user)
+
+    return send

@@ -11,21 +11,27 @@ Screenshots of the pages checked, at 1280 and 390 px wide, go to artifacts/scree
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from project.demo.management.commands import satismeter_demo
-from satismeter_app.models import Display, EndUser, Project, Reminder, Survey
+from satismeter_app.models import Survey
 from satismeter_app.services import reminders
 
-from .conftest import DESKTOP, Pages, axe_violations, dangling_idrefs, html_page, snippet
+from .conftest import (
+    DESKTOP,
+    Pages,
+    axe_violations,
+    dangling_idrefs,
+    html_page,
+    log_in,
+    snippet,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -80,20 +86,6 @@ def test_the_widget_in_every_skin_and_step(
 # --- The admin ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def demo(live_server: Any) -> Project:
-    call_command(satismeter_demo.Command(), "--json", stdout=io.StringIO())
-    return Project.objects.get(name="Demo product")
-
-
-def log_in(page: Any, live_server: Any) -> None:
-    page.goto(f"{live_server.url}{reverse('admin:login')}")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_dashboard(new_page: Pages, live_server, demo, screenshots, width) -> None:
     page = new_page(WIDTHS[width])
@@ -129,31 +121,6 @@ def test_the_sample_page(new_page: Pages, live_server, settings, screenshots, wi
 
 
 # --- Email -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def reminded(nps: Survey, mailoutbox: list[Any]) -> Any:
-    """Sends a reminder to a user of ``language``; returns its message and row."""
-    Survey.objects.filter(pk=nps.pk).update(
-        reminders_enabled=True,
-        reminder_sender_name="Acme Team",
-        reminder_sender_email="team@acme.test",
-    )
-
-    def send(language: str) -> tuple[Any, Reminder]:
-        user = EndUser.objects.create(
-            project=nps.project,
-            user_id=f"mail-{language}",
-            email=f"{language}@example.com",
-            language=language,
-            first_seen=timezone.now() - timedelta(days=60),
-        )
-        when = timezone.now() - timedelta(days=10)
-        Display.objects.create(project=nps.project, survey=nps, user=user, created=when)
-        reminders.send_all()
-        return mailoutbox[-1], Reminder.objects.get(user=user)
-
-    return send
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -22,8 +22,8 @@ from playwright.sync_api import expect
 from project.demo.management.commands import satismeter_demo
 from satismeter_app.models import EndUser, Project, Response, Survey
 
-from .conftest import DESKTOP, Pages
-from .test_dashboard import NARROW, log_in
+from .conftest import DESKTOP, Pages, log_in
+from .test_dashboard import NARROW
 
 pytestmark = pytest.mark.browser
 

@@ -6,36 +6,18 @@ dashboard-filtered-desktop.png, dashboard-dark-desktop.png, survey-edit-preview.
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from project.demo.management.commands import satismeter_demo
 from satismeter_app.models import Project, Survey
 
-from .conftest import DESKTOP, Pages
+from .conftest import DESKTOP, Pages, log_in
 
 NARROW = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def demo(live_server: Any) -> Project:
-    call_command(satismeter_demo.Command(), "--json", stdout=io.StringIO())
-    return Project.objects.get(name="Demo product")
-
-
-def log_in(page: Any, live_server: Any) -> None:
-    page.goto(f"{live_server.url}{reverse('admin:login')}")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
 
 
 def open_dashboard(page: Any, live_server: Any, project: Project) -> None:

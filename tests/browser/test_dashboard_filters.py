@@ -15,7 +15,6 @@ dashboard-bad-trait-{desktop,narrow}.png, dashboard-unknown-trait-{desktop,narro
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -23,33 +22,21 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from project.demo.management.commands import satismeter_demo
 from satismeter_app.models import Project
 from satismeter_app.services import dashboard
 
-from .conftest import DESKTOP, Pages
+from .conftest import DESKTOP, Pages, log_in
 
 NARROW = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": DESKTOP, "narrow": NARROW}
 
 
-@pytest.fixture
-def demo(live_server: Any) -> Project:
-    call_command(satismeter_demo.Command(), "--json", stdout=io.StringIO())
-    return Project.objects.get(name="Demo product")
-
-
 def logged_in(new_page: Pages, live_server: Any, viewport: dict[str, int]) -> Any:
     page = new_page(viewport)
-    page.goto(f"{live_server.url}{reverse('admin:login')}")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server)
     return page
 
 

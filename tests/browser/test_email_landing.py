@@ -3,43 +3,13 @@ artifacts/screenshots/), and the landing page a score link opens."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from satismeter_app.models import Display, EndUser, Reminder, Response, Survey
+from satismeter_app.models import Response
 from satismeter_app.services import reminders
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def reminded(nps: Survey, live_server: Any, settings: Any, mailoutbox: list[Any]) -> Any:
-    """Send a reminder to a user of ``language``; returns its message and row."""
-    settings.SATISMETER = {**settings.SATISMETER, "PUBLIC_BASE_URL": live_server.url}
-    Survey.objects.filter(pk=nps.pk).update(
-        reminders_enabled=True,
-        reminder_sender_name="Acme Team",
-        reminder_sender_email="team@acme.test",
-    )
-
-    def send(language: str) -> tuple[Any, Reminder]:
-        user = EndUser.objects.create(
-            project=nps.project,
-            user_id=f"mail-{language}",
-            email=f"{language}@example.com",
-            language=language,
-            first_seen=timezone.now() - timedelta(days=60),
-        )
-        when = timezone.now() - timedelta(days=10)
-        Display.objects.create(project=nps.project, survey=nps, user=user, created=when)
-        reminders.send_all()
-        return mailoutbox[-1], Reminder.objects.get(user=user)
-
-    return send
 
 
 def test_the_email_renders_in_chromium(page, reminded, screenshots) -> None:
