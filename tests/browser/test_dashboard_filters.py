@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from satismeter_app.models import Project
 from satismeter_app.services import dashboard
@@ -133,7 +134,8 @@ def test_the_trend_shows_counts_margins_gaps_and_fits_its_axis(
     trend = page.locator("figure.sm-chart").first
     trend.locator("summary").click()
     rows = [r.split("\t") for r in trend.locator("tbody tr").all_inner_texts()]
-    assert rows[0][0] == start.strftime("%d %b")  # not the Monday before the range
+    # not the Monday before the range; in the locale's format, as every date of the admin
+    assert rows[0][0] == date_format(start, "MONTH_DAY_FORMAT")
     assert len(rows) == len({r[0] for r in rows}) >= 80  # every week, the empty ones too
     empty = [r for r in rows if r[3] == "0"]
     assert empty and all(r[1] == r[2] == "—" for r in empty)
