@@ -23,15 +23,17 @@ same message id: receivers (Segment, webhook consumers) drop repeats by that id.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.db import connections, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
@@ -216,21 +218,27 @@ class RunReport(Tally):
 
 
 def send_due(integration_id: int) -> RunReport:
-    """Claim and send the integration's due rows, one claim after another, until none is left."""
+    """Claim and send the integration's due rows, one claim after another, until none is left.
+
+    Two at a time: the :class:`Courier`'s thread builds and posts a claim while this thread
+    claims the next one and records the one before, so that the database and the destination
+    work at the same time. A worker holds at most two claims: the one on its way and the next,
+    whose requests wait for those of the first."""
     report = RunReport()
     integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is None:
         return report  # disabled: its rows wait; deleted: the sweep marks them dead
     destination = destination_for(integration)
+    courier = Courier(destination)
     try:
-        for _round in range(MAX_CLAIMS_PER_RUN):
-            rows = claim(integration_id, destination.claim_size)
-            if not rows:
-                break
-            report.add(attempt(destination, rows))
-            if len(rows) < destination.claim_size:
-                break
+        for rows in claims(integration_id, destination.claim_size):
+            courier.take(rows)
+            for sent, outcomes in courier.arrived(keep=1):
+                report.add(record(sent, outcomes))
+        for sent, outcomes in courier.arrived():
+            report.add(record(sent, outcomes))
     finally:
+        courier.close()
         destination.close()
     return report
 
@@ -241,6 +249,17 @@ def send_all_due() -> RunReport:
     for integration_id in due_integrations(timezone.now()):
         report += send_due(integration_id)
     return report
+
+
+def claims(integration_id: int, size: int) -> Iterator[list[Delivery]]:
+    """Claim after claim, until one comes back short (nothing more is due) or the task has
+    made :data:`MAX_CLAIMS_PER_RUN`."""
+    for _round in range(MAX_CLAIMS_PER_RUN):
+        rows = claim(integration_id, size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
 
 
 def claim(integration_id: int, size: int, now: datetime | None = None) -> list[Delivery]:
@@ -269,13 +288,61 @@ def claim(integration_id: int, size: int, now: datetime | None = None) -> list[D
         f"WHERE {pk} IN ({picked}) RETURNING {', '.join(returned)}"
     )
     sending = [Delivery.State.SENDING, connection.ops.adapt_datetimefield_value(until)]
-    rows = list(Delivery.objects.raw(statement, [*sending, *params]))
+    rows = claimed_rows(connection, statement, [*sending, *params])
     return sorted(rows, key=lambda row: row.pk)
 
 
-def attempt(destination: Destination, rows: list[Delivery]) -> list[Delivery]:
-    """Send claimed rows (outside any transaction) and record what happened."""
-    return record(rows, outcomes_of(destination, rows))
+PAYLOAD_AT = [field.name for field in Delivery._meta.concrete_fields].index("payload")
+DELIVERY_ATTNAMES = [field.attname for field in Delivery._meta.concrete_fields]
+
+
+def claimed_rows(connection: Any, statement: str, params: list[Any]) -> list[Delivery]:
+    """The rows a claim returned, every concrete field in order. On PostgreSQL straight from
+    the cursor, which hands over times as datetimes and the payload as JSON text: the same
+    rows as ``raw()``'s, without its converters called per row and field."""
+    if connection.vendor != "postgresql":
+        return list(Delivery.objects.raw(statement, params))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        fetched = cursor.fetchall()
+    rows = []
+    for values in fetched:
+        values = list(values)
+        values[PAYLOAD_AT] = json.loads(values[PAYLOAD_AT])
+        rows.append(Delivery.from_db(connection.alias, DELIVERY_ATTNAMES, values))
+    return rows
+
+
+class Courier:
+    """Builds and posts a task's claims in a thread of its own, one claim after another in the
+    order it took them: a claim's rows go in the order they were written, claim after claim.
+    The database stays with the task's thread; destinations only build and post."""
+
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="satismeter-courier")
+        self.on_the_way: deque[tuple[list[Delivery], Future[dict[int, Outcome]]]] = deque()
+
+    def take(self, rows: list[Delivery]) -> None:
+        self.on_the_way.append((rows, self.thread.submit(self.outcomes, rows)))
+
+    def arrived(self, keep: int = 0) -> Iterator[tuple[list[Delivery], dict[int, Outcome]]]:
+        """The claims taken, oldest first, with their outcomes once their requests are done;
+        all but the last ``keep``, which stay on their way."""
+        while len(self.on_the_way) > keep:
+            rows, outcomes = self.on_the_way.popleft()
+            yield rows, outcomes.result()
+
+    def outcomes(self, rows: list[Delivery]) -> dict[int, Outcome]:
+        try:
+            return outcomes_of(self.destination, rows)
+        finally:
+            connections.close_all()  # only if a destination of the host's own used one
+
+    def close(self) -> None:
+        """Let the claim being sent end; drop those not started (the task failed: their rows
+        stay claimed, and are sent again once the claim runs out)."""
+        self.thread.shutdown(wait=True, cancel_futures=True)
 
 
 def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Outcome]:
@@ -346,17 +413,26 @@ def ids_of(ids: Iterable[int]) -> list[int] | RawSQL:
     return ids
 
 
-def log_attempts(log: list[DeliveryAttempt]) -> None:
+class Attempt(NamedTuple):
+    """The values of one DeliveryAttempt row, which :func:`log_attempts` writes as they are:
+    a model instance per attempt would cost more than the rest of the recording."""
+
+    delivery_id: int
+    started: datetime
+    duration_ms: int
+    status_code: int | None
+    outcome: str
+    error: str
+
+
+def log_attempts(log: list[Attempt]) -> None:
     """The attempts in as few INSERTs as the database allows: ``bulk_create`` would prepare
     every field of every row through its model field, and these are plain values. On
     PostgreSQL one statement of six array parameters (see :func:`ids_of`)."""
     connection = connections[DeliveryAttempt.objects.db]
     names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
     stamp = connection.ops.adapt_datetimefield_value
-    values = [
-        (a.delivery_id, stamp(a.started), a.duration_ms, a.status_code, a.outcome, a.error)
-        for a in log
-    ]
+    values = [(a.delivery_id, stamp(a.started), *a[2:]) for a in log]
     if not values:
         return
     table, columns = _columns(DeliveryAttempt, names, connection)
@@ -382,9 +458,7 @@ def _columns(model: type[Model], names: list[str], connection: Any) -> tuple[str
     return quote(meta.db_table), [quote(cast(Field, meta.get_field(n)).column) for n in names]
 
 
-def judge(
-    row: Delivery, outcome: Outcome, now: datetime, jitter: float | None = None
-) -> DeliveryAttempt:
+def judge(row: Delivery, outcome: Outcome, now: datetime, jitter: float | None = None) -> Attempt:
     """Apply an outcome to a row: delivered, retried later, or dead. Returns its attempt.
 
     ``jitter`` (0–1) is drawn once per claim: rows that failed together retry together, and
@@ -394,44 +468,33 @@ def judge(
     row.last_error = outcome.error
     if outcome.delivered:
         row.state, row.delivered_at = Delivery.State.DELIVERED, now
-        return _attempt_row(row, outcome, DeliveryAttempt.Outcome.DELIVERED)
+        return attempt_of(row.pk, outcome, DeliveryAttempt.Outcome.DELIVERED, row.last_error)
     deadline = retry_deadline(row)
     if outcome.retryable and now < deadline:
         delay = retry_delay(row.attempts, outcome.retry_after, jitter)
         row.state = Delivery.State.PENDING
         row.next_attempt_at = min(now + timedelta(seconds=delay), deadline)
-        return _attempt_row(row, outcome, DeliveryAttempt.Outcome.RETRY)
+        return attempt_of(row.pk, outcome, DeliveryAttempt.Outcome.RETRY, row.last_error)
     if outcome.retryable:
         row.last_error = f"{outcome.error} — gave up: the retry window is over."
     row.state = Delivery.State.DEAD
-    return _attempt_row(row, outcome, DeliveryAttempt.Outcome.DEAD)
+    return attempt_of(row.pk, outcome, DeliveryAttempt.Outcome.DEAD, row.last_error)
 
 
-def _attempt_row(row: Delivery, outcome: Outcome, verdict: str) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        delivery_id=row.pk,
-        started=outcome.started or timezone.now(),
-        duration_ms=outcome.duration_ms or 0,
-        status_code=outcome.status_code,
-        outcome=verdict,
-        error=row.last_error,
+def attempt_of(delivery_id: int, outcome: Outcome, verdict: str, error: str) -> Attempt:
+    started = outcome.started or timezone.now()
+    return Attempt(
+        delivery_id, started, outcome.duration_ms or 0, outcome.status_code, verdict, error
     )
 
 
-def lost_claim_attempt(row: Delivery, outcome: Outcome) -> DeliveryAttempt:
+def lost_claim_attempt(row: Delivery, outcome: Outcome) -> Attempt:
+    """The attempt of a row another worker took over while this one sent it."""
     verdict = DeliveryAttempt.Outcome.RETRY
     if outcome.delivered:
         verdict = DeliveryAttempt.Outcome.DELIVERED
     note = "The claim ran out before this worker finished; another worker has the row."
-    error = f"{outcome.error} {note}".strip()
-    return DeliveryAttempt(
-        delivery_id=row.pk,
-        started=outcome.started or timezone.now(),
-        duration_ms=outcome.duration_ms or 0,
-        status_code=outcome.status_code,
-        outcome=verdict,
-        error=error,
-    )
+    return attempt_of(row.pk, outcome, verdict, f"{outcome.error} {note}".strip())
 
 
 def retry_deadline(row: Delivery) -> datetime:
