@@ -27,6 +27,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import orjson
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +59,12 @@ MAX_BATCH_MESSAGES = 100
 # message, and few enough that a claim's requests end well within DELIVERY_CLAIM_TIMEOUT (at
 # one or two messages a row, at most ten batches, each bounded by REQUESTS_TIMEOUT).
 CLAIM_ROWS = 5 * MAX_BATCH_MESSAGES
-EXTRA = Extra(module="segment", package="segment-analytics-python", name="segment")
+EXTRA = Extra(
+    module="segment",
+    package="segment-analytics-python",
+    name="segment",
+    uses=("segment.analytics", "segment.analytics.request"),
+)
 
 
 @dataclass(frozen=True)
@@ -159,16 +165,26 @@ def _properties(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def encoded(message: Mapping[str, Any]) -> bytes:
-    """A message as JSON, as the official client writes it; batches are joined from these, so
-    that each message is encoded once."""
-    from segment.analytics.request import DatetimeSerializer
-
-    return json.dumps(message, cls=DatetimeSerializer).encode()
+    """A message as compact JSON; batches are joined from these, so that each message is
+    encoded once. orjson, several times faster than the client's encoder and a little
+    shorter (UTF-8 and no spaces, where the client escapes and spaces; the 32 KB limit is
+    still the client's measure, :func:`message_size`), or the client's encoder for what orjson
+    refuses (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(message)
+    except TypeError:
+        return _client_json(message).encode()
 
 
 def message_size(message: Mapping[str, Any]) -> int:
     """Bytes of JSON, measured as the official client measures them."""
-    return len(encoded(message))
+    return len(_client_json(message).encode())
+
+
+def _client_json(message: Mapping[str, Any]) -> str:
+    from segment.analytics.request import DatetimeSerializer
+
+    return json.dumps(message, cls=DatetimeSerializer)
 
 
 def truncate_for_json(text: str, budget: int) -> str:
