@@ -37,7 +37,6 @@ from typing import Any, NamedTuple, cast
 
 from django.db import connections, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -359,29 +358,146 @@ def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Out
 
 
 def record(rows: list[Delivery], outcomes: dict[int, Outcome]) -> list[Delivery]:
-    """Write each row's new state and an attempt per row, in one transaction of three
-    statements whatever the number of rows (more only when outcomes differ). An attempt is
-    timed by the request that carried its row; a row for which nothing was sent is logged at
-    the time it was judged, with no duration.
+    """Write each row's new state and an attempt per row, all at once; returns the rows this
+    worker still held. An attempt is timed by the request that carried its row; a row for
+    which nothing was sent is logged at the time it was judged, with no duration.
 
     A row whose claim ran out and was taken by another worker meanwhile is left to that
-    worker; its attempt is still logged, since the request was made.
+    worker (its attempt is still logged, since the request was made); a row deleted meanwhile
+    (admin) has nothing to log. Every row is judged first, as if still held: the database
+    tells which are.
     """
     now, jitter = timezone.now(), random.random()  # noqa: S311 - jitter, not a secret
+    claimed_until = {row.pk: row.next_attempt_at for row in rows}
+    if_held = [judge(row, outcomes[row.pk], now, jitter) for row in rows]
+    if_lost = [lost_claim_attempt(row, outcomes[row.pk]) for row in rows]
+    if connections[Delivery.objects.db].vendor == "postgresql":
+        held = save_in_one_statement(rows, claimed_until, if_held, if_lost)
+    else:
+        held = save_in_transaction(rows, claimed_until, if_held, if_lost)
+    return [row for row in rows if row.pk in held]
+
+
+class Attempt(NamedTuple):
+    """The values of one DeliveryAttempt row, written as they are: a model instance per
+    attempt would cost more than the rest of the recording."""
+
+    delivery_id: int
+    started: datetime
+    duration_ms: int
+    status_code: int | None
+    outcome: str
+    error: str
+
+
+# The arrays of one recording on PostgreSQL and their types: each row's claim and new state,
+# its attempt if the row was still held, and its attempt if another worker had taken it over.
+RECORD_ARRAYS = (
+    ("id", "bigint"),
+    ("claimed_until", "timestamptz"),
+    ("state", "text"),
+    ("next_attempt_at", "timestamptz"),
+    ("last_error", "text"),
+    ("last_status", "integer"),
+    ("delivered_at", "timestamptz"),
+    ("started", "timestamptz"),
+    ("duration_ms", "integer"),
+    ("status_code", "integer"),
+    ("verdict", "text"),
+    ("error", "text"),
+    ("verdict_if_lost", "text"),
+    ("error_if_lost", "text"),
+)
+
+
+def save_in_one_statement(
+    rows: list[Delivery],
+    claimed_until: dict[int, datetime],
+    if_held: list[Attempt],
+    if_lost: list[Attempt],
+) -> set[int]:
+    """PostgreSQL: one statement, one round trip, whatever the number of rows (see
+    :func:`record_statement`). Values go as one array per column: psycopg writes each
+    parameter into the statement in Python, one placeholder at a time."""
+    if not rows:
+        return set()
+    arrays: list[list[Any]] = [
+        [row.pk for row in rows],
+        [claimed_until[row.pk] for row in rows],
+        [row.state for row in rows],
+        [row.next_attempt_at for row in rows],
+        [row.last_error for row in rows],
+        [row.last_status for row in rows],
+        [row.delivered_at for row in rows],
+        *[list(column) for column in zip(*if_held, strict=True)][1:],  # all but delivery_id
+        [attempt.outcome for attempt in if_lost],
+        [attempt.error for attempt in if_lost],
+    ]
+    connection = connections[Delivery.objects.db]
+    with connection.cursor() as cursor:
+        cursor.execute(record_statement(connection), [*arrays, arrays[0]])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def record_statement(connection: Any) -> str:
+    """Locks the claim's rows (``FOR UPDATE``: no other worker's claim or recording and no
+    deletion gets in between), saves the outcomes of those whose ``next_attempt_at`` is
+    still this claim's, logs an attempt for every row still there, and returns the ids
+    saved. The rows are found by their primary key whatever the planner guesses of the
+    arrays."""
+    names = ["id", "state", "attempts", "next_attempt_at", "last_error", "last_status"]
+    delivery, (pk, state, attempts, next_at, error, status, delivered_at) = _columns(
+        Delivery, [*names, "delivered_at"], connection
+    )
+    log_names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
+    log, log_columns = _columns(DeliveryAttempt, log_names, connection)
+    arrays = ", ".join(f"%s::{kind}[]" for _name, kind in RECORD_ARRAYS)
+    aliases = ", ".join(name for name, _kind in RECORD_ARRAYS)
+    return f"""
+        WITH o AS (SELECT * FROM unnest({arrays}) AS o({aliases})),
+        claimed AS MATERIALIZED (
+            SELECT d.{pk} AS id, d.{next_at} = o.claimed_until AS held
+            FROM {delivery} d JOIN o ON o.id = d.{pk}
+            WHERE d.{pk} = ANY(%s::bigint[]) ORDER BY d.{pk} FOR UPDATE OF d
+        ),
+        saved AS (
+            UPDATE {delivery} d SET {state} = o.state, {attempts} = d.{attempts} + 1,
+                {next_at} = o.next_attempt_at, {error} = o.last_error,
+                {status} = o.last_status, {delivered_at} = o.delivered_at
+            FROM o JOIN claimed c ON c.id = o.id AND c.held WHERE d.{pk} = o.id
+            RETURNING d.{pk}
+        ),
+        logged AS (
+            INSERT INTO {log} ({", ".join(log_columns)})
+            SELECT o.id, o.started, o.duration_ms, o.status_code,
+                CASE WHEN c.held THEN o.verdict ELSE o.verdict_if_lost END,
+                CASE WHEN c.held THEN o.error ELSE o.error_if_lost END
+            FROM o JOIN claimed c ON c.id = o.id
+        )
+        SELECT * FROM saved"""  # noqa: S608 - identifiers from the models, values as parameters
+
+
+def save_in_transaction(
+    rows: list[Delivery],
+    claimed_until: dict[int, datetime],
+    if_held: list[Attempt],
+    if_lost: list[Attempt],
+) -> set[int]:
+    """Other databases (SQLite, the demo): in one transaction, the rows locked and compared
+    with their claim, one UPDATE per distinct outcome, the attempts in as few INSERTs as
+    the database takes."""
     with transaction.atomic():
         current = dict(
             Delivery.objects.select_for_update()
-            .filter(pk__in=ids_of(row.pk for row in rows))
+            .filter(pk__in=list(claimed_until))
             .values_list("pk", "next_attempt_at")
         )
-        held = [row for row in rows if current.get(row.pk) == row.next_attempt_at]
-        log = [judge(row, outcomes[row.pk], now, jitter) for row in held]
-        held_ids = {row.pk for row in held}
-        # Rows another worker took over; rows deleted meanwhile (admin) have nothing to log.
-        lost = [row for row in rows if row.pk in current and row.pk not in held_ids]
-        log += [lost_claim_attempt(row, outcomes[row.pk]) for row in lost]
-        save_outcomes(held)
-        log_attempts(log)
+        held = {pk for pk, at in current.items() if at == claimed_until[pk]}
+        save_outcomes([row for row in rows if row.pk in held])
+        pairs = zip(if_held, if_lost, strict=True)
+        log_attempts(
+            [h if h.delivery_id in held else lost for h, lost in pairs if h.delivery_id in current]
+        )
     return held
 
 
@@ -393,7 +509,7 @@ def save_outcomes(rows: list[Delivery]) -> None:
         key = (row.state, row.next_attempt_at, row.last_error, row.last_status, row.delivered_at)
         groups[key].append(row.pk)
     for (state, next_attempt_at, error, status, delivered_at), pks in groups.items():
-        Delivery.objects.filter(pk__in=ids_of(pks)).update(
+        Delivery.objects.filter(pk__in=pks).update(
             state=state,
             attempts=F("attempts") + 1,
             next_attempt_at=next_attempt_at,
@@ -403,48 +519,20 @@ def save_outcomes(rows: list[Delivery]) -> None:
         )
 
 
-def ids_of(ids: Iterable[int]) -> list[int] | RawSQL:
-    """What ``pk__in`` takes for a claim's ids. On PostgreSQL one array parameter: psycopg
-    writes each parameter into the statement in Python, one placeholder at a time, and a
-    claim has hundreds of ids."""
-    ids = list(ids)
-    if connections[Delivery.objects.db].vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
-
-
-class Attempt(NamedTuple):
-    """The values of one DeliveryAttempt row, which :func:`log_attempts` writes as they are:
-    a model instance per attempt would cost more than the rest of the recording."""
-
-    delivery_id: int
-    started: datetime
-    duration_ms: int
-    status_code: int | None
-    outcome: str
-    error: str
-
-
 def log_attempts(log: list[Attempt]) -> None:
-    """The attempts in as few INSERTs as the database allows: ``bulk_create`` would prepare
-    every field of every row through its model field, and these are plain values. On
-    PostgreSQL one statement of six array parameters (see :func:`ids_of`)."""
+    """The attempts in as few INSERTs as the database allows (SQLite: 999 parameters a
+    statement): ``bulk_create`` would prepare every field of every row through its model
+    field, and these are plain values."""
+    if not log:
+        return
     connection = connections[DeliveryAttempt.objects.db]
     names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
     stamp = connection.ops.adapt_datetimefield_value
     values = [(a.delivery_id, stamp(a.started), *a[2:]) for a in log]
-    if not values:
-        return
     table, columns = _columns(DeliveryAttempt, names, connection)
     insert = f"INSERT INTO {table} ({', '.join(columns)})"
+    size = connection.ops.bulk_batch_size(names, values) or len(values)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            types = ["bigint", "timestamptz", "integer", "integer", "text", "text"]
-            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-            statement = f"{insert} SELECT * FROM unnest({arrays})"  # noqa: S608
-            cursor.execute(statement, [list(column) for column in zip(*values, strict=True)])
-            return
-        size = connection.ops.bulk_batch_size(names, values) or len(values)  # SQLite: 999 params
         for start in range(0, len(values), size):
             chunk = values[start : start + size]
             rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
