@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, cast
 
+import orjson
 from django.db import connections, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
 from django.dispatch import Signal
@@ -390,9 +391,9 @@ class Attempt(NamedTuple):
     error: str
 
 
-# The arrays of one recording on PostgreSQL and their types: each row's claim and new state,
+# The columns of one recording on PostgreSQL and their types: each row's claim and new state,
 # its attempt if the row was still held, and its attempt if another worker had taken it over.
-RECORD_ARRAYS = (
+RECORD_COLUMNS = (
     ("id", "bigint"),
     ("claimed_until", "timestamptz"),
     ("state", "text"),
@@ -417,25 +418,19 @@ def save_in_one_statement(
     if_lost: list[Attempt],
 ) -> set[int]:
     """PostgreSQL: one statement, one round trip, whatever the number of rows (see
-    :func:`record_statement`). Values go as one array per column: psycopg writes each
-    parameter into the statement in Python, one placeholder at a time."""
-    if not rows:
-        return set()
-    arrays: list[list[Any]] = [
-        [row.pk for row in rows],
-        [claimed_until[row.pk] for row in rows],
-        [row.state for row in rows],
-        [row.next_attempt_at for row in rows],
-        [row.last_error for row in rows],
-        [row.last_status for row in rows],
-        [row.delivered_at for row in rows],
-        *[list(column) for column in zip(*if_held, strict=True)][1:],  # all but delivery_id
-        [attempt.outcome for attempt in if_lost],
-        [attempt.error for attempt in if_lost],
+    :func:`record_statement`). The values go as one JSON array of rows, written by orjson:
+    psycopg would write arrays into the statement in Python, element by element, and a
+    recording has thousands of values."""
+    values = [
+        [
+            *(row.pk, claimed_until[row.pk], row.state, row.next_attempt_at, row.last_error),
+            *(row.last_status, row.delivered_at, *held[1:], lost.outcome, lost.error),
+        ]
+        for row, held, lost in zip(rows, if_held, if_lost, strict=True)
     ]
     connection = connections[Delivery.objects.db]
     with connection.cursor() as cursor:
-        cursor.execute(record_statement(connection), [*arrays, arrays[0]])
+        cursor.execute(record_statement(connection), [orjson.dumps(values).decode()])
         return {pk for (pk,) in cursor.fetchall()}
 
 
@@ -443,22 +438,23 @@ def record_statement(connection: Any) -> str:
     """Locks the claim's rows (``FOR UPDATE``: no other worker's claim or recording and no
     deletion gets in between), saves the outcomes of those whose ``next_attempt_at`` is
     still this claim's, logs an attempt for every row still there, and returns the ids
-    saved. The rows are found by their primary key whatever the planner guesses of the
-    arrays."""
+    saved. The rows are found by their primary key (``= ANY(ARRAY(…))``), whatever the
+    planner guesses of the JSON."""
     names = ["id", "state", "attempts", "next_attempt_at", "last_error", "last_status"]
     delivery, (pk, state, attempts, next_at, error, status, delivered_at) = _columns(
         Delivery, [*names, "delivered_at"], connection
     )
     log_names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
     log, log_columns = _columns(DeliveryAttempt, log_names, connection)
-    arrays = ", ".join(f"%s::{kind}[]" for _name, kind in RECORD_ARRAYS)
-    aliases = ", ".join(name for name, _kind in RECORD_ARRAYS)
+    fields = ", ".join(
+        f"(r->>{n})::{kind} AS {name}" for n, (name, kind) in enumerate(RECORD_COLUMNS)
+    )
     return f"""
-        WITH o AS (SELECT * FROM unnest({arrays}) AS o({aliases})),
+        WITH o AS (SELECT {fields} FROM jsonb_array_elements(%s::jsonb) AS r),
         claimed AS MATERIALIZED (
             SELECT d.{pk} AS id, d.{next_at} = o.claimed_until AS held
             FROM {delivery} d JOIN o ON o.id = d.{pk}
-            WHERE d.{pk} = ANY(%s::bigint[]) ORDER BY d.{pk} FOR UPDATE OF d
+            WHERE d.{pk} = ANY(ARRAY(SELECT id FROM o)) ORDER BY d.{pk} FOR UPDATE OF d
         ),
         saved AS (
             UPDATE {delivery} d SET {state} = o.state, {attempts} = d.{attempts} + 1,
