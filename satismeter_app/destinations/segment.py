@@ -60,7 +60,8 @@ MAX_BATCH_BYTES = 475_000
 MAX_BATCH_MESSAGES = 100
 # Rows a claim takes: a few batches' worth, so that claiming and recording cost little per
 # message, and few enough that a claim's requests end well within DELIVERY_CLAIM_TIMEOUT (at
-# one or two messages a row, at most ten batches, each bounded by REQUESTS_TIMEOUT).
+# one or two messages a row, at most ten batches, each bounded by REQUESTS_TIMEOUT; the next
+# claim's wait for them too: satismeter.W010 asks for twenty times REQUESTS_TIMEOUT).
 CLAIM_ROWS = 5 * MAX_BATCH_MESSAGES
 EXTRA = Extra(
     module="segment",

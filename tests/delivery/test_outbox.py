@@ -624,6 +624,18 @@ def test_checks_report_bad_delivery_settings(settings: Any) -> None:
     assert {"satismeter.E010", "satismeter.E011", "satismeter.W010"} <= set(ids)
 
 
+@pytest.mark.parametrize(("claim", "warned"), [(150, True), (200, False)])
+def test_the_claim_timeout_covers_the_requests_of_two_claims(
+    settings: Any, claim: int, warned: bool
+) -> None:
+    """A worker holds the claim it sends and the next one, whose requests wait for it."""
+    settings.SATISMETER = {"DELIVERY_CLAIM_TIMEOUT": claim, "REQUESTS_TIMEOUT": 10}
+
+    ids = [message.id for message in checks.check_settings()]
+
+    assert ("satismeter.W010" in ids) is warned
+
+
 def test_a_slack_sink_that_is_down_is_retried(
     project: Project, respond: Callable[..., Any]
 ) -> None:
