@@ -45,7 +45,8 @@ MESSAGES = {
         "SATISMETER['DELIVERY_CLAIM_TIMEOUT'] ({}s) is short for REQUESTS_TIMEOUT ({}s): a slow "
         "destination may still be answering when the claim runs out and another worker sends "
         "the same rows again.",
-        "Keep DELIVERY_CLAIM_TIMEOUT at least ten times REQUESTS_TIMEOUT.",
+        "Keep DELIVERY_CLAIM_TIMEOUT at least twenty times REQUESTS_TIMEOUT: a claim's "
+        "requests, up to ten, may wait for those of the claim before it.",
     ),
     "W011": (
         "Integration {} ({}) is enabled but has no {}; its deliveries wait and then die.",
@@ -129,7 +130,7 @@ def _check_deliveries() -> list[checks.CheckMessage]:
         if parts.scheme not in {"http", "https"} or not parts.netloc or "/v1" in parts.path:
             errors.append(_message(checks.Error, "E011", region, host))
     claim, timeout = app_settings.DELIVERY_CLAIM_TIMEOUT, app_settings.REQUESTS_TIMEOUT
-    if isinstance(claim, int | float) and isinstance(timeout, int | float) and claim < 10 * timeout:
+    if isinstance(claim, int | float) and isinstance(timeout, int | float) and claim < 20 * timeout:
         errors.append(_message(checks.Warning, "W010", claim, timeout))
     return errors
 

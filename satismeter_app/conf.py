@@ -48,7 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_RETRY_BASE_DELAY": 10,
     "DELIVERY_RETRY_MAX_DELAY": 30 * 60,
     # Seconds a worker may hold the rows it claimed; after that (the worker died) the sweep hands
-    # them to another. Keep it well above REQUESTS_TIMEOUT times the requests of one claim.
+    # them to another. Keep it well above REQUESTS_TIMEOUT times the requests of two claims (a
+    # worker sends one while it holds the next).
     "DELIVERY_CLAIM_TIMEOUT": 5 * 60,
     # The class that sends each kind of integration, as a dotted path; point a kind at
     # "satismeter_app.destinations.locmem.LocmemDestination" in tests to send nothing.

@@ -23,19 +23,21 @@ same message id: receivers (Segment, webhook consumers) drop repeats by that id.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
+import orjson
 from django.db import connections, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -216,21 +218,27 @@ class RunReport(Tally):
 
 
 def send_due(integration_id: int) -> RunReport:
-    """Claim and send the integration's due rows, one claim after another, until none is left."""
+    """Claim and send the integration's due rows, one claim after another, until none is left.
+
+    Two at a time: the :class:`Courier`'s thread builds and posts a claim while this thread
+    claims the next one and records the one before, so that the database and the destination
+    work at the same time. A worker holds at most two claims: the one on its way and the next,
+    whose requests wait for those of the first."""
     report = RunReport()
     integration = Integration.objects.filter(pk=integration_id, enabled=True).first()
     if integration is None:
         return report  # disabled: its rows wait; deleted: the sweep marks them dead
     destination = destination_for(integration)
+    courier = Courier(destination)
     try:
-        for _round in range(MAX_CLAIMS_PER_RUN):
-            rows = claim(integration_id, destination.claim_size)
-            if not rows:
-                break
-            report.add(attempt(destination, rows))
-            if len(rows) < destination.claim_size:
-                break
+        for rows in claims(integration_id, destination.claim_size):
+            courier.take(rows)
+            for sent, outcomes in courier.arrived(keep=1):
+                report.add(record(sent, outcomes))
+        for sent, outcomes in courier.arrived():
+            report.add(record(sent, outcomes))
     finally:
+        courier.close()
         destination.close()
     return report
 
@@ -241,6 +249,17 @@ def send_all_due() -> RunReport:
     for integration_id in due_integrations(timezone.now()):
         report += send_due(integration_id)
     return report
+
+
+def claims(integration_id: int, size: int) -> Iterator[list[Delivery]]:
+    """Claim after claim, until one comes back short (nothing more is due) or the task has
+    made :data:`MAX_CLAIMS_PER_RUN`."""
+    for _round in range(MAX_CLAIMS_PER_RUN):
+        rows = claim(integration_id, size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
 
 
 def claim(integration_id: int, size: int, now: datetime | None = None) -> list[Delivery]:
@@ -269,13 +288,61 @@ def claim(integration_id: int, size: int, now: datetime | None = None) -> list[D
         f"WHERE {pk} IN ({picked}) RETURNING {', '.join(returned)}"
     )
     sending = [Delivery.State.SENDING, connection.ops.adapt_datetimefield_value(until)]
-    rows = list(Delivery.objects.raw(statement, [*sending, *params]))
+    rows = claimed_rows(connection, statement, [*sending, *params])
     return sorted(rows, key=lambda row: row.pk)
 
 
-def attempt(destination: Destination, rows: list[Delivery]) -> list[Delivery]:
-    """Send claimed rows (outside any transaction) and record what happened."""
-    return record(rows, outcomes_of(destination, rows))
+PAYLOAD_AT = [field.name for field in Delivery._meta.concrete_fields].index("payload")
+DELIVERY_ATTNAMES = [field.attname for field in Delivery._meta.concrete_fields]
+
+
+def claimed_rows(connection: Any, statement: str, params: list[Any]) -> list[Delivery]:
+    """The rows a claim returned, every concrete field in order. On PostgreSQL straight from
+    the cursor, which hands over times as datetimes and the payload as JSON text: the same
+    rows as ``raw()``'s, without its converters called per row and field."""
+    if connection.vendor != "postgresql":
+        return list(Delivery.objects.raw(statement, params))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        fetched = cursor.fetchall()
+    rows = []
+    for values in fetched:
+        values = list(values)
+        values[PAYLOAD_AT] = json.loads(values[PAYLOAD_AT])
+        rows.append(Delivery.from_db(connection.alias, DELIVERY_ATTNAMES, values))
+    return rows
+
+
+class Courier:
+    """Builds and posts a task's claims in a thread of its own, one claim after another in the
+    order it took them: a claim's rows go in the order they were written, claim after claim.
+    The database stays with the task's thread; destinations only build and post."""
+
+    def __init__(self, destination: Destination) -> None:
+        self.destination = destination
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="satismeter-courier")
+        self.on_the_way: deque[tuple[list[Delivery], Future[dict[int, Outcome]]]] = deque()
+
+    def take(self, rows: list[Delivery]) -> None:
+        self.on_the_way.append((rows, self.thread.submit(self.outcomes, rows)))
+
+    def arrived(self, keep: int = 0) -> Iterator[tuple[list[Delivery], dict[int, Outcome]]]:
+        """The claims taken, oldest first, with their outcomes once their requests are done;
+        all but the last ``keep``, which stay on their way."""
+        while len(self.on_the_way) > keep:
+            rows, outcomes = self.on_the_way.popleft()
+            yield rows, outcomes.result()
+
+    def outcomes(self, rows: list[Delivery]) -> dict[int, Outcome]:
+        try:
+            return outcomes_of(self.destination, rows)
+        finally:
+            connections.close_all()  # only if a destination of the host's own used one
+
+    def close(self) -> None:
+        """Let the claim being sent end; drop those not started (the task failed: their rows
+        stay claimed, and are sent again once the claim runs out)."""
+        self.thread.shutdown(wait=True, cancel_futures=True)
 
 
 def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Outcome]:
@@ -292,29 +359,141 @@ def outcomes_of(destination: Destination, rows: list[Delivery]) -> dict[int, Out
 
 
 def record(rows: list[Delivery], outcomes: dict[int, Outcome]) -> list[Delivery]:
-    """Write each row's new state and an attempt per row, in one transaction of three
-    statements whatever the number of rows (more only when outcomes differ). An attempt is
-    timed by the request that carried its row; a row for which nothing was sent is logged at
-    the time it was judged, with no duration.
+    """Write each row's new state and an attempt per row, all at once; returns the rows this
+    worker still held. An attempt is timed by the request that carried its row; a row for
+    which nothing was sent is logged at the time it was judged, with no duration.
 
     A row whose claim ran out and was taken by another worker meanwhile is left to that
-    worker; its attempt is still logged, since the request was made.
+    worker (its attempt is still logged, since the request was made); a row deleted meanwhile
+    (admin) has nothing to log. Every row is judged first, as if still held: the database
+    tells which are.
     """
     now, jitter = timezone.now(), random.random()  # noqa: S311 - jitter, not a secret
+    claimed_until = {row.pk: row.next_attempt_at for row in rows}
+    if_held = [judge(row, outcomes[row.pk], now, jitter) for row in rows]
+    if_lost = [lost_claim_attempt(row, outcomes[row.pk]) for row in rows]
+    if connections[Delivery.objects.db].vendor == "postgresql":
+        held = save_in_one_statement(rows, claimed_until, if_held, if_lost)
+    else:
+        held = save_in_transaction(rows, claimed_until, if_held, if_lost)
+    return [row for row in rows if row.pk in held]
+
+
+class Attempt(NamedTuple):
+    """The values of one DeliveryAttempt row, written as they are: a model instance per
+    attempt would cost more than the rest of the recording."""
+
+    delivery_id: int
+    started: datetime
+    duration_ms: int
+    status_code: int | None
+    outcome: str
+    error: str
+
+
+# The columns of one recording on PostgreSQL and their types: each row's claim and new state,
+# its attempt if the row was still held, and its attempt if another worker had taken it over.
+RECORD_COLUMNS = (
+    ("id", "bigint"),
+    ("claimed_until", "timestamptz"),
+    ("state", "text"),
+    ("next_attempt_at", "timestamptz"),
+    ("last_error", "text"),
+    ("last_status", "integer"),
+    ("delivered_at", "timestamptz"),
+    ("started", "timestamptz"),
+    ("duration_ms", "integer"),
+    ("status_code", "integer"),
+    ("verdict", "text"),
+    ("error", "text"),
+    ("verdict_if_lost", "text"),
+    ("error_if_lost", "text"),
+)
+
+
+def save_in_one_statement(
+    rows: list[Delivery],
+    claimed_until: dict[int, datetime],
+    if_held: list[Attempt],
+    if_lost: list[Attempt],
+) -> set[int]:
+    """PostgreSQL: one statement, one round trip, whatever the number of rows (see
+    :func:`record_statement`). The values go as one JSON array of rows, written by orjson:
+    psycopg would write arrays into the statement in Python, element by element, and a
+    recording has thousands of values."""
+    values = [
+        [
+            *(row.pk, claimed_until[row.pk], row.state, row.next_attempt_at, row.last_error),
+            *(row.last_status, row.delivered_at, *held[1:], lost.outcome, lost.error),
+        ]
+        for row, held, lost in zip(rows, if_held, if_lost, strict=True)
+    ]
+    connection = connections[Delivery.objects.db]
+    with connection.cursor() as cursor:
+        cursor.execute(record_statement(connection), [orjson.dumps(values).decode()])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def record_statement(connection: Any) -> str:
+    """Locks the claim's rows (``FOR UPDATE``: no other worker's claim or recording and no
+    deletion gets in between), saves the outcomes of those whose ``next_attempt_at`` is
+    still this claim's, logs an attempt for every row still there, and returns the ids
+    saved. The rows are found by their primary key (``= ANY(ARRAY(…))``), whatever the
+    planner guesses of the JSON."""
+    names = ["id", "state", "attempts", "next_attempt_at", "last_error", "last_status"]
+    delivery, (pk, state, attempts, next_at, error, status, delivered_at) = _columns(
+        Delivery, [*names, "delivered_at"], connection
+    )
+    log_names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
+    log, log_columns = _columns(DeliveryAttempt, log_names, connection)
+    fields = ", ".join(
+        f"(r->>{n})::{kind} AS {name}" for n, (name, kind) in enumerate(RECORD_COLUMNS)
+    )
+    return f"""
+        WITH o AS (SELECT {fields} FROM jsonb_array_elements(%s::jsonb) AS r),
+        claimed AS MATERIALIZED (
+            SELECT d.{pk} AS id, d.{next_at} = o.claimed_until AS held
+            FROM {delivery} d JOIN o ON o.id = d.{pk}
+            WHERE d.{pk} = ANY(ARRAY(SELECT id FROM o)) ORDER BY d.{pk} FOR UPDATE OF d
+        ),
+        saved AS (
+            UPDATE {delivery} d SET {state} = o.state, {attempts} = d.{attempts} + 1,
+                {next_at} = o.next_attempt_at, {error} = o.last_error,
+                {status} = o.last_status, {delivered_at} = o.delivered_at
+            FROM o JOIN claimed c ON c.id = o.id AND c.held WHERE d.{pk} = o.id
+            RETURNING d.{pk}
+        ),
+        logged AS (
+            INSERT INTO {log} ({", ".join(log_columns)})
+            SELECT o.id, o.started, o.duration_ms, o.status_code,
+                CASE WHEN c.held THEN o.verdict ELSE o.verdict_if_lost END,
+                CASE WHEN c.held THEN o.error ELSE o.error_if_lost END
+            FROM o JOIN claimed c ON c.id = o.id
+        )
+        SELECT * FROM saved"""  # noqa: S608 - identifiers from the models, values as parameters
+
+
+def save_in_transaction(
+    rows: list[Delivery],
+    claimed_until: dict[int, datetime],
+    if_held: list[Attempt],
+    if_lost: list[Attempt],
+) -> set[int]:
+    """Other databases (SQLite, the demo): in one transaction, the rows locked and compared
+    with their claim, one UPDATE per distinct outcome, the attempts in as few INSERTs as
+    the database takes."""
     with transaction.atomic():
         current = dict(
             Delivery.objects.select_for_update()
-            .filter(pk__in=ids_of(row.pk for row in rows))
+            .filter(pk__in=list(claimed_until))
             .values_list("pk", "next_attempt_at")
         )
-        held = [row for row in rows if current.get(row.pk) == row.next_attempt_at]
-        log = [judge(row, outcomes[row.pk], now, jitter) for row in held]
-        held_ids = {row.pk for row in held}
-        # Rows another worker took over; rows deleted meanwhile (admin) have nothing to log.
-        lost = [row for row in rows if row.pk in current and row.pk not in held_ids]
-        log += [lost_claim_attempt(row, outcomes[row.pk]) for row in lost]
-        save_outcomes(held)
-        log_attempts(log)
+        held = {pk for pk, at in current.items() if at == claimed_until[pk]}
+        save_outcomes([row for row in rows if row.pk in held])
+        pairs = zip(if_held, if_lost, strict=True)
+        log_attempts(
+            [h if h.delivery_id in held else lost for h, lost in pairs if h.delivery_id in current]
+        )
     return held
 
 
@@ -326,7 +505,7 @@ def save_outcomes(rows: list[Delivery]) -> None:
         key = (row.state, row.next_attempt_at, row.last_error, row.last_status, row.delivered_at)
         groups[key].append(row.pk)
     for (state, next_attempt_at, error, status, delivered_at), pks in groups.items():
-        Delivery.objects.filter(pk__in=ids_of(pks)).update(
+        Delivery.objects.filter(pk__in=pks).update(
             state=state,
             attempts=F("attempts") + 1,
             next_attempt_at=next_attempt_at,
@@ -336,39 +515,20 @@ def save_outcomes(rows: list[Delivery]) -> None:
         )
 
 
-def ids_of(ids: Iterable[int]) -> list[int] | RawSQL:
-    """What ``pk__in`` takes for a claim's ids. On PostgreSQL one array parameter: psycopg
-    writes each parameter into the statement in Python, one placeholder at a time, and a
-    claim has hundreds of ids."""
-    ids = list(ids)
-    if connections[Delivery.objects.db].vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
-
-
-def log_attempts(log: list[DeliveryAttempt]) -> None:
-    """The attempts in as few INSERTs as the database allows: ``bulk_create`` would prepare
-    every field of every row through its model field, and these are plain values. On
-    PostgreSQL one statement of six array parameters (see :func:`ids_of`)."""
+def log_attempts(log: list[Attempt]) -> None:
+    """The attempts in as few INSERTs as the database allows (SQLite: 999 parameters a
+    statement): ``bulk_create`` would prepare every field of every row through its model
+    field, and these are plain values."""
+    if not log:
+        return
     connection = connections[DeliveryAttempt.objects.db]
     names = ["delivery", "started", "duration_ms", "status_code", "outcome", "error"]
     stamp = connection.ops.adapt_datetimefield_value
-    values = [
-        (a.delivery_id, stamp(a.started), a.duration_ms, a.status_code, a.outcome, a.error)
-        for a in log
-    ]
-    if not values:
-        return
+    values = [(a.delivery_id, stamp(a.started), *a[2:]) for a in log]
     table, columns = _columns(DeliveryAttempt, names, connection)
     insert = f"INSERT INTO {table} ({', '.join(columns)})"
+    size = connection.ops.bulk_batch_size(names, values) or len(values)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            types = ["bigint", "timestamptz", "integer", "integer", "text", "text"]
-            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
-            statement = f"{insert} SELECT * FROM unnest({arrays})"  # noqa: S608
-            cursor.execute(statement, [list(column) for column in zip(*values, strict=True)])
-            return
-        size = connection.ops.bulk_batch_size(names, values) or len(values)  # SQLite: 999 params
         for start in range(0, len(values), size):
             chunk = values[start : start + size]
             rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
@@ -382,9 +542,7 @@ def _columns(model: type[Model], names: list[str], connection: Any) -> tuple[str
     return quote(meta.db_table), [quote(cast(Field, meta.get_field(n)).column) for n in names]
 
 
-def judge(
-    row: Delivery, outcome: Outcome, now: datetime, jitter: float | None = None
-) -> DeliveryAttempt:
+def judge(row: Delivery, outcome: Outcome, now: datetime, jitter: float | None = None) -> Attempt:
     """Apply an outcome to a row: delivered, retried later, or dead. Returns its attempt.
 
     ``jitter`` (0–1) is drawn once per claim: rows that failed together retry together, and
@@ -394,44 +552,33 @@ def judge(
     row.last_error = outcome.error
     if outcome.delivered:
         row.state, row.delivered_at = Delivery.State.DELIVERED, now
-        return _attempt_row(row, outcome, DeliveryAttempt.Outcome.DELIVERED)
+        return attempt_of(row.pk, outcome, DeliveryAttempt.Outcome.DELIVERED, row.last_error)
     deadline = retry_deadline(row)
     if outcome.retryable and now < deadline:
         delay = retry_delay(row.attempts, outcome.retry_after, jitter)
         row.state = Delivery.State.PENDING
         row.next_attempt_at = min(now + timedelta(seconds=delay), deadline)
-        return _attempt_row(row, outcome, DeliveryAttempt.Outcome.RETRY)
+        return attempt_of(row.pk, outcome, DeliveryAttempt.Outcome.RETRY, row.last_error)
     if outcome.retryable:
         row.last_error = f"{outcome.error} — gave up: the retry window is over."
     row.state = Delivery.State.DEAD
-    return _attempt_row(row, outcome, DeliveryAttempt.Outcome.DEAD)
+    return attempt_of(row.pk, outcome, DeliveryAttempt.Outcome.DEAD, row.last_error)
 
 
-def _attempt_row(row: Delivery, outcome: Outcome, verdict: str) -> DeliveryAttempt:
-    return DeliveryAttempt(
-        delivery_id=row.pk,
-        started=outcome.started or timezone.now(),
-        duration_ms=outcome.duration_ms or 0,
-        status_code=outcome.status_code,
-        outcome=verdict,
-        error=row.last_error,
+def attempt_of(delivery_id: int, outcome: Outcome, verdict: str, error: str) -> Attempt:
+    started = outcome.started or timezone.now()
+    return Attempt(
+        delivery_id, started, outcome.duration_ms or 0, outcome.status_code, verdict, error
     )
 
 
-def lost_claim_attempt(row: Delivery, outcome: Outcome) -> DeliveryAttempt:
+def lost_claim_attempt(row: Delivery, outcome: Outcome) -> Attempt:
+    """The attempt of a row another worker took over while this one sent it."""
     verdict = DeliveryAttempt.Outcome.RETRY
     if outcome.delivered:
         verdict = DeliveryAttempt.Outcome.DELIVERED
     note = "The claim ran out before this worker finished; another worker has the row."
-    error = f"{outcome.error} {note}".strip()
-    return DeliveryAttempt(
-        delivery_id=row.pk,
-        started=outcome.started or timezone.now(),
-        duration_ms=outcome.duration_ms or 0,
-        status_code=outcome.status_code,
-        outcome=verdict,
-        error=error,
-    )
+    return attempt_of(row.pk, outcome, verdict, f"{outcome.error} {note}".strip())
 
 
 def retry_deadline(row: Delivery) -> datetime:

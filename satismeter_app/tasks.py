@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_init
 from django.dispatch import receiver
 
-from . import outbox
+from . import destinations, outbox
 from .services import ingest, reminders
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ def forget_segment_message_ids() -> None:
     forgotten = ingest.forget_message_ids()
     if forgotten:
         logger.info("Forgot %s Segment message ids", forgotten)
+
+
+@worker_init.connect
+def load_destination_packages(**kwargs: Any) -> None:
+    """A worker imports Segment's client and slack_sdk as it starts, not in its first send."""
+    destinations.load_extras()
 
 
 @receiver(outbox.deliveries_due)

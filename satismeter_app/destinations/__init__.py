@@ -62,5 +62,12 @@ def kind_classes() -> dict[str, type[Destination]]:
     return {kind: kind_class(kind) for kind in KINDS}
 
 
+def load_extras() -> None:
+    """Import the optional packages the kinds send with, those installed (a worker starting)."""
+    for cls in kind_classes().values():
+        if cls.extra is not None:
+            cls.extra.load()
+
+
 def destination_for(integration: Integration) -> Destination:
     return destination_class(integration.kind)(integration)

@@ -90,14 +90,26 @@ class Secret:
 @dataclass(frozen=True)
 class Extra:
     """The optional package a kind needs: the module it imports, the distribution pip
-    installs, and the extra of this package that brings it in."""
+    installs, and the extra of this package that brings it in; ``uses``, the modules sending
+    imports, which a worker imports as it starts (:meth:`load`)."""
 
     module: str
     package: str
     name: str
+    uses: tuple[str, ...] = ()
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
+
+    def load(self) -> None:
+        """Import the modules sending uses, if the package is installed: a worker does it as
+        it starts, so that its first delivery does not wait for them (Segment's client takes
+        about 0.1 s)."""
+        for module in self.uses:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return  # sending says so, with the extra to install
 
     def missing(self) -> MissingExtraError:
         """The error to raise when the import fails; it names the pip extra."""

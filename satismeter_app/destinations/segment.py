@@ -1,12 +1,15 @@
 """Segment, outbound: survey lifecycle events into the customer's own Segment workspace.
 
-Every message is made by the official client (``segment-analytics-python``) in sync mode with
-``send=False``: it validates the call, formats the timestamp, sets ``messageId`` and
-``context.library``, and refuses a message over 32 KB — and, in sync mode, starts no thread,
-which is what Segment recommends under Celery. The messages of a claim then go out in
-batches to ``<host>/v1/batch`` over this destination's own session: the client's sync mode
-posts one message per request, and its ``post()`` shares one module-level session among every
-client of the process and cannot carry our User-Agent.
+Every message is the official client's (``segment-analytics-python``, in sync mode with
+``send=False``): its ``identify()`` and ``track()`` validate the call, format the timestamp,
+set ``messageId`` and ``context.library``, and refuse a message over 32 KB — and, in sync
+mode, start no thread, which is what Segment recommends under Celery. For the calls
+:func:`calls_for` makes, whose values come from JSON, :func:`client_message` writes the same
+message several times faster (tests compare the two on generated payloads); the client itself
+makes any message that may come near 32 KB, and measures it. The messages of a claim then go
+out in batches to ``<host>/v1/batch`` over this destination's own session: the client's sync
+mode posts one message per request, and its ``post()`` shares one module-level session among
+every client of the process and cannot carry our User-Agent.
 
 The messages, per lifecycle event of a response (``traits`` picks the identify traits):
 
@@ -27,6 +30,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import orjson
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -56,9 +60,15 @@ MAX_BATCH_BYTES = 475_000
 MAX_BATCH_MESSAGES = 100
 # Rows a claim takes: a few batches' worth, so that claiming and recording cost little per
 # message, and few enough that a claim's requests end well within DELIVERY_CLAIM_TIMEOUT (at
-# one or two messages a row, at most ten batches, each bounded by REQUESTS_TIMEOUT).
+# one or two messages a row, at most ten batches, each bounded by REQUESTS_TIMEOUT; the next
+# claim's wait for them too: satismeter.W010 asks for twenty times REQUESTS_TIMEOUT).
 CLAIM_ROWS = 5 * MAX_BATCH_MESSAGES
-EXTRA = Extra(module="segment", package="segment-analytics-python", name="segment")
+EXTRA = Extra(
+    module="segment",
+    package="segment-analytics-python",
+    name="segment",
+    uses=("segment.analytics", "segment.analytics.request"),
+)
 
 
 @dataclass(frozen=True)
@@ -158,17 +168,61 @@ def _properties(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     return properties
 
 
-def encoded(message: Mapping[str, Any]) -> bytes:
-    """A message as JSON, as the official client writes it; batches are joined from these, so
-    that each message is encoded once."""
-    from segment.analytics.request import DatetimeSerializer
+def client_message(call: Call, library: Mapping[str, str]) -> dict[str, Any]:
+    """The message the official client's ``identify()`` or ``track()`` returns for a call of
+    :func:`calls_for`, key for key and in its order: the timestamp to the millisecond, the
+    client's ``context.library`` added to ours, no integrations, the id missing as None.
+    The client also copies every value through its ``clean()``, which changes nothing that
+    JSON holds, and measures the message, which the caller does (see ``_message``)."""
+    kwargs = call.kwargs
+    timestamp = kwargs["timestamp"].isoformat(timespec="milliseconds")
+    context = {**kwargs["context"], "library": dict(library)}
+    anonymous_id, user_id = kwargs.get("anonymous_id"), kwargs.get("user_id")
+    if call.method == "identify":
+        return {
+            "integrations": {},
+            "anonymousId": anonymous_id,
+            "timestamp": timestamp,
+            "context": context,
+            "type": "identify",
+            "userId": user_id,
+            "traits": dict(kwargs["traits"]),
+            "messageId": kwargs["message_id"],
+        }
+    return {
+        "integrations": {},
+        "anonymousId": anonymous_id,
+        "properties": dict(kwargs["properties"]),
+        "timestamp": timestamp,
+        "context": context,
+        "userId": user_id,
+        "type": "track",
+        "event": kwargs["event"],
+        "messageId": kwargs["message_id"],
+    }
 
-    return json.dumps(message, cls=DatetimeSerializer).encode()
+
+def encoded(message: Mapping[str, Any]) -> bytes:
+    """A message as compact JSON; batches are joined from these, so that each message is
+    encoded once. orjson, several times faster than the client's encoder and a little
+    shorter (UTF-8 and no spaces, where the client escapes and spaces; the 32 KB limit is
+    still the client's measure, :func:`message_size`), or the client's encoder for what orjson
+    refuses (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(message)
+    except TypeError:
+        return _client_json(message).encode()
 
 
 def message_size(message: Mapping[str, Any]) -> int:
     """Bytes of JSON, measured as the official client measures them."""
-    return len(encoded(message))
+    return len(_client_json(message).encode())
+
+
+def _client_json(message: Mapping[str, Any]) -> str:
+    from segment.analytics.request import DatetimeSerializer
+
+    return json.dumps(message, cls=DatetimeSerializer)
 
 
 def truncate_for_json(text: str, budget: int) -> str:
@@ -248,29 +302,49 @@ class SegmentDestination(Destination):
 
     # Messages ----------------------------------------------------------------------------------
 
-    def messages(self, delivery: Delivery) -> list[dict[str, Any]]:
-        """The Segment messages of one row, each under 32 KB; MessageRejected if impossible."""
+    @cached_property
+    def library(self) -> dict[str, str]:
+        """The ``context.library`` the client writes into every message."""
+        try:
+            from segment.analytics import VERSION
+        except ImportError as exc:
+            raise EXTRA.missing() from exc
+        return {"name": "analytics-python", "version": VERSION}
+
+    def messages(self, delivery: Delivery) -> list[bytes]:
+        """The Segment messages of one row as JSON, each under 32 KB; MessageRejected if
+        impossible."""
         traits = self.settings["traits"]
         calls = calls_for(delivery.event, delivery.payload, delivery.message_id, traits)
         return [self._fit(call) for call in calls]
 
-    def _fit(self, call: Call) -> dict[str, Any]:
+    def _fit(self, call: Call) -> bytes:
         """The message, its comment shortened when the whole would pass 32 KB."""
-        message = self._client_message(call)
-        if message is not None:
-            return message
+        body = self._message(call)
+        if body is not None:
+            return body
         if call.comment:
             bare = self._client_message(call.with_comment(""))
             if bare is not None:
                 budget = MAX_MESSAGE_BYTES - message_size(bare) - 16
-                shorter = truncate_for_json(call.comment, budget)
-                message = self._client_message(call.with_comment(shorter))
-                if message is not None:
-                    return message
+                body = self._message(call.with_comment(truncate_for_json(call.comment, budget)))
+                if body is not None:
+                    return body
         raise MessageRejected(
             f"The {call.method} message is over Segment's limit of {MAX_MESSAGE_BYTES} bytes "
             "even without its comment."
         )
+
+    def _message(self, call: Call) -> bytes | None:
+        """A call's message as JSON; None when it is over 32 KB as the client measures. Made
+        by :func:`client_message` when it is surely under: the client's JSON is at most three
+        times orjson's (``\\u`` escapes for UTF-8, a space after each separator). Otherwise
+        by the client, which measures it."""
+        body = encoded(client_message(call, self.library))
+        if 3 * len(body) <= MAX_MESSAGE_BYTES:
+            return body
+        message = self._client_message(call)
+        return None if message is None else encoded(message)
 
     def _client_message(self, call: Call) -> dict[str, Any] | None:
         """The client's message for a call; None when it is over the size limit."""
@@ -291,7 +365,7 @@ class SegmentDestination(Destination):
         ready: list[tuple[Delivery, list[bytes]]] = []
         for delivery in deliveries:
             try:
-                ready.append((delivery, [encoded(m) for m in self.messages(delivery)]))
+                ready.append((delivery, self.messages(delivery)))
             except MessageRejected as error:
                 built.rejected.append((delivery, error))
         built.requests = [self.request(rows, batch) for rows, batch in self.batches(ready)]

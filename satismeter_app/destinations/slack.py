@@ -42,7 +42,9 @@ FIELD_LIMIT = 1900
 FALLBACK_COMMENT_LIMIT = 200
 _PARTIAL_ESCAPE = re.compile(r"&[a-z]{0,3}$")
 CATEGORY_EMOJI = {"promoter": ":star-struck:", "passive": ":neutral_face:", "detractor": ":rage:"}
-EXTRA = Extra(module="slack_sdk", package="slack_sdk", name="slack")
+EXTRA = Extra(
+    module="slack_sdk", package="slack_sdk", name="slack", uses=("slack_sdk.models.blocks",)
+)
 # The "post" setting: which responses reach the channel.
 FILTERS = {
     "all": _("Every response"),

@@ -45,12 +45,17 @@ def _wait_for(path: Path, timeout: float = 30) -> str:
     raise AssertionError(f"the worker did not run the task within {timeout}s")
 
 
-def _send_and_wait(client: Celery, tmp_path: Path, worker: subprocess.Popen) -> str:
+def _send_and_wait(
+    client: Celery,
+    tmp_path: Path,
+    worker: subprocess.Popen,
+    task: str = "write_file",
+    *args: object,
+) -> str:
     target = tmp_path / "done.txt"
+    args = args or ("ran in worker",)
     try:
-        client.send_task(
-            "tests.delivery.worker_tasks.write_file", args=[str(target), "ran in worker"]
-        )
+        client.send_task(f"tests.delivery.worker_tasks.{task}", args=[str(target), *args])
         return _wait_for(target)
     finally:
         worker.terminate()
@@ -58,12 +63,11 @@ def _send_and_wait(client: Celery, tmp_path: Path, worker: subprocess.Popen) -> 
         print((tmp_path / "worker.log").read_text())
 
 
-@pytest.mark.celery_worker
-def test_demo_worker_runs_tasks_without_a_broker_server(tmp_path: Path) -> None:
-    worker = _start_worker({}, tmp_path)
+def _demo_client(tmp_path: Path) -> Celery:
+    """A client of the demo's file-system broker, whose folders the worker uses too."""
     queue = tmp_path / "var" / "celery" / "queue"
     queue.mkdir(parents=True, exist_ok=True)
-    client = Celery(
+    return Celery(
         broker="filesystem://",
         broker_transport_options={
             "data_folder_in": str(queue),
@@ -71,7 +75,21 @@ def test_demo_worker_runs_tasks_without_a_broker_server(tmp_path: Path) -> None:
             "control_folder": str(tmp_path / "var" / "celery" / "control"),
         },
     )
-    assert _send_and_wait(client, tmp_path, worker) == "ran in worker"
+
+
+@pytest.mark.celery_worker
+def test_demo_worker_runs_tasks_without_a_broker_server(tmp_path: Path) -> None:
+    worker = _start_worker({}, tmp_path)
+    assert _send_and_wait(_demo_client(tmp_path), tmp_path, worker) == "ran in worker"
+
+
+@pytest.mark.celery_worker
+def test_a_worker_imports_the_destination_packages_as_it_starts(tmp_path: Path) -> None:
+    """Segment's client takes about 0.1 s to import: the first delivery does not wait for it."""
+    modules = ["segment.analytics", "segment.analytics.request", "slack_sdk.models.blocks"]
+    worker = _start_worker({}, tmp_path)
+    imported = _send_and_wait(_demo_client(tmp_path), tmp_path, worker, "write_imported", modules)
+    assert imported.split(",") == modules
 
 
 @pytest.mark.celery_worker

@@ -352,6 +352,63 @@ def test_a_row_taken_over_by_another_worker_is_left_to_it(project: Project) -> N
     assert "another worker has the row" in DeliveryAttempt.objects.get().error
 
 
+def test_one_recording_saves_held_rows_logs_taken_ones_and_skips_deleted_ones(
+    project: Project,
+) -> None:
+    integration = segment(project, "http://127.0.0.1:9")
+    for name in ("held", "taken", "deleted"):
+        row(integration, name)
+    held, taken, deleted = outbox.claim(integration.pk, 10)
+    takeover = timezone.now() + timedelta(minutes=10)
+    Delivery.objects.filter(pk=taken.pk).update(next_attempt_at=takeover)
+    Delivery.objects.filter(pk=deleted.pk).delete()
+    outcomes = {r.pk: Outcome.success(r, 200) for r in (held, taken, deleted)}
+
+    saved = outbox.record([held, taken, deleted], outcomes)
+
+    assert [r.message_id for r in saved] == ["held"]
+    states = dict(Delivery.objects.values_list("message_id", "state"))
+    assert states == {"held": "delivered", "taken": "sending"}
+    log = dict(DeliveryAttempt.objects.values_list("delivery__message_id", "outcome"))
+    assert log == {"held": "delivered", "taken": "delivered"}
+    assert "another worker has the row" in DeliveryAttempt.objects.get(delivery=taken).error
+    assert Delivery.objects.get(pk=taken.pk).attempts == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_recording_waits_for_a_claim_in_progress_and_leaves_it_the_row(
+    project: Project,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite serializes writers instead")
+    integration = segment(project, "http://127.0.0.1:9")
+    row(integration, "m")
+    (claimed,) = outbox.claim(integration.pk, 10)
+    locked, release = threading.Event(), threading.Event()
+    takeover = timezone.now() + timedelta(minutes=10)
+
+    def claim_it_again() -> None:  # another worker, once this one's claim ran out
+        with transaction.atomic():
+            Delivery.objects.select_for_update().get(pk=claimed.pk)
+            locked.set()
+            release.wait(10)
+            Delivery.objects.filter(pk=claimed.pk).update(next_attempt_at=takeover)
+        connection.close()
+
+    other = threading.Thread(target=claim_it_again)
+    other.start()
+    locked.wait(10)
+    threading.Timer(0.3, release.set).start()
+    saved = outbox.record([claimed], {claimed.pk: Outcome.success(claimed, 200)})
+    other.join()
+
+    assert saved == []
+    fresh = Delivery.objects.get(pk=claimed.pk)
+    assert (fresh.state, fresh.attempts, fresh.next_attempt_at) == ("sending", 0, takeover)
+    assert DeliveryAttempt.objects.get().outcome == "delivered"
+
+
 def test_a_row_that_breaks_the_builder_dies_alone(project: Project, sink: SegmentSink) -> None:
     integration = segment(project, sink.url)
     row(integration, "fine-1")
@@ -565,6 +622,18 @@ def test_checks_report_bad_delivery_settings(settings: Any) -> None:
     ids = [message.id for message in checks.check_settings()]
 
     assert {"satismeter.E010", "satismeter.E011", "satismeter.W010"} <= set(ids)
+
+
+@pytest.mark.parametrize(("claim", "warned"), [(150, True), (200, False)])
+def test_the_claim_timeout_covers_the_requests_of_two_claims(
+    settings: Any, claim: int, warned: bool
+) -> None:
+    """A worker holds the claim it sends and the next one, whose requests wait for it."""
+    settings.SATISMETER = {"DELIVERY_CLAIM_TIMEOUT": claim, "REQUESTS_TIMEOUT": 10}
+
+    ids = [message.id for message in checks.check_settings()]
+
+    assert ("satismeter.W010" in ids) is warned
 
 
 def test_a_slack_sink_that_is_down_is_retried(
