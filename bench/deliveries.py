@@ -280,7 +280,11 @@ def client_phase(name: str, sink: SegmentSink, calls: list[Any], *, sync_mode: b
     from segment.analytics import Client
 
     reset(sink)
-    client = Client(WRITE_KEY, host=sink.url, sync_mode=sync_mode, upload_size=100)
+    # A queue that holds every message: the default (10,000) drops the rest of a larger run.
+    queue = max(len(calls), 10_000)
+    client = Client(
+        WRITE_KEY, host=sink.url, sync_mode=sync_mode, upload_size=100, max_queue_size=queue
+    )
     started = time.perf_counter()
     for call in calls:
         getattr(client, call.method)(**call.kwargs)
