@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import i18n, keys, nps
+from . import questions as survey_questions
 from .design import DeviceType, validate_design
 from .destinations import KINDS, kind_class
 from .destinations.base import Destination
@@ -391,6 +392,11 @@ class Survey(models.Model):
         _('Overrides per language, e.g. {"en": {"FOLLOWUP": "What could we improve?"}}.'),
     )
     design = json_field(_("design"), dict, _("Skin, position, colours and other display options."))
+    questions = json_field(
+        _("questions"),
+        survey_questions.default_questions,
+        _("The questions in order (satismeter_app.questions): the rating, the comment, others."),
+    )
 
     # Targeting: each field is one gate of targeting.decide().
     audience = models.CharField(
@@ -491,6 +497,7 @@ class Survey(models.Model):
             ("url_rules", validate_url_rules),
             ("design", validate_design),
             ("texts", partial(validate_texts, languages=i18n.available_languages())),
+            ("questions", partial(survey_questions.parse, languages=i18n.available_languages())),
         ):
             try:
                 validate(getattr(self, field))

@@ -21,9 +21,7 @@ from typing import Any
 
 from . import nps
 from .models import EndUser, Project, Response, Survey
-
-RATING_QUESTION = "SM_rating"
-COMMENT_QUESTION = "SM_comment"
+from .questions import COMMENT_QUESTION, RATING_QUESTION
 
 
 def iso_time(value: datetime | None) -> str | None:

@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "rules",
             "history",
             "nps",
+            "questions",
             "i18n",
             "keys",
             "device",

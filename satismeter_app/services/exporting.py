@@ -36,7 +36,8 @@ from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from ..models import Response
-from ..representations import COMMENT_QUESTION, RATING_QUESTION, VERDICTS, row_object
+from ..questions import COMMENT_QUESTION, RATING_QUESTION
+from ..representations import VERDICTS, row_object
 from .reporting import CHUNK_SIZE, NumberedPage, response_rows, with_iso_times
 
 OBJECTS_PER_WRITE = 1000  # response objects or CSV lines joined into one chunk of the body

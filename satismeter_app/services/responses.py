@@ -19,7 +19,8 @@ from .. import history, keys, outbox, targeting
 from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
-from ..representations import COMMENT_QUESTION, RATING_QUESTION, display_payload, lifecycle_payload
+from ..questions import COMMENT_QUESTION, RATING_QUESTION
+from ..representations import display_payload, lifecycle_payload
 from . import identity
 from .decisions import preview_survey, widget_language
 from .snapshots import ProjectConfig, SurveyConfig

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from .. import shared_cache, targeting
+from .. import questions, shared_cache, targeting
 from ..conf import app_settings
 from ..models import Project, Survey
 
@@ -31,6 +31,7 @@ class SurveyConfig:
     type: str
     texts: dict[str, Any]
     design: dict[str, Any]
+    questions: tuple[questions.Question, ...] = ()
 
     @property
     def id(self) -> int:
@@ -75,6 +76,7 @@ def survey_config(survey: Survey) -> SurveyConfig:
         type=survey.type,
         texts=survey.texts,
         design=survey.design,
+        questions=questions.of_survey(survey.questions, survey.type),
     )
 
 
