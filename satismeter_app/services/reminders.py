@@ -55,7 +55,7 @@ from .. import i18n, links, targeting
 from ..conf import app_settings
 from ..exceptions import BadLink, ResponseClosed
 from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
-from ..questions import COMMENT_QUESTION, MAX_LONG_TEXT, RATING_QUESTION, Question
+from ..questions import COMMENT_QUESTION, MAX_LONG_TEXT, RATING_QUESTION, SCALE, Question
 from ..tally import Tally
 from . import email_questions, responses, unsubscribes
 from .email_questions import Asked, Entry
@@ -770,7 +770,7 @@ def click_texts(reminder: Reminder, click: Click) -> tuple[str, str]:
     default_language = reminder.survey.project.default_language
     shown = email_questions.asked(question, strings, reminder.language, default_language)
     answer = dict(shown.options).get(click.value, str(click.value))
-    if question.type == "scale":
+    if question.type == SCALE:
         answer = f"{click.value} / {shown.options[-1][0]}"
     return shown.label, answer
 
@@ -820,7 +820,9 @@ def save_page(
         if (q.required or q.id == first) and email_questions.unanswered(so_far.get(q.id))
     ]
     if missing:
-        return _page(reminder, on_page, so_far, entry.earlier, auth, missing=missing)
+        return _page(
+            reminder, on_page, so_far, entry.earlier, auth, required=first, missing=missing
+        )
     ask = email_questions.next_questions(survey_questions, so_far, entry.asked)
     token = _save(reminder, response, auth, entry, complete=not ask, now=now)
     return _page(reminder, ask, so_far, entry.asked, token) if ask else None

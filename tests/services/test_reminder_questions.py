@@ -8,12 +8,15 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import pytest
+from django.core import signing
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from satismeter_app.models import Display, EndUser, Reminder, Response, Survey
+from satismeter_app.models import Display, Reminder, Response, Survey
 from satismeter_app.services import reminders
 from tests.services.smtp_harness import Collector, running_smtp
 
@@ -255,6 +258,8 @@ def test_the_button_opens_the_first_questions_and_saves_them(remind, smtp, clien
     assert "More?" in html and "auth" not in _form(page)
     empty = client.post(button, _form(page))
     assert empty.status_code == 400 and not Response.objects.exists()  # the emailed question
+    assert 'class="question missing" id="question-topics"' in empty.content.decode()
+    assert 'aria-hidden="true"> *</span>' in empty.content.decode()
     done = client.post(
         button, {**_form(page), "answers[topics]": ["reports", "alerts"], "answers[more]": "No"}
     )
@@ -310,4 +315,47 @@ def test_no_reminder_after_answering_a_choice_first_survey_in_the_app(
     assert [c.email for c in reminders.select(survey, timezone.now())] == ["answered@example.com"]
     make_response(survey, user=user, answers=[{"id": "reason", "value": "docs"}])
     assert list(reminders.select(survey, timezone.now())) == []
-    assert EndUser.objects.count() == 1
+
+
+# --- rendered once per survey and language -----------------------------------------------------
+
+
+def test_a_choice_email_is_rendered_once_and_filled_with_each_recipients_links(
+    project, make_survey, make_end_user, monkeypatch
+):
+    tricky = {
+        **REASON,
+        "choices": [*REASON["choices"], {"id": "tj", "texts": {"en": "Tom & Jerry"}}],
+    }
+    survey = make_survey(project, questions=[tricky, *CHOICE_FIRST[1:]], reminders_enabled=True)
+    monkeypatch.setattr(signing.time, "time", lambda: 1_700_000_000)  # the same signatures
+    made = [
+        Reminder.objects.create(
+            project=project,
+            survey=survey,
+            user=make_end_user(project),
+            period=0,
+            email=f"r{i}@example.com",
+            language="en",
+            nonce=f"n{i}",
+        )
+        for i in range(3)
+    ]
+    rendered = []
+    real = reminders.render_to_string
+    monkeypatch.setattr(
+        reminders, "render_to_string", lambda *a, **k: rendered.append(a[0]) or real(*a, **k)
+    )
+    composer = reminders.Composer()
+
+    messages = [composer.compose(reminder) for reminder in made]
+
+    assert len(rendered) == 3  # subject, text and HTML, once for the three
+    monkeypatch.setattr(reminders, "render_to_string", real)
+    for reminder, message in zip(made, messages, strict=True):
+        context = reminders.template_context(survey, "en", partial(reminders.link, reminder))
+        name = "satismeter_app/email/reminder"
+        assert message.body == render_to_string(f"{name}_message.txt", context)
+        assert message.alternatives[0][0] == render_to_string(f"{name}_message.html", context)
+        assert ">Tom &amp; Jerry</a>" in message.alternatives[0][0]
+        assert "Tom & Jerry: http" in message.body
