@@ -359,3 +359,16 @@ def test_a_choice_email_is_rendered_once_and_filled_with_each_recipients_links(
         assert message.alternatives[0][0] == render_to_string(f"{name}_message.html", context)
         assert ">Tom &amp; Jerry</a>" in message.alternatives[0][0]
         assert "Tom & Jerry: http" in message.body
+
+
+@pytest.mark.parametrize(
+    "first",
+    [{"id": "mood", "type": "smiley"}, {"id": "effort", "type": "scale", "metric": "ces"}],
+)
+def test_a_value_link_records_its_value(remind, mailoutbox, client, first):
+    remind([first, {"id": "SM_comment", "type": "long-text"}])
+    four = _links(mailoutbox[0].alternatives[0][0])[3][0]
+    page = client.get(four)
+    assert page.status_code == 200
+    assert "What is the most important reason for your score?" in page.content.decode()
+    assert _answers(Response.objects.get()) == {first["id"]: 4}
