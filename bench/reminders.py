@@ -1,6 +1,6 @@
 """Recipients selected per second and reminder emails rendered per second.
 
-    .venv/bin/python bench/reminders.py [--users 100000] [--render 2000] [--json]
+    .venv/bin/python bench/reminders.py [--users 100000] [--render 2000] [--first choice] [--json]
 
 One run, on loopback:
 
@@ -12,7 +12,8 @@ One run, on loopback:
 4. **rendering**: makes ``--render`` reminder rows and times rendering their emails through
    one ``reminders.Composer`` (subject, text and HTML from the templates once per survey and
    language, eleven signed links each) and handing them to Django's locmem backend in one
-   ``send_messages()`` (nothing leaves the process); ``--render 0`` skips it;
+   ``send_messages()`` (nothing leaves the process); ``--render 0`` skips it; with
+   ``--first choice`` the survey asks a single choice of five first (five answer links each);
 5. **sending**: seeds a second project with ``--surveys`` surveys and ``--send`` users, each
    due a reminder of one of them, and times ``reminders.send_all()`` for it end to end
    (select, claim, render, send to locmem, record), counting its SQL queries and the
@@ -45,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--render", type=int, default=2000, help="emails to render (0: skip)")
     parser.add_argument("--send", type=int, default=2000, help="reminders to send (0: skip)")
     parser.add_argument("--surveys", type=int, default=10, help="surveys they are spread over")
+    parser.add_argument(
+        "--first", choices=("rating", "choice"), default="rating", help="the emailed question"
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
@@ -121,6 +125,22 @@ def select_phase(survey: Any) -> dict[str, Any]:
         found = list(reminders.select(survey, timezone.now()))
         seconds = time.perf_counter() - start
     return {"selected": len(found), "queries": len(queries), "seconds": seconds, "found": found}
+
+
+# A survey that asks a single choice first, then the rating and the comment.
+CHOICE_FIRST = [
+    {
+        "id": "reason",
+        "type": "single-choice",
+        "texts": {"en": {"label": "What should we improve?"}},
+        "choices": [
+            {"id": f"c{i}", "texts": {"en": text}}
+            for i, text in enumerate(["Price", "Speed", "Reports", "Support", "Docs"])
+        ],
+    },
+    {"id": "SM_rating", "type": "scale", "metric": "nps"},
+    {"id": "SM_comment", "type": "long-text"},
+]
 
 
 def render_phase(survey: Any, found: list[Any], count: int) -> dict[str, Any]:
@@ -223,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         log("selecting")
         selection = select_phase(survey)
         rendering = sending = None
+        if args.render and args.first == "choice":
+            survey.questions = CHOICE_FIRST
+            survey.save(update_fields=["questions"])
         if args.render:
             log(f"rendering {min(args.render, selection['selected'])} emails")
             rendering = render_phase(survey, selection.pop("found"), args.render)

@@ -1,8 +1,10 @@
 """The landing pages of reminder emails (docs/email.md): thin, the logic is in reminders.py.
 
-``/email/r/<token>``: a GET records the score (unless a link scanner just followed the hidden
-link: then the page asks to confirm with a POST) and asks the follow-up question; HEAD never
-records. ``/email/u/<token>``: unsubscribes. ``/email/h/<token>``: the honeypot, 204.
+``/email/r/<token>``: a GET records the answer the link carries, a score or the value of the
+survey's first question (unless a link scanner just followed the hidden link: then the page
+asks to confirm with a POST), and asks the next questions in a form that posts back here; the
+button link (no value) asks the first questions; HEAD never records. ``/email/u/<token>``:
+unsubscribes. ``/email/h/<token>``: the honeypot, 204.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import i18n, nps
-from .conf import app_settings
+from . import i18n
 from .exceptions import BadLink, InvalidInput, ResponseClosed
 from .models import Reminder
 from .services import reminders
@@ -51,26 +52,26 @@ def _gone() -> HttpResponse:
     )
 
 
-LinkView = Callable[[HttpRequest, Reminder, int | None], HttpResponse]
+LinkView = Callable[[HttpRequest, Reminder, reminders.Click | None], HttpResponse]
 
 
 def _opens(
     kind: str, *, head_records: bool = False
 ) -> Callable[[LinkView], Callable[[HttpRequest, str], HttpResponse]]:
-    """The view of one kind of emailed link gets the link's reminder and score (None but for
-    score links); a bad or expired token is a 404, and a HEAD request (a mail client or
-    scanner probing the link) gets a bare 200 unless ``head_records``."""
+    """The view of one kind of emailed link gets the link's reminder and what it answers (None
+    but for score and answer links); a bad or expired token is a 404, and a HEAD request (a
+    mail client or scanner probing the link) gets a bare 200 unless ``head_records``."""
 
     def decorate(view: LinkView) -> Callable[[HttpRequest, str], HttpResponse]:
         @wraps(view)
         def opened(request: HttpRequest, token: str) -> HttpResponse:
             try:
-                reminder, rating = reminders.open_link(token, kind)
+                reminder, click = reminders.open_link(token, kind)
             except BadLink:
                 return _gone()
             if request.method == "HEAD" and not head_records:
                 return HttpResponse(status=200)
-            return view(request, reminder, rating)
+            return view(request, reminder, click)
 
         return opened
 
@@ -80,50 +81,65 @@ def _opens(
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @_opens("score")
-def score(request: HttpRequest, reminder: Reminder, rating: int | None) -> HttpResponse:
+def score(request: HttpRequest, reminder: Reminder, click: reminders.Click | None) -> HttpResponse:
+    """A score or answer link records its answer, then asks the next questions; the button
+    (an answer link without a value) asks the first ones. Its forms post back here."""
+    assert click is not None
     now = timezone.now()
-    if request.method == "POST" and "auth" in request.POST:
-        return _followup(request, reminder, now)
+    if request.method == "POST" and ("auth" in request.POST or "page" in request.POST):
+        return _save(request, reminder, now)
+    if click.value is None:
+        page = reminders.first_page(reminder)
+        return (
+            _message(request, reminder, "FILLED") if page is None else _ask(request, reminder, page)
+        )
     confirmed = request.method == "POST"
     if (
         not confirmed
         and reminder.response_id is None
         and reminders.looks_like_scanner(reminder, now)
     ):
-        strings = reminders.strings_for(reminder)
-        return _confirm(request, reminder, strings["HOW_LIKELY"], f"{rating} / 10")
-    assert rating is not None
-    recorded = reminders.record_score(reminder, rating, now)
+        return _confirm(request, reminder, *reminders.click_texts(reminder, click))
+    try:
+        recorded = reminders.record_click(reminder, click, now)
+    except BadLink:
+        return _gone()
     if recorded is None:
         return _message(request, reminder, "FILLED", status=410)
     if recorded.token is None:
         return _message(request, reminder, "FILLED")
-    strings = reminders.strings_for(reminder)
-    question = i18n.followup_question(strings, nps.category(recorded.response.rating))
-    return _page(
-        request,
-        reminder,
-        "email_followup.html",
-        question=question,
-        auth=recorded.token,
-        max_length=app_settings.MAX_FEEDBACK_LENGTH,
-    )
+    return _ask(request, reminder, reminders.page_after(reminder, recorded, (click.question,), now))
 
 
-def _followup(request: HttpRequest, reminder: Reminder, now: Any) -> HttpResponse:
-    feedback = request.POST.get("feedback", "").strip()
+def _ask(request: HttpRequest, reminder: Reminder, page: reminders.Page | None) -> HttpResponse:
+    """A form of questions; thanks when none is left. A form with a required question left
+    empty comes back with a 400."""
+    if page is None:
+        return _message(request, reminder, "THANKS")
+    status = 400 if page.incomplete else 200
+    return _page(request, reminder, "email_questions.html", status, form=page)
+
+
+def _save(request: HttpRequest, reminder: Reminder, now: Any) -> HttpResponse:
+    form = {key: request.POST.getlist(key) for key in request.POST}
     try:
-        reminders.save_followup(reminder, request.POST.get("auth", ""), feedback, now)
-    except (InvalidInput, ResponseClosed, BadLink):
+        page = reminders.save_page(reminder, request.POST.get("auth", ""), form, now)
+    except InvalidInput as error:
+        if error.field != "auth-token":  # a value no question takes: say which
+            return HttpResponse(str(error), status=400, content_type="text/plain")
         return _message(request, reminder, "FILLED", status=400)
-    return _message(request, reminder, "THANKS")
+    except (ResponseClosed, BadLink):
+        return _message(request, reminder, "FILLED", status=400)
+    return _ask(request, reminder, page)
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail clients, without a CSRF token
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @_opens("unsubscribe")
-def unsubscribe(request: HttpRequest, reminder: Reminder, _rating: int | None) -> HttpResponse:
+def unsubscribe(
+    request: HttpRequest, reminder: Reminder, _click: reminders.Click | None
+) -> HttpResponse:
     strings = reminders.strings_for(reminder)
     if request.method == "GET" and reminders.looks_like_scanner(reminder, timezone.now()):
         return _confirm(request, reminder, strings["UNSUBSCRIBE"], reminder.email)
@@ -145,6 +161,8 @@ def _confirm(request: HttpRequest, reminder: Reminder, heading: str, detail: str
 @csrf_exempt
 @never_cache
 @_opens("honeypot", head_records=True)  # any request here is a scanner's
-def honeypot(request: HttpRequest, reminder: Reminder, _rating: int | None) -> HttpResponse:
+def honeypot(
+    request: HttpRequest, reminder: Reminder, _click: reminders.Click | None
+) -> HttpResponse:
     reminders.record_honeypot(reminder, timezone.now())
     return HttpResponse(status=204)

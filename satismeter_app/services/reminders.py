@@ -33,9 +33,9 @@ import logging
 import re
 import secrets
 import smtplib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,10 +53,12 @@ from django.utils.html import escape
 
 from .. import i18n, links, targeting
 from ..conf import app_settings
-from ..exceptions import BadLink
+from ..exceptions import BadLink, ResponseClosed
 from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
+from ..questions import COMMENT_QUESTION, MAX_LONG_TEXT, RATING_QUESTION, SCALE, Question
 from ..tally import Tally
-from . import responses, unsubscribes
+from . import email_questions, responses, unsubscribes
+from .email_questions import Asked, Entry
 from .snapshots import project_config
 
 logger = logging.getLogger(__name__)
@@ -115,13 +117,18 @@ def period(survey: Survey, now: datetime) -> int:
     return max((now - survey.created).days, 0) // max(survey.resurvey_days, 1)
 
 
+# A response that answers the survey: its rating, or another question's answer (a survey
+# may ask a choice first, and have no rating at all).
+_ANSWERED = Q(rating__isnull=False) | ~Q(answers=[])
+
+
 def candidate_query(survey: Survey, now: datetime) -> QuerySet[EndUser]:
     """Every gate that SQL can check, as one query (see the module's docstring)."""
     window = now - timedelta(days=max(survey.resurvey_days, 1))
     delay = now - timedelta(days=survey.reminder_delay_days)
     mine = {"survey_id": survey.pk, "user_id": OuterRef("pk")}
     displays = Display.objects.filter(**mine, created__gte=window)
-    rated = Response.objects.filter(**mine, rating__isnull=False, created__gte=window)
+    rated = Response.objects.filter(_ANSWERED, **mine, created__gte=window)
     closed = Response.objects.filter(**mine, dismissed=True, created__gte=window)
     unsubscribed = Unsubscribe.objects.filter(
         project_id=survey.project_id, email__iexact=OuterRef("email")
@@ -374,11 +381,10 @@ def _log_failure(reminder: Reminder, exc: Exception) -> None:
 # --- the email ---------------------------------------------------------------------------------
 
 TEMPLATES = "satismeter_app/email/reminder"
-Slot = tuple[str, int | None]  # a link: its kind, and the score of a score link
-SLOTS: list[Slot] = [("score", score) for score in SCORES] + [
-    ("unsubscribe", None),
-    ("honeypot", None),
-]
+# A link: its kind (score, answer, unsubscribe, honeypot) and the value it answers (a score
+# link's rating, an answer link's value; None for the others and for the button).
+Slot = tuple[str, Any]
+URL = Callable[[str, Any], str]
 
 
 def strings_for(reminder: Reminder) -> dict[str, str]:
@@ -392,27 +398,67 @@ def survey_strings(survey: Survey, language: str) -> dict[str, str]:
     return i18n.resolve_strings(
         language,
         survey_texts=survey.texts,
-        service_name=str((survey.design or {}).get("serviceName") or survey.project.name),
+        service_name=_service_name(survey),
     )
 
 
-def template_context(
-    survey: Survey, language: str, url: Callable[[str, int | None], str]
-) -> dict[str, Any]:
-    """What the templates see: the company's texts, and ``url(kind, score)`` for each link."""
-    return {
-        "strings": survey_strings(survey, language),
+def _service_name(survey: Survey) -> str:
+    return str((survey.design or {}).get("serviceName") or survey.project.name)
+
+
+def template_context(survey: Survey, language: str, url: URL) -> dict[str, Any]:
+    """What the templates see: the company's texts, the first question, and ``url(kind,
+    value)`` for each link. A survey that asks its rating first (the default) gets
+    ``scores``, eleven links, as before surveys had other questions; any other first question
+    comes as ``question`` (see :func:`emailed_question`), and ``scores`` is empty."""
+    strings = survey_strings(survey, language)
+    first = email_questions.of_survey(survey)[0]
+    context: dict[str, Any] = {
+        "strings": strings,
         "language": language,
         "direction": i18n.direction(language),
-        "scores": [(score, url("score", score)) for score in SCORES],
-        "unsubscribe_url": url("unsubscribe", None),
-        "honeypot_url": url("honeypot", None),
+        "scores": [],
+        "question": None,
     }
+    if first.id == RATING_QUESTION:
+        context["scores"] = [(score, url("score", score)) for score in SCORES]
+    else:
+        context["question"] = emailed_question(survey, first, strings, language, url)
+        if not _sets_subject(survey, language, strings):
+            strings["SUBJECT"] = context["question"]["label"] or strings["SUBJECT"]
+    context["unsubscribe_url"] = url("unsubscribe", None)
+    context["honeypot_url"] = url("honeypot", None)
+    return context
+
+
+def emailed_question(
+    survey: Survey, question: Question, strings: dict[str, str], language: str, url: URL
+) -> dict[str, Any]:
+    """The first question as the email asks it: its texts, and ``links`` (value, text, url;
+    one per value) when one click answers it, else ``url``, one button to the page."""
+    shown = email_questions.asked(question, strings, language, survey.project.default_language)
+    links = [(value, text, url("answer", value)) for value, text in shown.options]
+    return {
+        "id": shown.id,
+        "type": shown.type,
+        "label": shown.label,
+        "low": shown.low,
+        "high": shown.high,
+        "links": links if shown.in_one_click else [],
+        "url": None if shown.in_one_click else url("answer", None),
+    }
+
+
+def _sets_subject(survey: Survey, language: str, strings: dict[str, str]) -> bool:
+    """Whether the survey words the subject itself; else the email's subject is the question
+    it asks (the catalogue's subject is the rating's)."""
+    built_in = i18n.resolve_strings(language, service_name=_service_name(survey))
+    return strings["SUBJECT"] != built_in["SUBJECT"]
 
 
 class Composer:
     """Each (survey, language)'s email is rendered once; a recipient's email then costs its
-    thirteen signed links and the MIME message."""
+    signed links (thirteen for a rating) and the MIME message."""
 
     def __init__(self) -> None:
         self.links = LinkSigner()
@@ -422,8 +468,11 @@ class Composer:
         key = (reminder.survey_id, reminder.language)
         if key not in self.letters:
             self.letters[key] = Letter(reminder.survey, reminder.language)
-        urls = {slot: self.links.url(reminder, *slot) for slot in SLOTS}
-        return self.letters[key].message(reminder.email, urls, connection)
+        letter = self.letters[key]
+        urls = {
+            slot: self.links.url(reminder, *slot, question=letter.question) for slot in letter.slots
+        }
+        return letter.message(reminder.email, urls, connection)
 
 
 class Letter:
@@ -434,15 +483,22 @@ class Letter:
 
     def __init__(self, survey: Survey, language: str) -> None:
         marker = f"link{secrets.token_hex(8)}"  # found in no text of the company's
+        self.slots: list[Slot] = []
 
-        def placeholder(kind: str, score: int | None) -> str:
-            return f"{marker}_{kind}_{'' if score is None else score}_"
+        def placeholder(kind: str, value: Any) -> str:
+            self.slots.append((kind, value))
+            return f"{marker}_{len(self.slots) - 1}_"
 
         data = template_context(survey, language, placeholder)
-        cut = re.compile(rf"{marker}_([a-z]+)_(\d*)_")
+        self.question = email_questions.of_survey(survey)[0].id
+        cut = re.compile(rf"{marker}_(\d+)_")
         self.subject = " ".join(render_to_string(f"{TEMPLATES}_subject.txt", data).split())
-        self.text = _Part.cut(render_to_string(f"{TEMPLATES}_message.txt", data), cut, str)
-        self.html = _Part.cut(render_to_string(f"{TEMPLATES}_message.html", data), cut, escape)
+        self.text = _Part.cut(
+            render_to_string(f"{TEMPLATES}_message.txt", data), cut, str, self.slots
+        )
+        self.html = _Part.cut(
+            render_to_string(f"{TEMPLATES}_message.html", data), cut, escape, self.slots
+        )
         self.sender = sender(survey)
 
     def message(
@@ -472,11 +528,11 @@ class _Part:
     quote: Callable[[str], str]
 
     @classmethod
-    def cut(cls, rendered: str, marker: re.Pattern[str], quote: Callable[[str], str]) -> _Part:
+    def cut(
+        cls, rendered: str, marker: re.Pattern[str], quote: Callable[[str], str], slots: list[Slot]
+    ) -> _Part:
         pieces = marker.split(rendered)
-        pairs = zip(pieces[1::3], pieces[2::3], strict=True)
-        slots = [(kind, int(score) if score else None) for kind, score in pairs]
-        return cls(pieces[0::3], slots, quote)
+        return cls(pieces[0::2], [slots[int(index)] for index in pieces[1::2]], quote)
 
     def fill(self, urls: dict[Slot, str]) -> str:
         out = [self.texts[0]]
@@ -499,13 +555,21 @@ def sender(survey: Survey) -> str:
 
 # --- the links ---------------------------------------------------------------------------------
 
-ROUTES = {"score": "email-score", "unsubscribe": "email-unsubscribe", "honeypot": "email-honeypot"}
+ROUTES = {
+    "score": "email-score",
+    "answer": "email-score",
+    "unsubscribe": "email-unsubscribe",
+    "honeypot": "email-honeypot",
+}
 
 
 class LinkSigner:
     """Signed links, each ``{"r": reminder, "k": kind, "s": score, "n": nonce}`` signed with a
-    timestamp (what ``signing.dumps`` makes). One signer, and each route's URL worked out once
-    around a marker: a link costs its signature, not a ``reverse()``."""
+    timestamp (what ``signing.dumps`` makes); an answer link (a first question other than the
+    rating) carries the question and the value instead of the score: ``{"r", "k": "answer",
+    "q": question id, "v": value, "n"}``, ``v`` null for the button to the page. One signer,
+    and each route's URL worked out once around a marker: a link costs its signature, not a
+    ``reverse()``."""
 
     def __init__(self) -> None:
         self.signer = signing.TimestampSigner(salt=SALT)
@@ -515,17 +579,35 @@ class LinkSigner:
             for kind, route in ROUTES.items()
         }
 
-    def url(self, reminder: Reminder, kind: str, score: int | None = None) -> str:
-        payload = {"r": reminder.pk, "k": kind, "s": score, "n": reminder.nonce}
+    def url(self, reminder: Reminder, kind: str, value: Any = None, *, question: str = "") -> str:
+        payload: dict[str, Any]
+        if kind == "answer":
+            payload = {"r": reminder.pk, "k": kind, "q": question, "v": value, "n": reminder.nonce}
+        else:
+            payload = {"r": reminder.pk, "k": kind, "s": value, "n": reminder.nonce}
         before, after = self.around[kind]
         return f"{before}{self.signer.sign_object(payload)}{after}"
 
 
-def link(reminder: Reminder, kind: str, score: int | None = None) -> str:
-    return LinkSigner().url(reminder, kind, score)
+def link(reminder: Reminder, kind: str, value: Any = None) -> str:
+    """One link of a reminder; an answer link answers the survey's first question."""
+    question = email_questions.of_survey(reminder.survey)[0].id if kind == "answer" else ""
+    return LinkSigner().url(reminder, kind, value, question=question)
 
 
-def open_link(token: str, kind: str) -> tuple[Reminder, int | None]:
+@dataclass(frozen=True)
+class Click:
+    """What a score or answer link answers: the question, and the value (None: the button,
+    which opens the page without answering)."""
+
+    question: str
+    value: Any
+
+
+def open_link(token: str, kind: str) -> tuple[Reminder, Click | None]:
+    """The reminder of a link of ``kind`` (``score`` for score and answer links, which open
+    the same page), and for those what it answers; ``BadLink`` when forged, expired or not
+    of that kind."""
     try:
         data = signing.loads(token, salt=SALT, max_age=app_settings.REMINDER_LINK_MAX_AGE)
     except signing.BadSignature:
@@ -535,12 +617,21 @@ def open_link(token: str, kind: str) -> tuple[Reminder, int | None]:
         .filter(pk=data.get("r"), nonce=data.get("n"))
         .first()
     )
-    if reminder is None or data.get("k") != kind:
+    if reminder is None or ROUTES.get(data.get("k")) != ROUTES[kind]:
         raise BadLink
-    score = data.get("s")
-    if kind == "score" and score not in SCORES:
+    return reminder, _click(data)
+
+
+def _click(data: dict[str, Any]) -> Click | None:
+    if data["k"] == "answer":
+        if not isinstance(data.get("q"), str):
+            raise BadLink
+        return Click(data["q"], data.get("v"))
+    if data["k"] != "score":
+        return None
+    if data.get("s") not in SCORES:
         raise BadLink
-    return reminder, score
+    return Click(RATING_QUESTION, data["s"])
 
 
 def looks_like_scanner(reminder: Reminder, now: datetime) -> bool:
@@ -559,12 +650,28 @@ def record_honeypot(reminder: Reminder, now: datetime) -> None:
 @dataclass(frozen=True)
 class Recorded:
     response: Response
-    token: str | None  # authorises the follow-up; None when the click changed nothing
+    token: str | None  # authorises the next saves; None when the click changed nothing
 
 
-def record_score(reminder: Reminder, score: int, now: datetime) -> Recorded | None:
-    """The first score click records a response (method Email) through the usual service;
-    later clicks return the recorded response unchanged. None: the survey is closed."""
+def record_click(reminder: Reminder, click: Click, now: datetime) -> Recorded | None:
+    """The first click on an answer (a score) records a response (method Email) with it;
+    later clicks return the recorded response unchanged. None: the survey is closed.
+    ``BadLink`` when the survey no longer takes that answer (it changed since)."""
+    try:
+        value = email_questions.check_click(
+            email_questions.of_survey(reminder.survey), click.question, click.value
+        )
+    except ValueError:
+        raise BadLink from None
+    return record_answers(reminder, {click.question: value}, now)
+
+
+def record_answers(
+    reminder: Reminder, answers: dict[str, Any], now: datetime, *, complete: bool = False
+) -> Recorded | None:
+    """A response to the reminder (method Email, the email's language) with these answers,
+    through the usual service; the reminder's response unchanged when it has one. None: the
+    survey is closed, or the user answered it in the app since the email went out."""
     with transaction.atomic():
         locked = Reminder.objects.select_for_update().get(pk=reminder.pk)
         if locked.response_id is not None:
@@ -575,7 +682,10 @@ def record_score(reminder: Reminder, score: int, now: datetime) -> Recorded | No
         if config is None or config.survey(reminder.survey_id) is None:
             return None
         data = responses.ResponseInput(
-            rating=score, method=Response.Method.EMAIL, language=reminder.language
+            answers=[{"id": qid, "value": value} for qid, value in answers.items()],
+            method=Response.Method.EMAIL,
+            language=reminder.language,
+            completed=complete or None,
         )
         # forced: the reminder row, not targeting, decides that this user may answer now.
         response, token = responses.start_response(
@@ -589,18 +699,178 @@ def record_score(reminder: Reminder, score: int, now: datetime) -> Recorded | No
 def _answered_since(reminder: Reminder) -> bool:
     """The user answered the survey in the app after the reminder went out."""
     return Response.objects.filter(
+        _ANSWERED,
         survey_id=reminder.survey_id,
         user_id=reminder.user_id,
-        rating__isnull=False,
         created__gte=reminder.created,
     ).exists()
 
 
-def save_followup(reminder: Reminder, token: str, feedback: str, now: datetime) -> Response:
-    if reminder.response_id is None:
+# --- the page the links open -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """A question of the page, with what was entered when the page comes back."""
+
+    question: Asked
+    value: Any = None
+    missing: bool = False  # required, and left empty
+
+    @property
+    def choices(self) -> list[tuple[Any, str, bool]]:
+        """Each option (value, text) and whether it is the one entered."""
+        entered = self.value if isinstance(self.value, list) else [self.value]
+        return [(value, text, value in entered) for value, text in self.question.options]
+
+    @property
+    def max_length(self) -> int:
+        if self.question.id == COMMENT_QUESTION:
+            return app_settings.MAX_FEEDBACK_LENGTH
+        return MAX_LONG_TEXT
+
+
+@dataclass(frozen=True)
+class Page:
+    """A form of the page: its questions, those asked before it, and the token that
+    authorises saving (empty before the response exists: the button's page)."""
+
+    fields: list[Field]
+    earlier: tuple[str, ...]
+    auth: str
+
+    @property
+    def ids(self) -> str:
+        return " ".join(f.question.id for f in self.fields)
+
+    @property
+    def incomplete(self) -> bool:
+        return any(f.missing for f in self.fields)
+
+    @property
+    def heading(self) -> str:
+        """One question is the page's heading; several are headings under it."""
+        return "h1" if len(self.fields) == 1 else "h2"
+
+    @property
+    def title(self) -> str:
+        return self.fields[0].question.label if len(self.fields) == 1 else ""
+
+
+def click_texts(reminder: Reminder, click: Click) -> tuple[str, str]:
+    """The question a link answers and the answer, as the page asking to confirm says them."""
+    strings = strings_for(reminder)
+    if click.question == RATING_QUESTION:
+        return strings["HOW_LIKELY"], f"{click.value} / 10"
+    question = next(
+        (q for q in email_questions.of_survey(reminder.survey) if q.id == click.question), None
+    )
+    if question is None:
+        return "", str(click.value)
+    default_language = reminder.survey.project.default_language
+    shown = email_questions.asked(question, strings, reminder.language, default_language)
+    answer = dict(shown.options).get(click.value, str(click.value))
+    if question.type == SCALE:
+        answer = f"{click.value} / {shown.options[-1][0]}"
+    return shown.label, answer
+
+
+def first_page(reminder: Reminder) -> Page | None:
+    """The button's page: the questions shown before any answer, the first one required
+    (it is what the email asked). None once the reminder was answered."""
+    if reminder.response_id is not None:
+        return None
+    survey_questions = email_questions.of_survey(reminder.survey)
+    ask = email_questions.next_questions(survey_questions, {}, ())
+    return _page(reminder, ask, {}, (), "", required=survey_questions[0].id)
+
+
+def page_after(
+    reminder: Reminder, recorded: Recorded, asked: tuple[str, ...], now: datetime
+) -> Page | None:
+    """The next form after a click answered ``asked``; None when there is none left, in
+    which case the response is completed."""
+    assert recorded.token is not None
+    answers = email_questions.answers_of(recorded.response)
+    ask = email_questions.next_questions(email_questions.of_survey(reminder.survey), answers, asked)
+    if not ask:
+        data = responses.ResponseInput(completed=True)
+        responses.update_response(recorded.response.pk, recorded.token, data, now=now)
+        return None
+    return _page(reminder, ask, answers, asked, recorded.token)
+
+
+def save_page(
+    reminder: Reminder, auth: str, form: dict[str, list[str]], now: datetime
+) -> Page | None:
+    """Save a posted form's answers: the same form back when a required question is left
+    empty, the next form when the answers show more questions, else None (completed).
+    ``InvalidInput`` names a value no question takes; ``ResponseClosed``: already answered."""
+    survey_questions = email_questions.of_survey(reminder.survey)
+    entry = email_questions.read_form(survey_questions, form)
+    response = reminder.response if auth else None  # read with the reminder (open_link)
+    if auth and response is None:
         raise BadLink
-    data = responses.ResponseInput(feedback=feedback, completed=True)
-    return responses.update_response(reminder.response_id, token, data, now=now)
+    so_far = {**email_questions.answers_of(response), **entry.answers}
+    first = survey_questions[0].id if response is None else ""
+    on_page = [q for q in survey_questions if q.id in entry.page]
+    missing = [
+        q.id
+        for q in on_page
+        if (q.required or q.id == first) and email_questions.unanswered(so_far.get(q.id))
+    ]
+    if missing:
+        return _page(
+            reminder, on_page, so_far, entry.earlier, auth, required=first, missing=missing
+        )
+    ask = email_questions.next_questions(survey_questions, so_far, entry.asked)
+    token = _save(reminder, response, auth, entry, complete=not ask, now=now)
+    return _page(reminder, ask, so_far, entry.asked, token) if ask else None
+
+
+def _save(
+    reminder: Reminder,
+    response: Response | None,
+    auth: str,
+    entry: Entry,
+    *,
+    complete: bool,
+    now: datetime,
+) -> str:
+    if response is None:
+        recorded = record_answers(reminder, entry.answers, now, complete=complete)
+        if recorded is None or recorded.token is None:
+            raise ResponseClosed("This survey was answered already.")
+        return recorded.token
+    data = responses.ResponseInput(
+        answers=[{"id": qid, "value": value} for qid, value in entry.answers.items()],
+        completed=complete or None,
+    )
+    responses.update_response(response.pk, auth, data, now=now)
+    return auth
+
+
+def _page(
+    reminder: Reminder,
+    ask: list[Question],
+    answers: dict[str, Any],
+    earlier: tuple[str, ...],
+    auth: str,
+    *,
+    required: str = "",
+    missing: Sequence[str] = (),
+) -> Page:
+    strings = strings_for(reminder)
+    default_language = reminder.survey.project.default_language
+    fields = []
+    for question in ask:
+        shown = email_questions.asked(
+            question, strings, reminder.language, default_language, answers
+        )
+        if question.id == required:
+            shown = replace(shown, required=True)
+        fields.append(Field(shown, answers.get(question.id), question.id in missing))
+    return Page(fields, earlier, auth)
 
 
 def unsubscribe(reminder: Reminder) -> None:
@@ -620,8 +890,8 @@ __all__ = [
     "candidate_query",
     "open_link",
     "recipient_problem",
+    "record_click",
     "record_honeypot",
-    "record_score",
     "render",
     "select",
     "send_all",

@@ -209,7 +209,7 @@ def _apply(response: Response, data: ResponseInput, now: datetime) -> list[str]:
     if data.dismissed and not rated:
         response.dismissed = True
         events.append("closed")
-    elif finishing and rated:
+    elif finishing and (rated or bool(response.answers)):  # a survey may ask no rating
         response.completed, response.completed_at = True, now
         events.append("completed")
     response.pending = not (rated or response.dismissed or response.completed)
