@@ -183,7 +183,7 @@ def test_a_refused_question_is_named_and_marked_and_nothing_is_saved(
     assert any(error.startswith(expected) for error in errors_of(response)), errors_of(response)
     page = response.content.decode()
     marked = re.findall(
-        r'<li class="sm-question sm-row-error"[^>]*aria-label="Question (\d+)"', page
+        r'<div class="sm-question sm-row-error"[^>]*aria-label="Question (\d+)"', page
     )
     assert marked == [expected.split()[1]]
     asking.refresh_from_db()

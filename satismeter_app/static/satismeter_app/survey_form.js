@@ -193,7 +193,8 @@
 
     function freeId() {
       var taken = rows().map(idOf);
-      for (var n = rows().length + 1; ; n++) if (taken.indexOf("question" + n) < 0) return "question" + n;
+      // Called once the new row is in the list: its number is the count.
+      for (var n = rows().length; ; n++) if (taken.indexOf("question" + n) < 0) return "question" + n;
     }
 
     function showParts(row) {
@@ -450,7 +451,8 @@
       return answer.errors[name].join(" ");
     }).join(" ");
     estimate.querySelector(".sm-estimate-note").textContent = note;
-    form.querySelectorAll(".sm-row-error").forEach(function (row) { row.classList.remove("sm-row-error"); });
+    // Only the targeting rows it counts: a question refused on saving stays marked.
+    form.querySelectorAll("[data-sm-rows] .sm-row-error").forEach(function (row) { row.classList.remove("sm-row-error"); });
     Object.keys(answer.rows || {}).forEach(function (name) {
       var rows = form.querySelectorAll("[data-sm-rows='" + name + "'] .sm-row");
       var row = rows[answer.rows[name] - 1];
