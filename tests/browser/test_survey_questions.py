@@ -2,8 +2,8 @@
 with two choices in two languages and a condition, moved with the keyboard, sent to the live
 preview unsaved, then saved; the form with that question passes axe.
 
-Screenshots (artifacts/screenshots/): survey-questions-desktop.png,
-survey-questions-narrow.png.
+Screenshots (artifacts/screenshots/): survey-questions-desktop.png, its editor alone in
+survey-questions-editor-desktop.png, and survey-questions-narrow.png.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def test_adding_a_choice_question_in_two_languages_moving_and_saving_it(
     assert list(form).index(f"{row}-id") < list(form).index("questions-1-id")  # before comment
     assert_clean(page, "survey form with a choice question")
     page.screenshot(path=str(screenshots / "survey-questions-desktop.png"), full_page=True)
+    editor = page.locator(".field-questions")
+    editor.screenshot(path=str(screenshots / "survey-questions-editor-desktop.png"))
 
     save_and_continue(page)
     expect(page.locator(".messagelist .success")).to_be_visible()
