@@ -188,10 +188,9 @@ class QuestionsWidget(forms.Widget):
         items = [item for item in listed if isinstance(item, dict)]
         language = getattr(value, "language", "") or self.default_language
         language = language if language in i18n.available_languages() else i18n.ENGLISH
-        earlier = [str(item.get("id", "")) for item in items]
         blank = {"id": "", "type": NEW_TYPE, "choices": [{"id": ""}, {"id": ""}]}
         context["widget"].update(
-            rows=[self._row(n, item, language, earlier[:n]) for n, item in enumerate(items)],
+            rows=[self._row(n, item, language, items[:n]) for n, item in enumerate(items)],
             blank=self._row("__n__", blank, language, []),
             choice_blank=_choice_row("__m__", {}, language),
             language=language,
@@ -205,7 +204,7 @@ class QuestionsWidget(forms.Widget):
         )
         return context
 
-    def _row(self, index: int | str, item: Mapping[str, Any], language: str, earlier: list) -> dict:
+    def _row(self, index: int | str, item: Mapping[str, Any], language: str, before: list) -> dict:
         number = index + 1 if isinstance(index, int) else ""
         texts = _object(item.get("texts"))
         condition = _object(item.get("condition"))
@@ -215,6 +214,7 @@ class QuestionsWidget(forms.Widget):
         shown = _object(texts.get(language))
         values = condition.get("values")
         values = values if isinstance(values, list) else []
+        earlier = [str(other.get("id", "")) for other in before]
         return {
             "index": str(index),
             "number": number,
@@ -229,6 +229,7 @@ class QuestionsWidget(forms.Widget):
             "shows": _parts_shown(kind),
             "targets": earlier + ([target] if target and target not in earlier else []),
             "condition": target,
+            "condition_hint": answers_hint(next((o for o in before if o.get("id") == target), {})),
             "condition_values": ", ".join(str(v) for v in values),
             "choices": [_choice_row(m, c, language) for m, c in enumerate(_choices_of(item))],
         }
@@ -256,6 +257,17 @@ def _choice_row(index: int | str, choice: Mapping[str, Any], language: str) -> d
         "text": str(texts.get(language, "")),
         "others": json.dumps(_without(texts, language)),
     }
+
+
+def answers_hint(target: Mapping[str, Any]) -> str:
+    """The answers a condition on ``target`` may name, for its input's placeholder (the
+    page's script repeats this)."""
+    kind = target.get("type")
+    if kind in CHOICE_TYPES:
+        return ", ".join(str(c.get("id")) for c in _choices_of(target) if c.get("id"))
+    if kind == SCALE and target.get("metric") == questions.NPS:
+        return "detractor, passive"
+    return "1, 2" if kind in (SCALE, SMILEY) else ""
 
 
 def _parts_shown(kind: str) -> dict[str, bool]:

@@ -77,6 +77,9 @@ def test_the_built_in_questions_cannot_be_removed_or_retyped(
     assert '<input type="hidden" name="questions-0-type" value="scale"' in page
     assert 'name="questions-1-id" value="reason" class="sm-q-id" maxlength="50"' in page
     assert re.search(r'name="questions-1-id"[^>]*readonly', page)  # saved answers use it
+    assert 'value="detractor, passive" class="sm-q-values"' in page
+    assert 'name="questions-2-values" value="" class="sm-q-values"' in page
+    assert page.count('placeholder="e.g. detractor, passive"') == 1  # reason's, on SM_rating
 
 
 def test_rows_posted_in_a_new_order_with_a_new_question_are_stored(

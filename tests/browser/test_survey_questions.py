@@ -87,6 +87,17 @@ def test_adding_a_choice_question_in_two_languages_moving_and_saving_it(
     assert form[f"{row}-choice-1-id"] == ["speed"]
     assert form[f"{row}-label"] == ["What should we improve?"]
     assert list(form).index(f"{row}-id") < list(form).index("questions-1-id")  # before comment
+
+    # The answers a condition may name are suggested: the choices of an earlier choice question.
+    comment = page.get_by_role("group", name="Question 3", exact=True)
+    comment.get_by_label("Shown").select_option("reason")
+    expect(comment.get_by_label("Answers that show it")).to_have_attribute(
+        "placeholder", "e.g. price, speed"
+    )
+    comment.get_by_label("Shown").select_option("")
+    expect(moved.get_by_label("Answers that show it")).to_have_attribute(
+        "placeholder", "e.g. detractor, passive"
+    )
     assert_clean(page, "survey form with a choice question")
     page.screenshot(path=str(screenshots / "survey-questions-desktop.png"), full_page=True)
     editor = page.locator(".field-questions")

@@ -226,8 +226,30 @@
           choice.querySelector(".sm-remove-choice").setAttribute("aria-label", box.dataset.removeLabel + ": " + box.dataset.choiceLabel + " " + (n + 1));
         });
         fillTargets(row.querySelector(".sm-q-target"), ids);
+        showAnswers(row, all);
         ids.push(idOf(row));
       });
+    }
+
+    // The answers a condition may name, as the placeholder of its input: categories for an
+    // NPS rating, numbers for another scale or a smiley, the ids of a choice question's choices.
+    function showAnswers(row, all) {
+      var wanted = row.querySelector(".sm-q-target").value;
+      var target = all.filter(function (other) { return wanted && idOf(other) === wanted; })[0];
+      var values = "";
+      if (target) {
+        var kind = target.querySelector(".sm-q-type").value;
+        var metric = target.querySelector("[name$='-metric']").value;
+        var surveyType = document.getElementById("id_type");
+        if (target.dataset.builtIn && kind === "scale" && surveyType) metric = surveyType.value;
+        if (kind === "single-choice" || kind === "multiple-choice") {
+          values = Array.prototype.map.call(target.querySelectorAll(".sm-choice-id"), function (input) {
+            return input.value.trim();
+          }).filter(Boolean).join(", ");
+        } else if (kind === "scale" && metric === "nps") values = "detractor, passive";
+        else if (kind === "scale" || kind === "smiley") values = "1, 2";
+      }
+      row.querySelector(".sm-q-values").placeholder = values ? fill(box.dataset.example, { values: values }) : "";
     }
 
     function fillTargets(select, earlier) {
@@ -351,8 +373,10 @@
 
     box.addEventListener("change", function (event) {
       if (event.target.matches(".sm-q-type")) showParts(event.target.closest(".sm-question"));
-      if (event.target.matches(".sm-q-id")) refresh();
+      if (event.target.matches(".sm-q-id, .sm-q-type, .sm-q-target, .sm-choice-id, [name$='-metric']")) refresh();
     });
+    var surveyType = document.getElementById("id_type");
+    if (surveyType) surveyType.addEventListener("change", refresh);
 
     refresh();
   }
