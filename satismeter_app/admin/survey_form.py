@@ -9,8 +9,9 @@ function the model and the management API use (``rules.py``, ``design.py``). A r
 refuses is named in the message ("Condition 2: …") and marked in the form.
 
 Rows are posted as ``<field>-<n>-<part>``; ``n`` only orders them (the page's script numbers a
-new row after the highest), so removing a row needs no renumbering. A later kind of row (the
-questions of a multi-question survey, say) is one more :class:`RowsWidget` and field.
+new row after the highest), so removing a row needs no renumbering. The survey's questions,
+rows that hold rows (their choices) and texts per language, have a module of their own:
+:mod:`satismeter_app.admin.question_rows`.
 """
 
 from __future__ import annotations
