@@ -9,8 +9,9 @@ function the model and the management API use (``rules.py``, ``design.py``). A r
 refuses is named in the message ("Condition 2: …") and marked in the form.
 
 Rows are posted as ``<field>-<n>-<part>``; ``n`` only orders them (the page's script numbers a
-new row after the highest), so removing a row needs no renumbering. A later kind of row (the
-questions of a multi-question survey, say) is one more :class:`RowsWidget` and field.
+new row after the highest), so removing a row needs no renumbering. The survey's questions,
+rows that hold rows (their choices) and texts per language, have a module of their own:
+:mod:`satismeter_app.admin.question_rows`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .. import i18n, rules
+from .. import i18n, questions, rules
 from ..design import (
     COLOR_KEYS,
     CTA_CATEGORIES,
@@ -39,6 +40,7 @@ from ..design import (
     validate_design,
 )
 from ..models import Survey
+from .question_rows import QuestionsField
 from .scoping import ProjectScopedForm
 
 # The fields the audience estimate reads: the Targeting section, and the state and schedule.
@@ -676,6 +678,16 @@ class SurveyForm(ProjectScopedForm):
         ),
     )
     design = DesignField(label=_model_label("design"), required=False)
+    questions = QuestionsField(
+        label=_model_label("questions"),
+        required=False,
+        help_text=_(
+            "Asked in this order; a question with a condition is asked only after one of the "
+            "given answers to the earlier question: categories (promoter, passive, detractor) "
+            "for an NPS rating, numbers for another scale or a smiley, choice ids for a choice. "
+            "Texts left empty in a language fall back to the project's default language."
+        ),
+    )
     trait_conditions = ConditionsField(
         label=_model_label("trait_conditions"),
         required=False,
@@ -711,9 +723,32 @@ class SurveyForm(ProjectScopedForm):
             self.fields["texts"].widget.default_language = project.default_language  # type: ignore[attr-defined]
         if "design" in self.fields:
             self.fields["design"].previous = dict(self.instance.design or {})  # type: ignore[attr-defined]
-        for name in ("texts", "design", "trait_conditions", "url_rules"):
+        if "questions" in self.fields:
+            self._set_up_questions(project)
+        for name in ("texts", "design", "questions", "trait_conditions", "url_rules"):
             if name in self.fields:
                 self.fields[name].widget.attrs["aria-label"] = str(self.fields[name].label)
+
+    def _set_up_questions(self, project: Any) -> None:
+        widget = self.fields["questions"].widget
+        saved = self.instance.questions if self.instance.pk else []
+        if not self.instance.pk:  # a new survey asks what every survey asked before
+            self.fields["questions"].initial = self.instance.questions
+        widget.saved_ids = frozenset(  # type: ignore[attr-defined]
+            str(item.get("id")) for item in saved if isinstance(item, dict)
+        )
+        if project is not None:
+            widget.default_language = project.default_language  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        """The rating question's metric is the survey's type (as ``questions.of_survey``
+        reads it), so that a condition on it is checked as it will be used."""
+        cleaned = super().clean() or {}
+        listed, kind = cleaned.get("questions"), cleaned.get("type")
+        for item in listed if isinstance(listed, list) else []:
+            if item.get("id") == questions.RATING_QUESTION and kind:
+                item["metric"] = kind
+        return cleaned
 
     def clean_device_types(self) -> list[str]:
         chosen = set(self.cleaned_data.get("device_types") or [])

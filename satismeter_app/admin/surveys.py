@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from .. import i18n, outbox, targeting
 from ..design import CTA_CATEGORIES, FLAG_DEFAULTS, Skin
 from ..models import Survey
-from ..services import audience, reminders
+from ..services import audience, decisions, reminders
 from .figures import RecentFigures
 from .scoping import ProjectScopedAdmin, project_filter
 from .survey_form import SCHEDULE_FIELDS, TARGETING_FIELDS, SurveyForm
@@ -85,7 +85,8 @@ class SurveyEditingViews:
       (nothing is saved). Opened with GET it shows the saved survey; the form's script POSTs
       the unsaved form to it, and it shows the edited texts (as the call's ``translation``
       trait, resolved for the preview's language) and design (the ``design`` option). The
-      change form shows it in an iframe, with skin and language pickers.
+      change form shows it in an iframe, with skin and language pickers. The unsaved questions
+      are held for the widget's call (``decisions.hold_preview_draft``), which names them.
     - ``<id>/audience/`` and ``audience/`` (a new survey): POST the unsaved form, get the
       audience estimate of its targeting as JSON (services/audience.py).
     """
@@ -113,13 +114,19 @@ class SurveyEditingViews:
         )
         data = request.POST if request.method == "POST" else request.GET
         language = i18n.choose_language([data.get("language"), survey.project.default_language])
-        texts, design, unusable = survey.texts, survey.design, []
+        edits, unusable = {"texts": survey.texts, "design": survey.design, "questions": None}, []
         if request.method == "POST":
             form = draft_form(self, request, survey)
-            texts = form.cleaned_data.get("texts", texts)
-            design = form.cleaned_data.get("design", design)
-            unusable = [form[name].label for name in ("texts", "design") if name in form.errors]
-        options = self.preview_options(request, survey, language, texts, design)
+            for name in edits:
+                if name in form.errors:
+                    unusable.append(form[name].label)
+                elif form.cleaned_data.get(name) is not None:
+                    edits[name] = form.cleaned_data[name]
+        options = self.preview_options(request, survey, language, edits["texts"], edits["design"])
+        if edits["questions"] is not None:
+            # The widget's call names the unsaved questions: its answer is built from them
+            # (decisions.preview_survey, then survey_for_widget), as a user's would be.
+            options["previewCampaign"] = decisions.hold_preview_draft(survey.pk, edits["questions"])
         skin = data.get("skin", "")
         if skin in Skin.values:
             options["design"] = {**options.get("design", {}), "skin": skin}
@@ -277,6 +284,17 @@ class SurveyAdmin(RecentFigures, SurveyEditingViews, ProjectScopedAdmin):
         (
             _("General"),
             {"fields": ("project", "name", "type", "state", "priority", "starts_at", "ends_at")},
+        ),
+        (
+            _("Questions"),
+            {
+                "fields": ("questions",),
+                "description": _(
+                    "The rating and the follow-up comment are built in; add questions around "
+                    "them, move them with the arrow buttons."
+                ),
+                "classes": ("sm-questions-section",),
+            },
         ),
         (
             _("Texts & design"),

@@ -145,6 +145,7 @@ SURVEY_FIELDS = [
     "ends_at",
     "texts",
     "design",
+    "questions",
     "audience",
     "min_tenure_days",
     "tenure_basis",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .. import history, i18n, targeting
+from .. import history, i18n, questions, shared_cache, targeting
 from ..conf import app_settings
 from ..models import EndUser, Survey
 from .snapshots import ProjectConfig, SurveyConfig, survey_config
@@ -42,12 +44,44 @@ def decide(
 
 
 def preview_survey(config: ProjectConfig, survey_id: Any) -> SurveyConfig | None:
-    """Any survey of the project, drafts included, for staff previews."""
-    try:
-        survey = Survey.objects.get(project_id=config.id, pk=int(survey_id))
-    except (Survey.DoesNotExist, TypeError, ValueError):
+    """Any survey of the project, drafts included, for staff previews. ``<id>:<draft>`` (see
+    :func:`hold_preview_draft`) is the survey with the unsaved questions of the admin's form."""
+    match = re.fullmatch(r"(\d{1,12})(?::([\w-]{8,32}))?", str(survey_id))
+    if match is None:
         return None
-    return survey_config(survey)
+    survey = Survey.objects.filter(project_id=config.id, pk=int(match[1])).first()
+    if survey is None:
+        return None
+    preview = survey_config(survey)
+    draft = _held_draft(survey.pk, match[2]) if match[2] else None
+    if draft is not None:
+        preview = replace(preview, questions=questions.of_survey(draft, survey.type))
+    return preview
+
+
+# How long the admin's preview of unsaved questions lasts: the page reloads it on every edit.
+PREVIEW_DRAFT_SECONDS = 3600
+
+
+def _draft_key(survey_id: int, token: str) -> str:
+    return f"satismeter:preview-draft:{survey_id}:{token}"
+
+
+def hold_preview_draft(survey_id: int, draft_questions: list[dict[str, Any]]) -> str:
+    """Keeps the unsaved questions of the admin's survey form for the widget's preview call
+    (it names them by the ``previewCampaign`` this returns); the survey's own id when the
+    cache cannot be reached (the preview then shows the saved questions)."""
+    token = secrets.token_urlsafe(12)
+
+    def store(cache: Any) -> bool:
+        cache.set(_draft_key(survey_id, token), draft_questions, PREVIEW_DRAFT_SECONDS)
+        return True
+
+    return f"{survey_id}:{token}" if shared_cache.use(store, False) else str(survey_id)
+
+
+def _held_draft(survey_id: int, token: str) -> Any:
+    return shared_cache.use(lambda cache: cache.get(_draft_key(survey_id, token)), None)
 
 
 def widget_language(

@@ -72,7 +72,8 @@ class _FormReader(HTMLParser):
         elif tag == "select" and a.get("name"):
             self.select = {"name": a["name"], "chosen": [], "first": None}
         elif tag == "option" and self.select is not None:
-            self.select["first"] = self.select["first"] or a.get("value", "")
+            if self.select["first"] is None:  # a browser posts the first option, even ""
+                self.select["first"] = a.get("value", "")
             if "selected" in a:
                 self.select["chosen"].append(a.get("value", ""))
         elif tag == "textarea" and a.get("name"):
@@ -83,7 +84,8 @@ class _FormReader(HTMLParser):
         if tag == "form":
             self.inside = False
         if tag == "select" and self.select is not None:
-            chosen = self.select["chosen"] or [self.select["first"] or ""]
+            first = self.select["first"]
+            chosen = self.select["chosen"] or ([] if first is None else [first])
             self.data += [(self.select["name"], value) for value in chosen]
             self.select = None
         if tag == "textarea" and self.textarea is not None:

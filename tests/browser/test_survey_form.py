@@ -84,7 +84,7 @@ def test_editing_texts_design_rows_and_devices(
     followup.fill("Was sollen wir besser machen?")
     language.select_option("en")
     expect(followup).to_have_value("")
-    expect(page.locator("option[value=de]").first).to_contain_text("1 changed")
+    expect(page.locator(".sm-language option[value=de]")).to_contain_text("1 changed")
     page.get_by_label("Send button").fill("Go")
 
     # Design: selects, a colour, a toggle.

@@ -1,7 +1,9 @@
 /* The survey form's editors (satismeter_app/admin/survey_form.py renders them): rows added and
-   removed, operators that follow a condition's type, texts per language, colour pickers; the
+   removed, operators that follow a condition's type, texts per language, the questions (moved
+   with arrow buttons, their choices, their texts per language), colour pickers; the
    live preview following unsaved edits; the audience estimate following the targeting.
-   The form works without this script except for adding rows and switching languages. */
+   The form works without this script except for adding, moving and removing rows and
+   switching languages. */
 (function () {
   "use strict";
 
@@ -164,6 +166,221 @@
     option.textContent = option.dataset.label + (count ? " \u00b7 " + count + " " + select.dataset.changedWord : "");
   }
 
+  // --- Questions: rows added, removed and moved; choices; texts per language -------------
+
+  function nextIndex(nodes) {
+    var next = 0;
+    Array.prototype.forEach.call(nodes, function (node) {
+      var index = Number(node.dataset.index);
+      if (!isNaN(index)) next = Math.max(next, index + 1);
+    });
+    return String(next);
+  }
+
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (all, key) { return values[key]; });
+  }
+
+  function setupQuestions(box) {
+    var list = box.querySelector(".sm-question-list");
+    var language = box.querySelector(".sm-q-language");
+    var directions = jsonOf(box.dataset.directions) || {};
+    var status = box.querySelector(".sm-q-status");
+    var shown = language.value;
+
+    function rows() { return Array.prototype.slice.call(list.children); }
+    function idOf(row) { return row.querySelector(".sm-q-id").value.trim(); }
+
+    function freeId() {
+      var taken = rows().map(idOf);
+      // Called once the new row is in the list: its number is the count.
+      for (var n = rows().length; ; n++) if (taken.indexOf("question" + n) < 0) return "question" + n;
+    }
+
+    function showParts(row) {
+      var kind = row.querySelector(".sm-q-type").value;
+      var parts = { ".sm-q-metric": kind === "scale", ".sm-q-legend": kind === "scale" || kind === "smiley",
+        ".sm-q-choices": kind === "single-choice" || kind === "multiple-choice" };
+      Object.keys(parts).forEach(function (selector) {
+        row.querySelectorAll(selector).forEach(function (part) { part.hidden = !parts[selector]; });
+      });
+    }
+
+    // Numbers, labels, arrows at the ends, and each condition's choice of earlier questions.
+    function refresh() {
+      var all = rows();
+      var ids = [];
+      all.forEach(function (row, place) {
+        var label = box.dataset.rowLabel + " " + (place + 1);
+        row.setAttribute("aria-label", label);
+        row.querySelector(".sm-row-number").textContent = String(place + 1);
+        [[".sm-move-up", box.dataset.upLabel], [".sm-move-down", box.dataset.downLabel],
+          [".sm-remove-question", box.dataset.removeLabel]].forEach(function (pair) {
+          var button = row.querySelector(pair[0]);
+          if (button) button.setAttribute("aria-label", pair[1] + ": " + label);
+        });
+        row.querySelector(".sm-move-up").disabled = place === 0;
+        row.querySelector(".sm-move-down").disabled = place === all.length - 1;
+        row.querySelectorAll(".sm-choice").forEach(function (choice, n) {
+          choice.setAttribute("aria-label", box.dataset.choiceLabel + " " + (n + 1));
+          choice.querySelector(".sm-remove-choice").setAttribute("aria-label", box.dataset.removeLabel + ": " + box.dataset.choiceLabel + " " + (n + 1));
+        });
+        fillTargets(row.querySelector(".sm-q-target"), ids);
+        showAnswers(row, all);
+        ids.push(idOf(row));
+      });
+    }
+
+    // The answers a condition may name, as the placeholder of its input: categories for an
+    // NPS rating, numbers for another scale or a smiley, the ids of a choice question's choices.
+    function showAnswers(row, all) {
+      var wanted = row.querySelector(".sm-q-target").value;
+      var target = all.filter(function (other) { return wanted && idOf(other) === wanted; })[0];
+      var values = "";
+      if (target) {
+        var kind = target.querySelector(".sm-q-type").value;
+        var metric = target.querySelector("[name$='-metric']").value;
+        var surveyType = document.getElementById("id_type");
+        if (target.dataset.builtIn && kind === "scale" && surveyType) metric = surveyType.value;
+        if (kind === "single-choice" || kind === "multiple-choice") {
+          values = Array.prototype.map.call(target.querySelectorAll(".sm-choice-id"), function (input) {
+            return input.value.trim();
+          }).filter(Boolean).join(", ");
+        } else if (kind === "scale" && metric === "nps") values = "detractor, passive";
+        else if (kind === "scale" || kind === "smiley") values = "1, 2";
+      }
+      row.querySelector(".sm-q-values").placeholder = values ? fill(box.dataset.example, { values: values }) : "";
+    }
+
+    function fillTargets(select, earlier) {
+      var chosen = select.value;
+      var always = select.options[0];
+      select.textContent = "";
+      select.append(always);
+      earlier.concat(chosen && earlier.indexOf(chosen) < 0 ? [chosen] : []).forEach(function (id) {
+        if (id) select.append(new Option(fill(box.dataset.targetWording, { id: id }), id, false, id === chosen));
+      });
+    }
+
+    function announce(text) {
+      status.textContent = "";
+      setTimeout(function () { status.textContent = text; }, 50);
+    }
+
+    function move(row, step, button) {
+      var other = step < 0 ? row.previousElementSibling : row.nextElementSibling;
+      if (!other) return;
+      if (step < 0) list.insertBefore(row, other);
+      else list.insertBefore(other, row);
+      refresh();
+      (button.disabled ? row.querySelector(step < 0 ? ".sm-move-down" : ".sm-move-up") : button).focus();
+      announce(fill(box.dataset.moved, { id: idOf(row), number: rows().indexOf(row) + 1 }));
+      changed(row);
+    }
+
+    function remove(row) {
+      var after = row.nextElementSibling || row.previousElementSibling;
+      var id = idOf(row);
+      row.remove();
+      refresh();
+      (after ? after.querySelector(".sm-move-up") : box.querySelector(".sm-add-question")).focus();
+      announce(fill(box.dataset.removed, { id: id }));
+      changed(list);
+    }
+
+    function addChoice(row) {
+      var choices = row.querySelector(".sm-choice-list");
+      var html = box.querySelector("template.sm-choice-template").innerHTML
+        .replace(/__n__/g, row.dataset.index).replace(/__m__/g, nextIndex(choices.children));
+      choices.insertAdjacentHTML("beforeend", html);
+      var choice = choices.lastElementChild;
+      speak(choice, shown);
+      refresh();
+      choice.querySelector("input").focus();
+    }
+
+    function removeChoice(choice) {
+      var row = choice.closest(".sm-question");
+      var after = choice.nextElementSibling || choice.previousElementSibling;
+      choice.remove();
+      refresh();
+      (after ? after.querySelector(".sm-remove-choice") : row.querySelector(".sm-add-choice")).focus();
+      changed(row);
+    }
+
+    function speak(node, tag) {
+      node.querySelectorAll("[data-text-key]").forEach(function (input) {
+        input.lang = tag;
+        input.dir = directions[tag] || "ltr";
+      });
+    }
+
+    // One language on screen; the others wait in each row's hidden input.
+    function swap(node, othersSelector, tag, single) {
+      var store = node.querySelector(othersSelector);
+      if (!store) return;
+      var others = JSON.parse(store.value || "{}");
+      var own = {};
+      var inputs = Array.prototype.filter.call(node.querySelectorAll("[data-text-key]"), function (input) {
+        return input.closest(".sm-choice, .sm-question") === node;
+      });
+      inputs.forEach(function (input) {
+        if (input.value.trim()) own[input.dataset.textKey] = input.value.trim();
+      });
+      var kept = single ? own.text : (Object.keys(own).length ? own : null);
+      if (kept) others[shown] = kept;
+      else delete others[shown];
+      var next = others[tag] || (single ? "" : {});
+      delete others[tag];
+      store.value = JSON.stringify(others);
+      inputs.forEach(function (input) {
+        input.value = (single ? next : next[input.dataset.textKey]) || "";
+      });
+      speak(node, tag);
+    }
+
+    language.addEventListener("change", function () {
+      var tag = language.value;
+      rows().forEach(function (row) {
+        if (!row.dataset.builtIn) swap(row, ".sm-q-others", tag, false);
+        row.querySelectorAll(".sm-choice").forEach(function (choice) { swap(choice, ".sm-choice-others", tag, true); });
+      });
+      shown = tag;
+      followLanguage(tag);
+    });
+
+    box.querySelector(".sm-add-question").addEventListener("click", function () {
+      var html = box.querySelector("template.sm-question-template").innerHTML.replace(/__n__/g, nextIndex(rows()));
+      list.insertAdjacentHTML("beforeend", html);
+      var row = list.lastElementChild;
+      row.querySelector(".sm-q-id").value = freeId();
+      speak(row, shown);
+      refresh();
+      row.querySelector(".sm-q-id").focus();
+      changed(row);
+    });
+
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || !box.contains(button)) return;
+      var row = button.closest(".sm-question");
+      if (button.matches(".sm-move-up")) move(row, -1, button);
+      else if (button.matches(".sm-move-down")) move(row, 1, button);
+      else if (button.matches(".sm-remove-question")) remove(row);
+      else if (button.matches(".sm-add-choice")) addChoice(row);
+      else if (button.matches(".sm-remove-choice")) removeChoice(button.closest(".sm-choice"));
+    });
+
+    box.addEventListener("change", function (event) {
+      if (event.target.matches(".sm-q-type")) showParts(event.target.closest(".sm-question"));
+      if (event.target.matches(".sm-q-id, .sm-q-type, .sm-q-target, .sm-choice-id, [name$='-metric']")) refresh();
+    });
+    var surveyType = document.getElementById("id_type");
+    if (surveyType) surveyType.addEventListener("change", refresh);
+
+    refresh();
+  }
+
   // --- Design: colour pickers fill the text input beside them -----------------------------
 
   function setupColours(box) {
@@ -224,7 +441,8 @@
     });
     var texts = form.querySelector(".field-texts");
     var design = form.querySelector(".field-design");
-    [texts, design].forEach(function (part) {
+    var questions = form.querySelector(".field-questions");
+    [texts, design, questions].forEach(function (part) {
       if (!part) return;
       part.addEventListener("input", refreshPreviewSoon);
       part.addEventListener("change", refreshPreviewSoon);
@@ -257,7 +475,8 @@
       return answer.errors[name].join(" ");
     }).join(" ");
     estimate.querySelector(".sm-estimate-note").textContent = note;
-    form.querySelectorAll(".sm-row-error").forEach(function (row) { row.classList.remove("sm-row-error"); });
+    // Only the targeting rows it counts: a question refused on saving stays marked.
+    form.querySelectorAll("[data-sm-rows] .sm-row-error").forEach(function (row) { row.classList.remove("sm-row-error"); });
     Object.keys(answer.rows || {}).forEach(function (name) {
       var rows = form.querySelectorAll("[data-sm-rows='" + name + "'] .sm-row");
       var row = rows[answer.rows[name] - 1];
@@ -284,6 +503,7 @@
   document.querySelectorAll("[data-sm-rows]").forEach(setupRows);
   document.querySelectorAll(".sm-conditions").forEach(setupConditions);
   document.querySelectorAll("[data-sm-texts]").forEach(setupTexts);
+  document.querySelectorAll("[data-sm-questions]").forEach(setupQuestions);
   document.querySelectorAll("[data-sm-design]").forEach(setupColours);
   setupPreview();
   setupEstimate();
