@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .. import history, i18n, targeting
+from .. import history, i18n, questions, targeting
 from ..conf import app_settings
 from ..models import EndUser, Survey
 from .snapshots import ProjectConfig, SurveyConfig, survey_config
@@ -89,7 +90,57 @@ def survey_for_widget(
         "direction": i18n.direction(language),
         "translation": strings,
         "design": survey.design,
+        "questions": [
+            _widget_question(q, language, config.default_language, strings)
+            for q in survey.questions
+        ],
     }
+
+
+def _widget_question(
+    question: questions.Question, language: str, default_language: str, strings: Mapping[str, str]
+) -> dict[str, Any]:
+    """One question as the widget asks it, its texts in ``language``. The built-in rating and
+    comment keep the texts the widget has always shown (the catalogue's, the survey's
+    ``texts``, the call's ``translation``); the widget picks the follow-up by category."""
+    texts = {key: question.text(key, language, default_language) for key in questions.TEXT_KEYS}
+    if question.id == questions.RATING_QUESTION:
+        texts = {
+            "label": strings["HOW_LIKELY"],
+            "low": strings["UNLIKELY"],
+            "high": strings["LIKELY"],
+        }
+    elif question.id == questions.COMMENT_QUESTION:
+        texts = {"label": strings["FOLLOWUP"], "low": "", "high": ""}
+    values = question.values
+    condition = question.condition
+    return {
+        "id": question.id,
+        "type": question.type,
+        "metric": question.metric,
+        "required": question.required,
+        **texts,
+        "min": values[0] if values else None,
+        "max": values[-1] if values else None,
+        "choices": [
+            {"id": c.id, "label": question.choice_text(c, language, default_language)}
+            for c in question.choices
+        ],
+        "condition": None
+        if condition is None
+        else {"question": condition.question, "values": list(condition.values)},
+    }
+
+
+def asks_more(survey: SurveyConfig) -> bool:
+    """Whether the survey asks more than the rating then an optional comment: the widget then
+    loads its questions script (``views.questions_script``) to ask them."""
+    return tuple(replace(q, texts={}) for q in survey.questions) != _plain(survey.type)
+
+
+@functools.cache
+def _plain(survey_type: str) -> tuple[questions.Question, ...]:
+    return questions.parse(questions.default_questions(survey_type))
 
 
 def explain(user: EndUser, now: datetime) -> list[tuple[Survey, targeting.Decision]]:

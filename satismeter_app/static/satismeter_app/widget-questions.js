@@ -1,0 +1,312 @@
+/*
+ * django-satismeter widget, questions: asks a survey's questions after the rating (scale,
+ * smiley, single choice, multiple choice, long text), one at a time, each when its condition
+ * holds. widget.js loads this file only for a survey that asks more than a rating and a
+ * comment (the widget call's `survey.script`), then calls `satismeter.ask` before showing it.
+ *
+ * Untrusted data (question texts, choices) only ever reaches the page as text (textContent).
+ */
+(function (window, document) {
+  "use strict";
+
+  var satismeter = window.satismeter;
+  if (!satismeter || satismeter.ask) return;
+
+  var RATING = "SM_rating";
+  var COMMENT = "SM_comment";
+  var SVG = "http://www.w3.org/2000/svg";
+  var serial = 0; // ids inside the survey's shadow root
+  var sheet = null;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function category(rating) {
+    return rating >= 9 ? "promoter" : rating >= 7 ? "passive" : "detractor";
+  }
+
+  function empty(value) {
+    return value == null || value === "" || (Array.isArray(value) && !value.length);
+  }
+
+  // satismeter_app/questions.py `is_shown`: categories for an NPS scale, numbers for another
+  // scale or a smiley, choice ids for a choice question (any chosen one matches).
+  function isShown(question, answers, byId) {
+    var condition = question.condition;
+    if (!condition) return true;
+    var value = answers[condition.question];
+    var target = byId[condition.question];
+    if (value == null || !target) return false;
+    if (target.type === "scale" && target.metric === "nps") value = category(value);
+    return [].concat(value).some(function (each) { return condition.values.indexOf(each) >= 0; });
+  }
+
+  // Called by widget.js on a survey with questions beyond the rating and the comment, before
+  // it is shown. `v` is the survey on screen (widget.js openSurvey); the rating stays
+  // widget.js's, and each later question is asked here in the form's place.
+  satismeter.ask = function (v, survey, fire, finish, answersOf) {
+    var byId = {};
+    (survey.questions || []).forEach(function (q) { byId[q.id] = q; });
+    var asked = (survey.questions || []).filter(function (q) { return q.id !== RATING; });
+    var answers = {}; // question id -> value, the rating included
+    var at = -1; // the index in `asked` of the question on screen
+    var step = null; // the question on screen: {question, value(), first}
+    var form = el("form", "sm-form sm-ask");
+    var body = el("div");
+    var next = el("button", "sm-send");
+    var actions = el("div", "sm-actions");
+    next.type = "submit";
+    actions.append(next);
+    form.append(body, actions);
+    form.hidden = true;
+    v.main.append(form);
+    adoptStyles(v.shadow);
+    if (byId[COMMENT] && v.design.requireFeedback) byId[COMMENT].required = true;
+
+    function following(index) {
+      for (var i = index + 1; i < asked.length; i++) {
+        if (isShown(asked[i], answers, byId)) return i;
+      }
+      return -1;
+    }
+
+    function show(index) {
+      at = index;
+      step = render(asked[index]);
+      body.replaceChildren(step.node);
+      form.hidden = false;
+      v.textarea = step.first; // where the keyboard shortcut takes the focus
+      update();
+    }
+
+    // The button says Send on the last question the answers so far lead to, else Continue;
+    // it is aria-disabled while a required question has no answer.
+    function update() {
+      next.textContent = following(at) < 0 ? v.t.SUBMIT || "Send" : v.t.CONTINUE || "Continue";
+      next.setAttribute("aria-disabled", String(!!(step.question.required && empty(step.value()))));
+    }
+
+    // An answer given: kept, saved (all the answers so far, as a later save replaces one not
+    // yet sent), announced to the host page. A text is given when the user moves on.
+    function answer(value, typing) {
+      var question = step.question;
+      answers[question.id] = empty(value) ? null : value;
+      update();
+      if (!typing) given(question);
+    }
+
+    function given(question) {
+      if (question.id !== COMMENT) save({ answers: saved() });
+      v.more = listed();
+      fire("progress", answersOf(v));
+    }
+
+    // Every answer so far; one whose question is no longer shown (the rating changed) is cleared.
+    function saved() {
+      return asked.filter(function (q) {
+        return q.id !== COMMENT && answers[q.id] !== undefined;
+      }).map(function (q) {
+        return { id: q.id, value: isShown(q, answers, byId) ? answers[q.id] : null };
+      });
+    }
+
+    function listed() {
+      return asked.filter(function (q) {
+        return answers[q.id] != null && isShown(q, answers, byId);
+      }).map(function (q) {
+        return { id: q.id, label: labelOf(q), value: answers[q.id] };
+      });
+    }
+
+    function save(fields) {
+      if (v.saver) v.saver.save(fields);
+    }
+
+    function labelOf(question) {
+      if (question.id !== COMMENT) return question.label;
+      return (v.rating != null && v.t["FOLLOWUP_" + category(v.rating).toUpperCase()]) || v.t.FOLLOWUP;
+    }
+
+    // A rating chosen (widget.js chooseScore; the rating is on screen with the first question
+    // only): the first question it leads to, or the end when it leads to none.
+    v.next = function (first) {
+      answers[RATING] = v.rating;
+      v.more = listed();
+      fire("progress", answersOf(v));
+      var index = following(-1);
+      if (index < 0) return complete();
+      // Again for the comment: its question depends on the rating's category.
+      if (index !== at || asked[index].id === COMMENT) show(index);
+      if (first) step.first.focus({ preventScroll: true });
+    };
+
+    form.onsubmit = function (event) {
+      event.preventDefault();
+      if (next.getAttribute("aria-disabled") === "true") return step.first.focus();
+      var index = following(at);
+      if (index < 0) return complete();
+      if (step.question.type === "long-text") given(step.question);
+      v.main.querySelector(".sm-q").hidden = true; // past the first question: one a page
+      v.main.querySelector(".sm-rate").hidden = true;
+      show(index);
+      step.first.focus({ preventScroll: true });
+    };
+
+    // The comment goes with the last save: the server takes a response with a comment as
+    // complete, and refuses later saves to it.
+    function complete() {
+      var fields = { answers: saved(), completed: true };
+      var comment = answers[COMMENT];
+      if (comment != null && isShown(byId[COMMENT], answers, byId)) fields.feedback = comment;
+      if (!fields.answers.length) delete fields.answers;
+      save(fields);
+      v.more = listed();
+      finish(v, v.t.THANKS);
+      fire("progress", answersOf(v));
+      fire("complete", answersOf(v));
+    }
+
+    function render(question) {
+      var id = "sm-x" + ++serial;
+      var kind = question.id === COMMENT || question.type === "long-text" ? text
+        : question.type === "single-choice" || question.type === "multiple-choice" ? choices : scale;
+      return kind(question, id, answers[question.id]);
+    }
+
+    function text(question, id, value) {
+      var node = el("div");
+      var label = el("label", null, labelOf(question));
+      var area = el("textarea");
+      label.htmlFor = area.id = id;
+      area.rows = 3;
+      area.maxLength = 5000;
+      area.required = !!question.required;
+      area.placeholder = v.t.FEEDBACK_PLACEHOLDER || "";
+      area.value = value || "";
+      area.oninput = function () { answer(area.value.trim() ? area.value : null, true); };
+      node.append(label, area);
+      return { question: question, node: node, first: area, value: function () { return area.value.trim(); } };
+    }
+
+    // A single choice (radios) or a multiple choice (checkboxes), in a fieldset named by the
+    // question.
+    function choices(question, id, value) {
+      var single = question.type === "single-choice";
+      var group = el("fieldset", "sm-choices");
+      group.append(el("legend", null, question.label));
+      var inputs = question.choices.map(function (choice) {
+        var option = el("label", "sm-opt");
+        var input = el("input");
+        input.type = single ? "radio" : "checkbox";
+        input.name = id;
+        input.value = choice.id;
+        input.required = single && !!question.required;
+        input.checked = [].concat(value || []).indexOf(choice.id) >= 0;
+        input.onchange = function () { answer(chosen()); };
+        option.append(input, el("span", null, choice.label));
+        group.append(option);
+        return input;
+      });
+      function chosen() {
+        var ids = inputs.filter(function (input) { return input.checked; }).map(function (input) { return input.value; });
+        return single ? ids[0] || null : ids;
+      }
+      return { question: question, node: group, first: inputs.filter(function (i) { return i.checked; })[0] || inputs[0], value: chosen };
+    }
+
+    // A scale (numbers min..max) or a smiley (five faces): radios in a fieldset named by the
+    // question, the legends of the ends in the names of the end values.
+    function scale(question, id, value) {
+      var smiley = question.type === "smiley";
+      var group = el("fieldset", smiley ? "sm-choices sm-faces" : "sm-choices sm-steps");
+      var legend = el("legend", null, question.label);
+      var row = el("div", "sm-row");
+      var inputs = [];
+      group.append(legend, row);
+      for (var n = question.min; n <= question.max; n++) {
+        var option = el("label");
+        var input = el("input");
+        var end = n === question.min ? question.low : n === question.max ? question.high : "";
+        input.type = "radio";
+        input.name = id;
+        input.value = n;
+        input.required = !!question.required;
+        input.checked = value === n;
+        input.onchange = function () { answer(+this.value); };
+        var look = el("span", "sm-look", smiley ? null : String(n));
+        if (smiley) look.append(face(n));
+        look.setAttribute("aria-hidden", "true");
+        option.append(input, look, el("span", "sm-sr", end ? n + ", " + end : String(n)));
+        row.append(option);
+        inputs.push(input);
+      }
+      if (question.low || question.high) {
+        var legends = el("div", "sm-legend");
+        legends.setAttribute("aria-hidden", "true");
+        legends.append(el("span", null, question.low), el("span", null, question.high));
+        group.append(legends);
+      }
+      var checked = inputs.filter(function (i) { return i.checked; })[0];
+      return {
+        question: question, node: group, first: checked || inputs[0],
+        value: function () { var c = inputs.filter(function (i) { return i.checked; })[0]; return c ? +c.value : null; },
+      };
+    }
+  };
+
+  // A face drawn, not an emoji (whose look depends on the fonts installed): eyes and a mouth
+  // from a frown (1) to a smile (5).
+  function face(n) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    [["circle", { cx: 12, cy: 12, r: 10.5 }], ["circle", { cx: 8.5, cy: 9.5, r: 1.3, class: "sm-eye" }],
+      ["circle", { cx: 15.5, cy: 9.5, r: 1.3, class: "sm-eye" }],
+      ["path", { d: "M7.5 " + (15.5 - (n - 3) * .5) + "Q12 " + (15.5 + (n - 3) * 2.2) + " 16.5 " + (15.5 - (n - 3) * .5) }]]
+      .forEach(function (part) {
+        var node = document.createElementNS(SVG, part[0]);
+        for (var key in part[1]) node.setAttribute(key, part[1][key]);
+        svg.append(node);
+      });
+    return svg;
+  }
+
+  function adoptStyles(shadow) {
+    if (shadow.adoptedStyleSheets && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+      if (!sheet) {
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS_TEXT);
+      }
+      shadow.adoptedStyleSheets = [].slice.call(shadow.adoptedStyleSheets).concat(sheet);
+    } else {
+      shadow.append(el("style", null, CSS_TEXT));
+    }
+  }
+
+  // Inside the survey's shadow root, after widget.js's rules (its variables: --p, --fg, --bg,
+  // --on-p, --line).
+  var CSS_TEXT = [
+    ".sm fieldset{border:0;padding:0;min-width:0}",
+    ".sm legend{display:block;padding:0;font-weight:600;margin-bottom:10px;padding-inline-end:28px}",
+    ".sm .sm-opt{display:flex;align-items:center;gap:10px;padding:8px 10px;margin-bottom:6px;" +
+      "border:1px solid var(--line);border-radius:6px;cursor:pointer;font-weight:400}",
+    ".sm .sm-opt:has(:checked){border-color:var(--p)}",
+    ".sm-opt input{margin:0;width:16px;height:16px;flex:none;accent-color:var(--p)}",
+    ".sm-row{display:flex;gap:4px}",
+    ".sm .sm-row label{flex:1 1 0;min-width:0;margin:0;position:relative;cursor:pointer}",
+    // The radio covers its face, unseen: a click or a tap lands on it.
+    ".sm-row input{position:absolute;inset:0;width:100%;height:100%;margin:0;opacity:0;cursor:pointer}",
+    ".sm-look{height:40px;display:flex;align-items:center;justify-content:center;font-weight:600;" +
+      "border:1px solid var(--line);border-radius:6px;background:var(--bg)}",
+    ".sm-row label:hover .sm-look{border-color:var(--p)}",
+    ".sm-row :checked+.sm-look{background:var(--p);border-color:var(--p);color:var(--on-p)}",
+    ".sm-row :focus-visible+.sm-look{outline:2px solid var(--p);outline-offset:2px}",
+    ".sm-faces .sm-look{height:48px}",
+    ".sm-faces svg{width:30px;height:30px;fill:none;stroke:currentColor;stroke-width:1.5;stroke-linecap:round}",
+    ".sm-faces .sm-eye{fill:currentColor;stroke:none}",
+  ].join("\n");
+})(window, document);
