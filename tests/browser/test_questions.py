@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from satismeter_app.models import Response, Survey
 
 from .conftest import DESKTOP, PHONE, axe_violations, dangling_idrefs, html_page, snippet
+from .test_csp import complaints, strict_page
 
 pytestmark = pytest.mark.browser
 
@@ -287,3 +288,27 @@ def test_a_required_question_holds_the_button(page, live_server, host_site, surv
     expect(reports.get_by_role("radio").first).to_be_focused()  # still here, focus on it
     reports.get_by_role("radio", name="2").click()
     expect(button).to_have_attribute("aria-disabled", "false")
+
+
+def test_under_a_strict_content_security_policy(
+    page, live_server, host_site, survey, settled
+) -> None:
+    """The questions script comes from the widget's server and styles the survey through an
+    adopted stylesheet: a policy that allows the widget allows it, with no violation."""
+    console = complaints(page)
+    options = {"writeKey": survey.project.write_key, "userId": "questions-csp"}
+    page.goto(strict_page(host_site, live_server, "questions-csp.html", options, "nothing-else"))
+    page.get_by_role("radio", name="9 out of 10").click()
+    reports = page.get_by_role("group", name=ENGLISH["reports"][0])
+    reports.get_by_role("radio", name="5").click()
+    expect(reports.get_by_text("5", exact=True)).to_have_css("color", "rgb(26, 26, 26)")
+    for _ in range(3):  # the smiley, the features (no reason for a 9), the text
+        page.get_by_role("button", name="Continue").click()
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 200):
+        page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_contain_text("Thank you")
+
+    response = stored(settled)
+    assert (response.rating, response.completed, response.answers[0]["value"]) == (9, True, 5)
+    assert page.evaluate("window.__violations") == []
+    assert console == []

@@ -295,6 +295,7 @@
     ".sm .sm-opt{display:flex;align-items:center;gap:10px;padding:8px 10px;margin-bottom:6px;" +
       "border:1px solid var(--line);border-radius:6px;cursor:pointer;font-weight:400}",
     ".sm .sm-opt:has(:checked){border-color:var(--p)}",
+    ".sm-bar .sm-opt{display:inline-flex;margin-inline-end:6px}",
     ".sm-opt input{margin:0;width:16px;height:16px;flex:none;accent-color:var(--p)}",
     ".sm-row{display:flex;gap:4px}",
     ".sm .sm-row label{flex:1 1 0;min-width:0;margin:0;position:relative;cursor:pointer}",
