@@ -92,7 +92,7 @@ def survey_for_widget(
         "design": survey.design,
         "questions": [
             _widget_question(q, language, config.default_language, strings)
-            for q in survey.questions
+            for q in survey.questions or _plain(survey.type)
         ],
     }
 
@@ -134,12 +134,15 @@ def _widget_question(
 
 def asks_more(survey: SurveyConfig) -> bool:
     """Whether the survey asks more than the rating then an optional comment: the widget then
-    loads its questions script (``views.questions_script``) to ask them."""
-    return tuple(replace(q, texts={}) for q in survey.questions) != _plain(survey.type)
+    loads its questions script (``views.questions_script``) to ask them. A configuration
+    without questions asks the default ones."""
+    asked = tuple(replace(q, texts={}) for q in survey.questions)
+    return bool(asked) and asked != _plain(survey.type)
 
 
 @functools.cache
 def _plain(survey_type: str) -> tuple[questions.Question, ...]:
+    """The default questions of a survey of this type (its rating's metric)."""
     return questions.parse(questions.default_questions(survey_type))
 
 

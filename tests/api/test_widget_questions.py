@@ -2,12 +2,14 @@
 when it asks more than a rating and a comment, the script that asks them."""
 
 import gzip
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from satismeter_app.models import Survey
+from satismeter_app.models import EndUser, Survey
+from satismeter_app.services import decisions, snapshots
 from satismeter_app.views import questions_script
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +143,15 @@ def test_the_questions_script_builds_the_page_without_html_strings() -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in text
     assert "node.textContent = text" in text
+
+
+def test_a_configuration_without_questions_asks_the_default_ones(project, survey) -> None:
+    """A SurveyConfig built without questions (the dataclass's default) is not a survey of
+    the rating alone: the widget asks the rating and the comment itself."""
+    config = replace(snapshots.survey_config(survey), questions=())
+    user = EndUser.objects.create(project=project, user_id="u")
+
+    body = decisions.survey_for_widget(snapshots.project_config(project.write_key), config, user)
+
+    assert [q["id"] for q in body["questions"]] == ["SM_rating", "SM_comment"]
+    assert not decisions.asks_more(config)
