@@ -312,3 +312,37 @@ def test_under_a_strict_content_security_policy(
     assert (response.rating, response.completed, response.answers[0]["value"]) == (9, True, 5)
     assert page.evaluate("window.__violations") == []
     assert console == []
+
+
+def test_a_changed_rating_changes_the_questions_and_clears_an_answer(
+    page, live_server, host_site, nps, settled
+) -> None:
+    """The first question follows the rating while the rating is on screen: a detractor's
+    reason, answered, then the rating changed to a promoter's: the reason is cleared and the
+    comment asks what a promoter is asked."""
+    nps.questions = [QUESTIONS[0], QUESTIONS[3], {"id": "SM_comment", "type": "long-text"}]
+    nps.save()
+    show(page, live_server, host_site, nps, "questions-change")
+    page.get_by_role("radio", name="3 out of 10").click()
+    reason = page.get_by_role("group", name=ENGLISH["reason"][0])
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        reason.get_by_role("radio", name="Price").click()
+    expect(page.get_by_role("button", name="Continue")).to_be_visible()
+
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        page.get_by_role("radio", name="10 out of 10").click()
+    expect(reason).to_have_count(0)
+    page.get_by_role("textbox", name="What do you like most about us?").fill("The exports.")
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 200):
+        page.get_by_role("button", name="Send").click()
+
+    response = stored(settled)
+    assert (response.rating, response.feedback, response.completed) == (10, "The exports.", True)
+    assert [(a["id"], a["value"]) for a in response.answers] == [("reason", None)]
+    rating, comment = page.evaluate("window.completed")["answers"]
+    assert (rating["id"], rating["value"]) == ("SM_rating", 10)
+    assert comment == {
+        "id": "SM_comment",
+        "label": "What do you like most about us?",
+        "value": "The exports.",
+    }

@@ -141,6 +141,7 @@
       if (index < 0) return complete();
       // Again for the comment: its question depends on the rating's category.
       if (index !== at || asked[index].id === COMMENT) show(index);
+      else update(); // a later question may depend on the rating too
       if (first) step.first.focus({ preventScroll: true });
     };
 
