@@ -47,217 +47,238 @@
 
   // Called by widget.js on a survey with questions beyond the rating and the comment, before
   // it is shown. `v` is the survey on screen (widget.js openSurvey); the rating stays
-  // widget.js's, and each later question is asked here in the form's place.
+  // widget.js's, and each later question is asked here, in `v.ask`, in the form's place.
   satismeter.ask = function (v, survey, fire, finish, answersOf) {
-    var byId = {};
-    (survey.questions || []).forEach(function (q) { byId[q.id] = q; });
-    var asked = (survey.questions || []).filter(function (q) { return q.id !== RATING; });
-    var answers = {}; // question id -> value, the rating included
-    var at = -1; // the index in `asked` of the question on screen
-    var step = null; // the question on screen: {question, value(), first}
-    var form = el("form", "sm-form sm-ask");
-    var body = el("div");
-    var next = el("button", "sm-send");
+    var all = survey.questions || [];
+    var a = v.ask = {
+      byId: {}, answers: {}, at: -1, step: null, fire: fire, finish: finish, answersOf: answersOf,
+      asked: all.filter(function (q) { return q.id !== RATING; }), // in order
+      form: el("form", "sm-form sm-ask"), body: el("div"), next: el("button", "sm-send"),
+    };
+    all.forEach(function (q) { a.byId[q.id] = q; });
+    if (a.byId[COMMENT] && v.design.requireFeedback) a.byId[COMMENT].required = true;
     var actions = el("div", "sm-actions");
-    next.type = "submit";
-    actions.append(next);
-    form.append(body, actions);
-    form.hidden = true;
-    v.main.append(form);
+    a.next.type = "submit";
+    actions.append(a.next);
+    a.form.append(a.body, actions);
+    a.form.hidden = true;
+    a.form.onsubmit = submit.bind(null, v);
+    v.main.append(a.form);
+    v.next = rated.bind(null, v);
     adoptStyles(v.shadow);
-    if (byId[COMMENT] && v.design.requireFeedback) byId[COMMENT].required = true;
-
-    function following(index) {
-      for (var i = index + 1; i < asked.length; i++) {
-        if (isShown(asked[i], answers, byId)) return i;
-      }
-      return -1;
-    }
-
-    function show(index) {
-      at = index;
-      step = render(asked[index]);
-      body.replaceChildren(step.node);
-      form.hidden = false;
-      v.textarea = step.first; // where the keyboard shortcut takes the focus
-      update();
-    }
-
-    // The button says Send on the last question the answers so far lead to, else Continue;
-    // it is aria-disabled while a required question has no answer.
-    function update() {
-      next.textContent = following(at) < 0 ? v.t.SUBMIT || "Send" : v.t.CONTINUE || "Continue";
-      next.setAttribute("aria-disabled", String(!!(step.question.required && empty(step.value()))));
-    }
-
-    // An answer given: kept, saved (all the answers so far, as a later save replaces one not
-    // yet sent), announced to the host page. A text is given when the user moves on.
-    function answer(value, typing) {
-      var question = step.question;
-      answers[question.id] = empty(value) ? null : value;
-      update();
-      if (!typing) given(question);
-    }
-
-    function given(question) {
-      if (question.id !== COMMENT) save({ answers: saved() });
-      v.more = listed();
-      fire("progress", answersOf(v));
-    }
-
-    // Every answer so far; one whose question is no longer shown (the rating changed) is cleared.
-    function saved() {
-      return asked.filter(function (q) {
-        return q.id !== COMMENT && answers[q.id] !== undefined;
-      }).map(function (q) {
-        return { id: q.id, value: isShown(q, answers, byId) ? answers[q.id] : null };
-      });
-    }
-
-    function listed() {
-      return asked.filter(function (q) {
-        return answers[q.id] != null && isShown(q, answers, byId);
-      }).map(function (q) {
-        return { id: q.id, label: labelOf(q), value: answers[q.id] };
-      });
-    }
-
-    function save(fields) {
-      if (v.saver) v.saver.save(fields);
-    }
-
-    function labelOf(question) {
-      if (question.id !== COMMENT) return question.label;
-      return (v.rating != null && v.t["FOLLOWUP_" + category(v.rating).toUpperCase()]) || v.t.FOLLOWUP;
-    }
-
-    // A rating chosen (widget.js chooseScore; the rating is on screen with the first question
-    // only): the first question it leads to, or the end when it leads to none.
-    v.next = function (first) {
-      answers[RATING] = v.rating;
-      v.more = listed();
-      fire("progress", answersOf(v));
-      var index = following(-1);
-      if (index < 0) return complete();
-      // Again for the comment: its question depends on the rating's category.
-      if (index !== at || asked[index].id === COMMENT) show(index);
-      else update(); // a later question may depend on the rating too
-      if (first) step.first.focus({ preventScroll: true });
-    };
-
-    form.onsubmit = function (event) {
-      event.preventDefault();
-      if (next.getAttribute("aria-disabled") === "true") return step.first.focus();
-      var index = following(at);
-      if (index < 0) return complete();
-      if (step.question.type === "long-text") given(step.question);
-      v.main.querySelector(".sm-q").hidden = true; // past the first question: one a page
-      v.main.querySelector(".sm-rate").hidden = true;
-      show(index);
-      step.first.focus({ preventScroll: true });
-    };
-
-    // The comment goes with the last save: the server takes a response with a comment as
-    // complete, and refuses later saves to it.
-    function complete() {
-      var fields = { answers: saved(), completed: true };
-      var comment = answers[COMMENT];
-      if (comment != null && isShown(byId[COMMENT], answers, byId)) fields.feedback = comment;
-      if (!fields.answers.length) delete fields.answers;
-      save(fields);
-      v.more = listed();
-      finish(v, v.t.THANKS);
-      fire("progress", answersOf(v));
-      fire("complete", answersOf(v));
-    }
-
-    function render(question) {
-      var id = "sm-x" + ++serial;
-      var kind = question.id === COMMENT || question.type === "long-text" ? text
-        : question.type === "single-choice" || question.type === "multiple-choice" ? choices : scale;
-      return kind(question, id, answers[question.id]);
-    }
-
-    function text(question, id, value) {
-      var node = el("div");
-      var label = el("label", null, labelOf(question));
-      var area = el("textarea");
-      label.htmlFor = area.id = id;
-      area.rows = 3;
-      area.maxLength = 5000;
-      area.required = !!question.required;
-      area.placeholder = v.t.FEEDBACK_PLACEHOLDER || "";
-      area.value = value || "";
-      area.oninput = function () { answer(area.value.trim() ? area.value : null, true); };
-      node.append(label, area);
-      return { question: question, node: node, first: area, value: function () { return area.value.trim(); } };
-    }
-
-    // A single choice (radios) or a multiple choice (checkboxes), in a fieldset named by the
-    // question.
-    function choices(question, id, value) {
-      var single = question.type === "single-choice";
-      var group = el("fieldset", "sm-choices");
-      group.append(el("legend", null, question.label));
-      var inputs = question.choices.map(function (choice) {
-        var option = el("label", "sm-opt");
-        var input = el("input");
-        input.type = single ? "radio" : "checkbox";
-        input.name = id;
-        input.value = choice.id;
-        input.required = single && !!question.required;
-        input.checked = [].concat(value || []).indexOf(choice.id) >= 0;
-        input.onchange = function () { answer(chosen()); };
-        option.append(input, el("span", null, choice.label));
-        group.append(option);
-        return input;
-      });
-      function chosen() {
-        var ids = inputs.filter(function (input) { return input.checked; }).map(function (input) { return input.value; });
-        return single ? ids[0] || null : ids;
-      }
-      return { question: question, node: group, first: inputs.filter(function (i) { return i.checked; })[0] || inputs[0], value: chosen };
-    }
-
-    // A scale (numbers min..max) or a smiley (five faces): radios in a fieldset named by the
-    // question, the legends of the ends in the names of the end values.
-    function scale(question, id, value) {
-      var smiley = question.type === "smiley";
-      var group = el("fieldset", smiley ? "sm-choices sm-faces" : "sm-choices sm-steps");
-      var legend = el("legend", null, question.label);
-      var row = el("div", "sm-row");
-      var inputs = [];
-      group.append(legend, row);
-      for (var n = question.min; n <= question.max; n++) {
-        var option = el("label");
-        var input = el("input");
-        var end = n === question.min ? question.low : n === question.max ? question.high : "";
-        input.type = "radio";
-        input.name = id;
-        input.value = n;
-        input.required = !!question.required;
-        input.checked = value === n;
-        input.onchange = function () { answer(+this.value); };
-        var look = el("span", "sm-look", smiley ? null : String(n));
-        if (smiley) look.append(face(n));
-        look.setAttribute("aria-hidden", "true");
-        option.append(input, look, el("span", "sm-sr", end ? n + ", " + end : String(n)));
-        row.append(option);
-        inputs.push(input);
-      }
-      if (question.low || question.high) {
-        var legends = el("div", "sm-legend");
-        legends.setAttribute("aria-hidden", "true");
-        legends.append(el("span", null, question.low), el("span", null, question.high));
-        group.append(legends);
-      }
-      var checked = inputs.filter(function (i) { return i.checked; })[0];
-      return {
-        question: question, node: group, first: checked || inputs[0],
-        value: function () { var c = inputs.filter(function (i) { return i.checked; })[0]; return c ? +c.value : null; },
-      };
-    }
   };
+
+  // The next question the answers so far lead to after `index` in `asked` (-1: none).
+  function following(a, index) {
+    for (var i = index + 1; i < a.asked.length; i++) {
+      if (isShown(a.asked[i], a.answers, a.byId)) return i;
+    }
+    return -1;
+  }
+
+  function show(v, index) {
+    var a = v.ask;
+    a.at = index;
+    a.step = render(v, a.asked[index]);
+    a.body.replaceChildren(a.step.node);
+    a.form.hidden = false;
+    v.textarea = a.step.first; // where widget.js's keyboard shortcut takes the focus
+    update(v);
+  }
+
+  // The button says Send on the last question the answers so far lead to, else Continue;
+  // it is aria-disabled while a required question has no answer.
+  function update(v) {
+    var a = v.ask;
+    a.next.textContent = following(a, a.at) < 0 ? v.t.SUBMIT || "Send" : v.t.CONTINUE || "Continue";
+    a.next.setAttribute("aria-disabled", String(!!(a.step.question.required && empty(a.step.value()))));
+  }
+
+  // A rating chosen (widget.js chooseScore; the rating is on screen with the first question
+  // only): the first question it leads to, or the end when it leads to none.
+  function rated(v, first) {
+    var a = v.ask;
+    a.answers[RATING] = v.rating;
+    progress(v);
+    var index = following(a, -1);
+    if (index < 0) return complete(v);
+    // Again for the comment: its question depends on the rating's category.
+    if (index !== a.at || a.asked[index].id === COMMENT) show(v, index);
+    else update(v); // a later question may depend on the rating too
+    if (first) a.step.first.focus({ preventScroll: true });
+  }
+
+  function submit(v, event) {
+    var a = v.ask;
+    event.preventDefault();
+    if (a.next.getAttribute("aria-disabled") === "true") return a.step.first.focus();
+    var index = following(a, a.at);
+    if (index < 0) return complete(v);
+    if (a.step.question.type === "long-text") given(v, a.step.question);
+    v.main.querySelector(".sm-q").hidden = true; // past the first question: one a page
+    v.main.querySelector(".sm-rate").hidden = true;
+    show(v, index);
+    a.step.first.focus({ preventScroll: true });
+  }
+
+  // An answer given: kept, saved, announced to the host page. A text is given when the user
+  // moves on.
+  function answer(v, value, typing) {
+    var question = v.ask.step.question;
+    v.ask.answers[question.id] = empty(value) ? null : value;
+    update(v);
+    if (!typing) given(v, question);
+  }
+
+  function given(v, question) {
+    if (question.id !== COMMENT) save(v, { answers: saved(v.ask) });
+    progress(v);
+  }
+
+  function progress(v) {
+    v.more = listed(v);
+    v.ask.fire("progress", v.ask.answersOf(v));
+  }
+
+  // Every answer so far (a later save replaces one not yet sent); one whose question is no
+  // longer shown (the rating changed) is cleared.
+  function saved(a) {
+    return a.asked.filter(function (q) {
+      return q.id !== COMMENT && a.answers[q.id] !== undefined;
+    }).map(function (q) {
+      return { id: q.id, value: isShown(q, a.answers, a.byId) ? a.answers[q.id] : null };
+    });
+  }
+
+  // The answers for the host page's events (widget.js answersOf puts the rating first).
+  function listed(v) {
+    var a = v.ask;
+    return a.asked.filter(function (q) {
+      return a.answers[q.id] != null && isShown(q, a.answers, a.byId);
+    }).map(function (q) {
+      return { id: q.id, label: labelOf(v, q), value: a.answers[q.id] };
+    });
+  }
+
+  function save(v, fields) {
+    if (v.saver) v.saver.save(fields);
+  }
+
+  function labelOf(v, question) {
+    if (question.id !== COMMENT) return question.label;
+    return (v.rating != null && v.t["FOLLOWUP_" + category(v.rating).toUpperCase()]) || v.t.FOLLOWUP;
+  }
+
+  // The comment goes with the last save: the server takes a response with a comment as
+  // complete, and refuses later saves to it.
+  function complete(v) {
+    var a = v.ask;
+    var fields = { answers: saved(a), completed: true };
+    var comment = a.answers[COMMENT];
+    if (comment != null && isShown(a.byId[COMMENT], a.answers, a.byId)) fields.feedback = comment;
+    if (!fields.answers.length) delete fields.answers;
+    save(v, fields);
+    v.more = listed(v);
+    a.finish(v, v.t.THANKS);
+    a.fire("progress", a.answersOf(v));
+    a.fire("complete", a.answersOf(v));
+  }
+
+  // One question's controls: {question, node, first (the control to focus), value()}.
+  function render(v, question) {
+    var id = "sm-x" + ++serial;
+    var kind = question.id === COMMENT || question.type === "long-text" ? text
+      : question.type === "single-choice" || question.type === "multiple-choice" ? choices : scale;
+    return kind(v, question, id, v.ask.answers[question.id]);
+  }
+
+  function text(v, question, id, value) {
+    var node = el("div");
+    var label = el("label", null, labelOf(v, question));
+    var area = el("textarea");
+    label.htmlFor = area.id = id;
+    area.rows = 3;
+    area.maxLength = 5000;
+    area.required = !!question.required;
+    area.placeholder = v.t.FEEDBACK_PLACEHOLDER || "";
+    area.value = value || "";
+    area.oninput = function () { answer(v, area.value.trim() ? area.value : null, true); };
+    node.append(label, area);
+    return { question: question, node: node, first: area, value: function () { return area.value.trim(); } };
+  }
+
+  // A single choice (radios) or a multiple choice (checkboxes), in a fieldset named by the
+  // question.
+  function choices(v, question, id, value) {
+    var single = question.type === "single-choice";
+    var group = el("fieldset", "sm-choices");
+    group.append(el("legend", null, question.label));
+    var inputs = question.choices.map(function (choice) {
+      var option = el("label", "sm-opt");
+      var input = radio(single ? "radio" : "checkbox", id, choice.id, single && question.required);
+      input.checked = [].concat(value || []).indexOf(choice.id) >= 0;
+      input.onchange = function () { answer(v, chosen()); };
+      option.append(input, el("span", null, choice.label));
+      group.append(option);
+      return input;
+    });
+    function chosen() {
+      var ids = checked(inputs).map(function (input) { return input.value; });
+      return single ? ids[0] || null : ids;
+    }
+    return { question: question, node: group, first: checked(inputs)[0] || inputs[0], value: chosen };
+  }
+
+  // A scale (numbers min..max) or a smiley (five faces): radios in a fieldset named by the
+  // question, the legends of the ends in the names of the end values.
+  function scale(v, question, id, value) {
+    var group = el("fieldset", "sm-choices " + (question.type === "smiley" ? "sm-faces" : "sm-steps"));
+    var row = el("div", "sm-row");
+    var inputs = [];
+    group.append(el("legend", null, question.label), row);
+    for (var n = question.min; n <= question.max; n++) {
+      var option = scaleOption(question, id, n);
+      option.firstChild.checked = value === n;
+      option.firstChild.onchange = function () { answer(v, +this.value); };
+      row.append(option);
+      inputs.push(option.firstChild);
+    }
+    if (question.low || question.high) {
+      var legends = el("div", "sm-legend");
+      legends.setAttribute("aria-hidden", "true");
+      legends.append(el("span", null, question.low), el("span", null, question.high));
+      group.append(legends);
+    }
+    return {
+      question: question, node: group, first: checked(inputs)[0] || inputs[0],
+      value: function () { return checked(inputs).length ? +checked(inputs)[0].value : null; },
+    };
+  }
+
+  // One value of a scale: an unseen radio over its face (a number or a drawn face), named by
+  // its number, and at the ends by the legend too ("1, Very unsatisfied").
+  function scaleOption(question, id, n) {
+    var option = el("label");
+    var end = n === question.min ? question.low : n === question.max ? question.high : "";
+    var look = el("span", "sm-look", question.type === "smiley" ? null : String(n));
+    if (question.type === "smiley") look.append(face(n));
+    look.setAttribute("aria-hidden", "true");
+    option.append(radio("radio", id, n, question.required), look, el("span", "sm-sr", end ? n + ", " + end : String(n)));
+    return option;
+  }
+
+  function radio(type, name, value, required) {
+    var input = el("input");
+    input.type = type;
+    input.name = name;
+    input.value = value;
+    input.required = !!required;
+    return input;
+  }
+
+  function checked(inputs) {
+    return inputs.filter(function (input) { return input.checked; });
+  }
 
   // A face drawn, not an emoji (whose look depends on the fonts installed): eyes and a mouth
   // from a frown (1) to a smile (5).
