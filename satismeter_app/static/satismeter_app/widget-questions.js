@@ -193,7 +193,7 @@
   }
 
   function text(v, question, id, value) {
-    var node = el("div");
+    var node = el("div", "sm-long");
     var label = el("label", null, labelOf(v, question));
     var area = el("textarea");
     label.htmlFor = area.id = id;
@@ -313,7 +313,9 @@
   // --on-p, --line).
   var CSS_TEXT = [
     ".sm fieldset{border:0;padding:0;min-width:0}",
+    // Clear of the close button once the rating's question, which was, is gone.
     ".sm legend{display:block;padding:0;font-weight:600;margin-bottom:10px;padding-inline-end:28px}",
+    ".sm-long label{padding-inline-end:28px}",
     ".sm .sm-opt{display:flex;align-items:center;gap:10px;padding:8px 10px;margin-bottom:6px;" +
       "border:1px solid var(--line);border-radius:6px;cursor:pointer;font-weight:400}",
     ".sm .sm-opt:has(:checked){border-color:var(--p)}",
