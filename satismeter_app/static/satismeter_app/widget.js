@@ -598,7 +598,7 @@
     (v.done ? v.thanks : v.rating === null ? v.box.querySelector("[tabindex='0']") : v.textarea).focus();
   }
 
-  // Text on the primary colour: white or #1a1a1a, whichever contrasts more (WCAG).
+  // Text on the primary colour: #1a1a1a when the luminance L > .2017 (WCAG contrast beats white's).
   function contrast(box, sample) {
     var rgb = (getComputedStyle(sample).backgroundColor.match(/[\d.]+/g) || []).map(Number);
     var L = rgb.length > 2 && [.2126, .7152, .0722].reduce(function (sum, weight, i) {
