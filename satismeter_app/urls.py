@@ -90,6 +90,9 @@ urlpatterns = [
     # finds the API by the path it was loaded from, which must end in /js or /satismeter.js.
     path("js", views.script, name="script"),
     path("satismeter.js", views.script, name="script-legacy"),
+    # The code for questions beyond the rating and the comment, loaded only by surveys that
+    # have them (docs/widget.md).
+    path("js/questions", views.questions_script_view, name="script-questions"),
     path("sample", views.sample, name="sample"),
     # The links of reminder emails (docs/email.md).
     path("email/r/<str:token>", email_views.score, name="email-score"),

@@ -41,6 +41,8 @@ from .models import Project
 from .services import identity
 
 SCRIPT = "static/satismeter_app/widget.js"
+# What the widget loads to ask a survey's questions beyond the rating and the comment.
+QUESTIONS_SCRIPT = "static/satismeter_app/widget-questions.js"
 SHORT_CACHE = 300
 LONG_CACHE = 365 * 24 * 60 * 60
 DEMO_PROJECT = "Demo product"
@@ -57,13 +59,17 @@ class Script:
     version: str
 
 
-def widget_script() -> Script:
+def widget_script(name: str = SCRIPT) -> Script:
     """The script as served, read again only when the file changes."""
-    with as_file(files("satismeter_app") / SCRIPT) as path:
+    with as_file(files("satismeter_app") / name) as path:
         return _read_script(str(path), path.stat().st_mtime_ns)
 
 
-@lru_cache(maxsize=2)
+def questions_script() -> Script:
+    return widget_script(QUESTIONS_SCRIPT)
+
+
+@lru_cache(maxsize=4)
 def _read_script(path: str, mtime_ns: int) -> Script:
     with open(path, "rb") as file:
         body = file.read()
@@ -77,9 +83,22 @@ def script_url() -> str:
     return f"{reverse('satismeter:script')}?v={widget_script().version}"
 
 
+def questions_script_url() -> str:
+    """The versioned URL of the questions script, which the widget call hands the widget."""
+    return f"{reverse('satismeter:script-questions')}?v={questions_script().version}"
+
+
 @require_safe
 def script(request: HttpRequest) -> HttpResponse:
-    current = widget_script()
+    return _serve_script(request, widget_script())
+
+
+@require_safe
+def questions_script_view(request: HttpRequest) -> HttpResponse:
+    return _serve_script(request, questions_script())
+
+
+def _serve_script(request: HttpRequest, current: Script) -> HttpResponse:
     compressed = "gzip" in request.headers.get("Accept-Encoding", "")
     etag = f'"{current.version}{"-gzip" if compressed else ""}"'
     # Weak comparison, as If-None-Match wants: proxies that recompress weaken ETags (W/"…").

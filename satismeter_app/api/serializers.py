@@ -17,7 +17,7 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from .. import representations
+from .. import questions, representations
 from ..models import Response, Survey
 
 ID_LENGTH = 255
@@ -186,6 +186,35 @@ class SavedSerializer(CreatedSerializer):
     completed = serializers.BooleanField()
 
 
+class WidgetChoiceSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class WidgetConditionSerializer(serializers.Serializer):
+    question = serializers.CharField()
+    values = serializers.ListField(
+        child=serializers.JSONField(),
+        help_text="Categories for an NPS scale, numbers for a scale or smiley, choice ids.",
+    )
+
+
+class WidgetQuestionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.ChoiceField(choices=list(questions.TYPES))
+    metric = serializers.ChoiceField(choices=list(questions.METRICS), allow_null=True)
+    required = serializers.BooleanField()  # type: ignore[assignment]
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
+    low = serializers.CharField(allow_blank=True, help_text="The legend of the lowest value.")
+    high = serializers.CharField(allow_blank=True, help_text="The legend of the highest value.")
+    min = serializers.IntegerField(allow_null=True, help_text="A scale's or smiley's lowest value.")
+    max = serializers.IntegerField(
+        allow_null=True, help_text="A scale's or smiley's highest value."
+    )
+    choices = WidgetChoiceSerializer(many=True)
+    condition = WidgetConditionSerializer(allow_null=True)
+
+
 class WidgetSurveySerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -194,6 +223,14 @@ class WidgetSurveySerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=["ltr", "rtl"])
     translation = serializers.DictField(child=serializers.CharField())
     design = serializers.DictField()
+    questions = WidgetQuestionSerializer(
+        many=True, help_text="The survey's questions in order, their texts in `language`."
+    )
+    script = serializers.CharField(
+        required=False,
+        help_text="The widget's questions script, to load when the survey asks more than a "
+        "rating and a comment.",
+    )
 
 
 class WidgetDecisionSerializer(serializers.Serializer):

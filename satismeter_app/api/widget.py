@@ -25,6 +25,7 @@ from ..conf import app_settings
 from ..exceptions import InvalidInput, RequestRefused
 from ..services import decisions, identity, responses, snapshots
 from ..services.snapshots import NOT_READ, ProjectConfig, project_config
+from ..views import questions_script_url
 from . import serializers, throttling
 from .base import AppAPIView, extend_schema
 from .exports import ResponseExport, ResponseRead
@@ -251,6 +252,8 @@ class WidgetView(PublicWidgetView):
         survey = decisions.survey_for_widget(
             config, verdict.survey, user, languages, _call_translation(data)
         )
+        if decisions.asks_more(verdict.survey):
+            survey["script"] = questions_script_url()
         return {"visible": True, "campaign": survey["id"], "survey": survey, "preview": force}
 
 

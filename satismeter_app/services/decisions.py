@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -123,7 +124,60 @@ def survey_for_widget(
         "direction": i18n.direction(language),
         "translation": strings,
         "design": survey.design,
+        "questions": [
+            _widget_question(q, language, config.default_language, strings)
+            for q in survey.questions or _plain(survey.type)
+        ],
     }
+
+
+def _widget_question(
+    question: questions.Question, language: str, default_language: str, strings: Mapping[str, str]
+) -> dict[str, Any]:
+    """One question as the widget asks it, its texts in ``language``. The built-in rating and
+    comment keep the texts the widget has always shown (the catalogue's, the survey's
+    ``texts``, the call's ``translation``); the widget picks the follow-up by category."""
+    texts = {key: question.text(key, language, default_language) for key in questions.TEXT_KEYS}
+    if question.id == questions.RATING_QUESTION:
+        texts = {
+            "label": strings["HOW_LIKELY"],
+            "low": strings["UNLIKELY"],
+            "high": strings["LIKELY"],
+        }
+    elif question.id == questions.COMMENT_QUESTION:
+        texts = {"label": strings["FOLLOWUP"], "low": "", "high": ""}
+    values = question.values
+    condition = question.condition
+    return {
+        "id": question.id,
+        "type": question.type,
+        "metric": question.metric,
+        "required": question.required,
+        **texts,
+        "min": values[0] if values else None,
+        "max": values[-1] if values else None,
+        "choices": [
+            {"id": c.id, "label": question.choice_text(c, language, default_language)}
+            for c in question.choices
+        ],
+        "condition": None
+        if condition is None
+        else {"question": condition.question, "values": list(condition.values)},
+    }
+
+
+def asks_more(survey: SurveyConfig) -> bool:
+    """Whether the survey asks more than the rating then an optional comment: the widget then
+    loads its questions script (``views.questions_script``) to ask them. A configuration
+    without questions asks the default ones."""
+    asked = tuple(replace(q, texts={}) for q in survey.questions)
+    return bool(asked) and asked != _plain(survey.type)
+
+
+@functools.cache
+def _plain(survey_type: str) -> tuple[questions.Question, ...]:
+    """The default questions of a survey of this type (its rating's metric)."""
+    return questions.parse(questions.default_questions(survey_type))
 
 
 def explain(user: EndUser, now: datetime) -> list[tuple[Survey, targeting.Decision]]:

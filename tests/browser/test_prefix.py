@@ -35,3 +35,29 @@ def test_rating_then_comment_under_a_prefix(page, live_server, host_site, nps, s
     assert (response.rating, response.feedback, response.completed) == (8, COMMENT, True)
     ours = [url for url in calls if url.startswith(live_server.url)]
     assert ours and all(url.startswith(f"{live_server.url}/nps/") for url in ours), ours
+
+
+def test_the_questions_script_under_a_prefix(page, live_server, host_site, nps, settled) -> None:
+    """A survey of several questions loads /nps/js/questions and saves its answers there."""
+    nps.questions = [
+        {"id": "SM_rating", "type": "scale", "metric": "nps", "required": True},
+        {"id": "mood", "type": "smiley", "texts": {"en": {"label": "Your mood today?"}}},
+    ]
+    nps.save()
+    calls: list[str] = []
+    page.on("request", lambda request: calls.append(request.url))
+    options = {"writeKey": nps.project.write_key, "userId": "prefixed-questions"}
+    source = snippet(f"{live_server.url}/nps", options)
+    page.goto(host_site.add("prefixed-questions.html", html_page("<h1>App</h1>" + source)))
+    page.get_by_role("radio", name="8 out of 10").click()
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 200):
+        page.get_by_role("group", name="Your mood today?").get_by_role("radio", name="4").click()
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 200):
+        page.get_by_role("button", name="Send").click()
+
+    settled()
+    response = Response.objects.get()
+    assert (response.rating, response.answers[0]["value"], response.completed) == (8, 4, True)
+    assert any(url.startswith(f"{live_server.url}/nps/js/questions?v=") for url in calls), calls
+    ours = [url for url in calls if url.startswith(live_server.url)]
+    assert all(url.startswith(f"{live_server.url}/nps/") for url in ours), ours

@@ -1,12 +1,5 @@
-/*
- * django-satismeter widget: an in-app NPS survey that speaks SatisMeter's snippet.
- *
- * Hand-written, no build step; docs/widget.md tells what it does. It replays the snippet's
- * queue, asks the server whether a survey is due, shows it in a Shadow DOM, saves answers.
- *
- * Untrusted data (survey strings, traits, design) only ever reaches the page as text
- * (textContent) or as checked values (colours, http(s) links): never as HTML.
- */
+/* django-satismeter widget (docs/widget.md). Untrusted data reaches the page as text or as
+ * checked values (colours, http(s) links), never as HTML. */
 (function (window, document) {
   "use strict";
 
@@ -243,7 +236,13 @@
       var widget = res.body.widget;
       if (res.status !== 200) warn("/api/widget answered", res.status, res.body);
       else if (widget && widget.visible && widget.survey && !current) {
-        current = openSurvey(widget.survey, !!options.previewCampaign, !!widget.preview);
+        var survey = widget.survey;
+        var open = function () {
+          if (call === calls && !current) current = openSurvey(survey, !!options.previewCampaign, !!widget.preview);
+        };
+        // More than a rating and a comment: the code that asks them comes first.
+        if (!survey.script || satismeter.ask) return open();
+        document.head.append(Object.assign(el("script"), { src: new URL(survey.script, base || location.href), onload: open }));
       }
     });
   }
@@ -357,6 +356,7 @@
     });
     v.shadow.append(v.box);
     (document.body || document.documentElement).append(v.host);
+    if (survey.script) satismeter.ask(v, survey, fire, finishSurvey, answersOf);
     startSurvey(v);
     return { host: v.host, remove: removeSurvey.bind(null, v), jump: jump.bind(null, v) };
   }
@@ -487,7 +487,7 @@
   function answersOf(v) {
     var list = [{ id: "SM_rating", label: v.t.HOW_LIKELY, value: v.rating }];
     if (v.comment !== null) list.push({ id: "SM_comment", label: v.label.textContent, value: v.comment });
-    return { campaign: v.campaign, answers: list };
+    return { campaign: v.campaign, answers: list.concat(v.more || []) };
   }
 
   function saveAnswer(v, fields) {
@@ -501,9 +501,10 @@
       button.setAttribute("aria-checked", String(i === score));
       button.tabIndex = i === score ? 0 : -1;
     });
+    saveAnswer(v, { rating: score });
+    if (v.next) return v.next(first);
     v.label.textContent = v.t["FOLLOWUP_" + category(score).toUpperCase()] || v.t.FOLLOWUP;
     v.form.hidden = false;
-    saveAnswer(v, { rating: score });
     fire("progress", answersOf(v));
     if (first) v.textarea.focus({ preventScroll: true });
   }
@@ -597,8 +598,7 @@
     (v.done ? v.thanks : v.rating === null ? v.box.querySelector("[tabindex='0']") : v.textarea).focus();
   }
 
-  // Text on the primary colour: white or #1a1a1a, whichever has the higher WCAG contrast
-  // ratio: #1a1a1a when the relative luminance L > .2017 ((L + .05) / .0603 > 1.05 / (L + .05)).
+  // Text on the primary colour: #1a1a1a when the luminance L > .2017 (WCAG contrast beats white's).
   function contrast(box, sample) {
     var rgb = (getComputedStyle(sample).backgroundColor.match(/[\d.]+/g) || []).map(Number);
     var L = rgb.length > 2 && [.2126, .7152, .0722].reduce(function (sum, weight, i) {
