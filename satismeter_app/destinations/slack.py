@@ -131,7 +131,7 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     response = payload.get("response") or {}
     campaign = payload.get("campaign") or {}
     rating, category = response.get("rating"), response.get("category") or "—"
-    title = f"New NPS response: {rating}"
+    title = f"New NPS response: {rating}" if rating is not None else "New response"
     if event == "test":
         title = "Test message from django-satismeter"
     comment = response.get("feedback") or ""

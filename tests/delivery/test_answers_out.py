@@ -203,3 +203,20 @@ def test_webhooks_carry_satismeters_answer_objects(
     assert set(body) == {"event", "response", "traits", "campaign"}
     assert body["event"] == "completed"
     assert body["response"]["answers"] == STORED
+
+
+def test_slack_titles_a_response_to_a_survey_without_rating_plainly(
+    project: Project, sink: Sink, make_survey: Callable[..., Survey], make_end_user: Any
+) -> None:
+    integration(project, "slack", f"{sink.url}/services/T0/B0/tok")
+    survey = make_survey(project, min_tenure_days=0, questions=QUESTIONS[4:6])
+    data = responses.ResponseInput(answers=[{"id": "reason", "value": "price"}], completed=True)
+    config = project_config(project.write_key)
+    responses.start_response(config, make_end_user(project), survey.pk, data, now=timezone.now())
+
+    outbox.send_all_due()
+
+    (request,) = sink.received
+    blocks = request.json()["blocks"]
+    assert blocks[0]["text"]["text"] == "New response"
+    assert blocks[3]["text"]["text"] == "*What should we improve?*\nThe price"
