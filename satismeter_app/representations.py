@@ -230,8 +230,18 @@ def campaign_object(survey: Survey) -> dict[str, Any]:
 # --- outbox events --------------------------------------------------------------------------------
 
 
-def lifecycle_payload(event: str, response: Response, when: datetime) -> dict[str, Any]:
-    """What an outbox row carries: a snapshot taken when the event happened."""
+def lifecycle_payload(
+    event: str,
+    response: Response,
+    when: datetime,
+    *,
+    choice_labels: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """What an outbox row carries: a snapshot taken when the event happened.
+
+    ``choiceLabels`` (question id → choice id → text, in the project's default language)
+    lets a message people read (Slack) show the choices answered by their text; the
+    response object keeps SatisMeter's shape, choices by id."""
     return {
         "event": event,
         "timestamp": iso_time(when),
@@ -239,6 +249,7 @@ def lifecycle_payload(event: str, response: Response, when: datetime) -> dict[st
         "response": response_object(response, extended=True),
         "traits": response.traits,
         "campaign": {"id": str(response.survey_id), "name": response.survey.name},
+        "choiceLabels": choice_labels or {},
     }
 
 

@@ -143,8 +143,18 @@ class WidgetCallSerializer(IdentityFields):
 
 
 class AnswerSerializer(StrictSerializer):
-    id = serializers.CharField(max_length=100)
-    value = serializers.JSONField(allow_null=True)
+    """An answer to one of the survey's questions, checked against it (docs/widget-api.md)."""
+
+    id = serializers.CharField(
+        max_length=100, help_text="The question's id; SM_rating and SM_comment are built in."
+    )
+    value = serializers.JSONField(
+        allow_null=True,
+        help_text="A whole number (scale, smiley), a choice id (single choice), a list of "
+        "choice ids (multiple choice) or text (long text); null clears the answer.",
+    )
+    # Accepted, so that a client may send back the answer objects its callbacks got, and
+    # ignored: the stored label, type and metric are the survey's.
     label = serializers.CharField(max_length=500, required=False)  # type: ignore[assignment]
     type = serializers.CharField(max_length=30, required=False)
     metric = serializers.CharField(max_length=10, required=False)

@@ -15,8 +15,13 @@ The messages, per lifecycle event of a response (``traits`` picks the identify t
 
 - viewed → track ``Viewed NPS Survey``; closed → track ``Closed NPS Survey``;
 - answered → track ``Answered NPS Survey``;
-- completed → identify with ``NPS_rating``, ``NPS_comment``, ``NPS_date``, then track
+- completed → identify with ``NPS_rating``, ``NPS_comment``, ``NPS_date`` (and ``CSAT_rating``
+  / ``CES_rating`` when a scale question of that metric was answered), then track
   ``Completed NPS Survey``.
+
+Answered and completed events carry the response's ``answers`` (SatisMeter's answer objects).
+A message over 32 KB has its free texts (the comment, long-text answers) shortened until it
+fits.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import __version__
 from ..conf import app_settings
 from ..exceptions import MessageRejected
+from ..questions import RATING_QUESTION
 from .base import Built, Destination, Extra, Request, Secret, http_url, user_of
 
 if TYPE_CHECKING:
@@ -50,7 +56,12 @@ EVENT_NAMES = {
     "completed": "Completed NPS Survey",
     "test": "Tested NPS Integration",
 }
-ALL_TRAITS = ("NPS_rating", "NPS_comment", "NPS_date")
+ALL_TRAITS = ("NPS_rating", "NPS_comment", "NPS_date", "CSAT_rating", "CES_rating")
+# A trait per metric question: the first answered scale question of the metric. The survey's
+# own rating (SM_rating) is NPS_rating whatever the survey's type, as it always was.
+METRIC_TRAITS = {"csat": "CSAT_rating", "ces": "CES_rating"}
+# Where a message holds text a user typed, which may be shortened to fit 32 KB.
+FREE_TEXT_KEYS = ("comment", "NPS_comment")
 # Segment's partner convention: who sent the message, in context.integration.
 INTEGRATION_CONTEXT = {"name": "satismeter", "version": __version__}
 # Segment's limits: 32 KB a message; 500 KB a batch, of which the official client fills
@@ -77,20 +88,38 @@ class Call:
 
     method: str
     kwargs: dict[str, Any]
-    comment_field: tuple[str, str] | None = None  # where the comment sits, for trimming
 
-    @property
-    def comment(self) -> str:
-        if self.comment_field is None:
-            return ""
-        group, key = self.comment_field
-        return str(self.kwargs[group].get(key) or "")
-
-    def with_comment(self, comment: str) -> Call:
-        assert self.comment_field is not None
-        group, key = self.comment_field
-        kwargs = {**self.kwargs, group: {**self.kwargs[group], key: comment}}
+    def trimmed(self, limit: int) -> Call:
+        """The call with each text the user typed (the comment, long-text answers) cut to
+        ``limit`` characters, an ellipsis marking the cut."""
+        kwargs = dict(self.kwargs)
+        for group in ("properties", "traits"):
+            if group in kwargs:
+                kwargs[group] = _trim_group(kwargs[group], limit)
         return replace(self, kwargs=kwargs)
+
+
+def _trim_group(values: Mapping[str, Any], limit: int) -> dict[str, Any]:
+    trimmed = dict(values)
+    for key in FREE_TEXT_KEYS:
+        if isinstance(trimmed.get(key), str):
+            trimmed[key] = _cut(trimmed[key], limit)
+    if isinstance(trimmed.get("answers"), list):
+        trimmed["answers"] = [_trim_answer(answer, limit) for answer in trimmed["answers"]]
+    return trimmed
+
+
+def _trim_answer(answer: Any, limit: int) -> Any:
+    long_text = isinstance(answer, dict) and answer.get("type") == "long-text"
+    if long_text and isinstance(answer.get("value"), str):
+        return {**answer, "value": _cut(answer["value"], limit)}
+    return answer
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + "…" if limit else ""
 
 
 def calls_for(
@@ -103,12 +132,12 @@ def calls_for(
     }
     calls = []
     wanted = [name for name in ALL_TRAITS if name in traits]
-    if event == "completed" and wanted:
-        calls.append(_identify(payload, common, f"{message_id}-identify", wanted))
+    identify = _identify(payload, common, f"{message_id}-identify", wanted)
+    if event == "completed" and identify.kwargs["traits"]:
+        calls.append(identify)
     properties = _properties(event, payload)
     track = {**common, "event": EVENT_NAMES[event], "properties": properties}
-    comment_field = ("properties", "comment") if "comment" in properties else None
-    calls.append(Call("track", track | {"message_id": message_id}, comment_field))
+    calls.append(Call("track", track | {"message_id": message_id}))
     return calls
 
 
@@ -136,11 +165,26 @@ def _identify(
         "NPS_rating": response.get("rating"),
         "NPS_comment": response.get("feedback") or "",
         "NPS_date": payload["timestamp"],
+        **metric_ratings(response.get("answers")),
     }
-    traits = {name: values[name] for name in wanted}
-    comment_field = ("traits", "NPS_comment") if "NPS_comment" in traits else None
+    traits = {name: values[name] for name in wanted if name in values}
     kwargs = common | {"traits": traits, "message_id": message_id}
-    return Call("identify", kwargs, comment_field)
+    return Call("identify", kwargs)
+
+
+def metric_ratings(answers: Any) -> dict[str, Any]:
+    """``CSAT_rating`` and ``CES_rating``: the value of the first answered scale question of
+    that metric, other than the survey's rating; absent when there is none (an identify
+    without it leaves the user's earlier value in place)."""
+    found: dict[str, Any] = {}
+    for answer in answers if isinstance(answers, list) else []:
+        if not isinstance(answer, dict) or answer.get("id") == RATING_QUESTION:
+            continue
+        metric = str(answer.get("metric")) if answer.get("type") == "scale" else ""
+        name = METRIC_TRAITS.get(metric)
+        if name and name not in found and answer.get("value") is not None:
+            found[name] = answer["value"]
+    return found
 
 
 def _properties(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,6 +206,7 @@ def _properties(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
             "rating": response.get("rating"),
             "category": response.get("category"),
             "score": response.get("score"),
+            "answers": response.get("answers") or [],
         }
     if event in {"completed", "test"}:
         properties["comment"] = response.get("feedback") or ""
@@ -223,19 +268,6 @@ def _client_json(message: Mapping[str, Any]) -> str:
     from segment.analytics.request import DatetimeSerializer
 
     return json.dumps(message, cls=DatetimeSerializer)
-
-
-def truncate_for_json(text: str, budget: int) -> str:
-    """The longest start of ``text`` (with an ellipsis) whose JSON string fits ``budget``."""
-
-    def cost(chars: int) -> int:
-        return len(json.dumps(text[:chars] + "…")) - 2
-
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        low, high = (middle, high) if cost(middle) <= budget else (low, middle - 1)
-    return text[:low] + "…" if low else ""
 
 
 def without_v1(url: str) -> None:
@@ -319,17 +351,23 @@ class SegmentDestination(Destination):
         return [self._fit(call) for call in calls]
 
     def _fit(self, call: Call) -> bytes:
-        """The message, its comment shortened when the whole would pass 32 KB."""
+        """The message, its free texts shortened when the whole would pass 32 KB: to the
+        longest length at which it fits, found by halving (rare, and exact as the client
+        measures)."""
         body = self._message(call)
         if body is not None:
             return body
-        if call.comment:
-            bare = self._client_message(call.with_comment(""))
-            if bare is not None:
-                budget = MAX_MESSAGE_BYTES - message_size(bare) - 16
-                body = self._message(call.with_comment(truncate_for_json(call.comment, budget)))
-                if body is not None:
-                    return body
+        low, high = -1, MAX_MESSAGE_BYTES  # fits at no limit yet; never fits above high
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._client_message(call.trimmed(middle)) is None:
+                high = middle
+            else:
+                low = middle
+        if low >= 0:
+            body = self._message(call.trimmed(low))
+            if body is not None:
+                return body
         raise MessageRejected(
             f"The {call.method} message is over Segment's limit of {MAX_MESSAGE_BYTES} bytes "
             "even without its comment."

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import links, nps
 from ..conf import app_settings
+from ..questions import BUILT_IN
 from .base import (
     REFUSED_HOST,
     Built,
@@ -130,7 +131,7 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     response = payload.get("response") or {}
     campaign = payload.get("campaign") or {}
     rating, category = response.get("rating"), response.get("category") or "—"
-    title = f"New NPS response: {rating}"
+    title = f"New NPS response: {rating}" if rating is not None else "New response"
     if event == "test":
         title = "Test message from django-satismeter"
     comment = response.get("feedback") or ""
@@ -141,13 +142,17 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         f"*User*\n{describe_user(user_of(payload))}",
         f"*Method*\n{escape(response.get('method') or '—')}",
     ]
-    quoted = "\n".join(f">{line}" for line in literal(comment, COMMENT_LIMIT).splitlines())
+    quoted = _quote(literal(comment, COMMENT_LIMIT))
     content = [
         blocks.HeaderBlock(text=blocks.PlainTextObject(text=_short(title, HEADER_LIMIT))),
         blocks.SectionBlock(
             fields=[blocks.MarkdownTextObject(text=_short(f, FIELD_LIMIT)) for f in fields]
         ),
         blocks.SectionBlock(text=blocks.MarkdownTextObject(text=quoted or "_No comment_")),
+        *(
+            blocks.SectionBlock(text=blocks.MarkdownTextObject(text=_short(text, COMMENT_LIMIT)))
+            for text in answer_texts(payload)
+        ),
     ]
     link = admin_link(response.get("id"))
     if link:
@@ -157,6 +162,39 @@ def slack_message(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         "text": _fallback(title, category, campaign.get("name") or campaign.get("id"), comment),
         "blocks": [block.to_dict() for block in content],
     }
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f">{line}" for line in text.splitlines())
+
+
+def answer_texts(payload: Mapping[str, Any]) -> list[str]:
+    """The answers beyond the rating and the comment, one mrkdwn text each: the question's
+    label, then the answer as people read it (a choice by its text, in the project's default
+    language, from the payload's ``choiceLabels``; a long text quoted)."""
+    response = payload.get("response") or {}
+    labels = payload.get("choiceLabels") or {}
+    texts = []
+    for answer in response.get("answers") or []:
+        if not isinstance(answer, dict) or answer.get("id") in BUILT_IN:
+            continue
+        question = escape(answer.get("label") or answer.get("id"))
+        said = _answer_text(answer, labels.get(answer.get("id")) or {})
+        texts.append(f"*{question}*\n{said}")
+    return texts
+
+
+def _answer_text(answer: Mapping[str, Any], choices: Mapping[str, str]) -> str:
+    value = answer.get("value")
+    if isinstance(value, list):
+        return escape(", ".join(_choice(v, choices) for v in value)) or "—"
+    if answer.get("type") == "long-text":
+        return _quote(literal(value or "", FIELD_LIMIT)) or "—"
+    return escape(_choice(value, choices))
+
+
+def _choice(value: Any, choices: Mapping[str, str]) -> str:
+    return choices.get(value, value) if isinstance(value, str) else str(value)
 
 
 def _fallback(title: str, category: str, survey: Any, comment: str) -> str:

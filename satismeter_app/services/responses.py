@@ -4,6 +4,13 @@ the outbox rows (``Delivery``) for the lifecycle events it causes.
 Lifecycle events: ``viewed`` (the survey was shown), ``closed`` (dismissed without a rating),
 ``answered`` (a rating was given) and ``completed`` (the follow-up is done, or the user closed
 the survey after rating).
+
+Answers are checked against the survey's questions (:mod:`satismeter_app.questions`) before
+anything is written: an unknown question or a wrong value refuses the whole request, naming
+the question (``answers[reason]: must be one of price, speed``). The built-in questions keep
+their columns (``rating``, ``feedback``); every other answer is stored in ``Response.answers``
+as ``{id, label, value, type, metric?}``, in the survey's order, merged by id with earlier
+saves (a null value clears one).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from .. import history, keys, outbox, targeting
 from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
-from ..questions import COMMENT_QUESTION, RATING_QUESTION
+from ..questions import COMMENT_QUESTION, RATING_QUESTION, Question, check_answer, of_survey
 from ..representations import display_payload, lifecycle_payload
 from . import identity
 from .decisions import preview_survey, widget_language
@@ -106,6 +113,8 @@ def start_response(
     """Create a response; returns it and the token that authorises later saves. A ``forced``
     response (staff preview) skips the duplicate check and may answer a draft survey."""
     survey = _active_survey(config, survey_id, forced=forced)
+    asked = Asked(survey.questions, config.default_language)
+    answers = check_answers(asked, data)  # before anything is written
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
         # Checked under the user's row lock, so that two answers sent at once cannot both pass.
@@ -128,7 +137,7 @@ def start_response(
         )
         # A stand-in with what the payloads read, from the cached configuration: no query.
         response.survey = Survey(pk=survey.id, name=survey.name, type=survey.type)
-        _save_with_events(response, locked, data, now, creating=True)
+        _save_with_events(response, locked, (data, asked, answers), now, creating=True)
     return response, token
 
 
@@ -155,7 +164,7 @@ def update_response(
         response = (
             # Locks the response and its user (history changes), not the shared survey row.
             Response.objects.select_for_update(of=("self", "user"))
-            .select_related("survey", "user")
+            .select_related("survey", "user", "project")
             .filter(pk=response_id)
             .first()
         )
@@ -163,14 +172,97 @@ def update_response(
             raise InvalidInput("auth-token", "unknown response or wrong auth-token")
         if response.completed or response.dismissed:
             raise ResponseClosed("This response is finished and can no longer change.")
-        _save_with_events(response, response.user, data, now, creating=False)
+        survey = response.survey
+        asked = Asked(of_survey(survey.questions, survey.type), response.project.default_language)
+        answers = check_answers(asked, data)
+        _save_with_events(response, response.user, (data, asked, answers), now, creating=False)
     return response
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A survey's questions, and the language its stored labels are written in (the
+    project's default language: the one staff read the answers in)."""
+
+    questions: tuple[Question, ...]
+    language: str
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    @property
+    def only_built_in(self) -> bool:
+        """Only the rating and the comment: a comment completes the response, as it always
+        has; a survey of more questions completes when the widget says so."""
+        return all(q.built_in for q in self.questions)
+
+    @property
+    def rates(self) -> bool:
+        return self.question(RATING_QUESTION) is not None or not self.questions
+
+    def stored(self, question: Question, value: Any) -> dict[str, Any]:
+        """An answer as ``Response.answers`` keeps it: SatisMeter's answer object."""
+        label = question.text("label", self.language, self.language) or question.id
+        answer = {"id": question.id, "label": label, "value": value, "type": question.type}
+        return answer | ({"metric": question.metric} if question.metric else {})
+
+    def choice_labels(self, answers: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+        """The text of each choice of the choice questions answered, by question id then
+        choice id, for messages people read (Slack)."""
+        answered = {a.get("id") for a in answers}
+        return {
+            q.id: {c.id: q.choice_text(c, self.language, self.language) for c in q.choices}
+            for q in self.questions
+            if q.choices and q.id in answered
+        }
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What one request answers, checked: the built-in questions' values (None: not sent)
+    and the others' stored answers by id (None: cleared)."""
+
+    rating: int | None
+    feedback: str | None
+    others: dict[str, dict[str, Any] | None]
+
+
+def check_answers(asked: Asked, data: ResponseInput) -> Answers:
+    """The request's answers checked against the survey's questions; ``InvalidInput`` naming
+    the first one that is wrong. ``rating`` and ``feedback`` are the built-in questions too."""
+    rating, feedback = data.rating, data.feedback
+    others: dict[str, dict[str, Any] | None] = {}
+    for answer in data.answers or []:
+        qid, value = answer["id"], answer.get("value")
+        if qid == RATING_QUESTION:
+            rating = _rating(value, RATING_QUESTION)
+        elif qid == COMMENT_QUESTION:
+            feedback = _comment(value)
+        else:
+            question = asked.question(qid)
+            if question is None:
+                raise InvalidInput(f"answers[{qid}]", "is not a question of this survey")
+            try:
+                checked = check_answer(question, value)
+            except ValueError as error:
+                raise InvalidInput(f"answers[{qid}]", str(error)) from None
+            others[qid] = None if checked is None else asked.stored(question, checked)
+    if feedback is not None and len(feedback) > app_settings.MAX_FEEDBACK_LENGTH:
+        limit = app_settings.MAX_FEEDBACK_LENGTH
+        raise InvalidInput("feedback", f"is {len(feedback)} characters; the limit is {limit}")
+    return Answers(rating, feedback, others)
+
+
 def _save_with_events(
-    response: Response, user: EndUser, data: ResponseInput, now: datetime, *, creating: bool
+    response: Response,
+    user: EndUser,
+    given: tuple[ResponseInput, Asked, Answers],
+    now: datetime,
+    *,
+    creating: bool,
 ) -> None:
-    events = _apply(response, data, now)
+    data, asked, answers = given
+    events = _apply(response, data, asked, answers, now)
     response.user = user
     response.save(force_insert=creating)
     if "answered" in events:
@@ -179,57 +271,67 @@ def _save_with_events(
         history.add_dismissal(user.history, response.survey_id, now)
     if {"answered", "closed"} & set(events):
         user.save(update_fields=["history"])
+    labels = asked.choice_labels(response.answers)
     outbox.write(
         response.project_id,
         response.survey_id,
         [
-            (event, f"response:{response.pk}:{event}", lifecycle_payload(event, response, now))
+            (
+                event,
+                f"response:{response.pk}:{event}",
+                lifecycle_payload(event, response, now, choice_labels=labels),
+            )
             for event in events
         ],
         response=response,
     )
 
 
-def _apply(response: Response, data: ResponseInput, now: datetime) -> list[str]:
+def _apply(
+    response: Response, data: ResponseInput, asked: Asked, answers: Answers, now: datetime
+) -> list[str]:
     """Change the response as the input says; return the lifecycle events that happened."""
-    rating, feedback, answers = _split_answers(data)
+    was_answered = _is_answered(response, asked)
+    _merge(response, asked, answers)
     events: list[str] = []
-    if answers:
-        kept = {a["id"]: a for a in response.answers}
-        kept.update({a["id"]: a for a in answers})
-        response.answers = list(kept.values())
-    if feedback is not None:
-        response.feedback = feedback
-    if rating is not None:
-        if response.rating is None:
-            events.append("answered")
-        response.rating = rating
-    rated = response.rating is not None
-    finishing = data.completed or (rated and (data.dismissed or bool(response.feedback)))
-    if data.dismissed and not rated:
+    answered = _is_answered(response, asked)
+    if answered and not was_answered:
+        events.append("answered")
+    commented = asked.only_built_in and bool(response.feedback)
+    finishing = data.completed or (answered and (data.dismissed or commented))
+    if data.dismissed and not answered:
         response.dismissed = True
         events.append("closed")
-    elif finishing and (rated or bool(response.answers)):  # a survey may ask no rating
+    elif finishing and answered:
         response.completed, response.completed_at = True, now
         events.append("completed")
-    response.pending = not (rated or response.dismissed or response.completed)
+    response.pending = not (answered or response.dismissed or response.completed)
     return events
 
 
-def _split_answers(data: ResponseInput) -> tuple[int | None, str | None, list[dict[str, Any]]]:
-    """The built-in questions may come as ``answers`` too (SM_rating, SM_comment)."""
-    rating, feedback, others = data.rating, data.feedback, []
-    for answer in data.answers or []:
-        if answer["id"] == RATING_QUESTION:
-            rating = _rating(answer.get("value"), RATING_QUESTION)
-        elif answer["id"] == COMMENT_QUESTION:
-            feedback = _comment(answer.get("value"))
+def _is_answered(response: Response, asked: Asked) -> bool:
+    """Rated; for a survey that asks no rating, any answer."""
+    if asked.rates:
+        return response.rating is not None
+    return bool(response.answers) or bool(response.feedback)
+
+
+def _merge(response: Response, asked: Asked, answers: Answers) -> None:
+    if answers.feedback is not None:
+        response.feedback = answers.feedback
+    if answers.rating is not None:
+        response.rating = answers.rating
+    if not answers.others:
+        return
+    kept = {a["id"]: a for a in response.answers}
+    for qid, answer in answers.others.items():
+        if answer is None:
+            kept.pop(qid, None)
         else:
-            others.append(answer)
-    if feedback is not None and len(feedback) > app_settings.MAX_FEEDBACK_LENGTH:
-        limit = app_settings.MAX_FEEDBACK_LENGTH
-        raise InvalidInput("feedback", f"is {len(feedback)} characters; the limit is {limit}")
-    return rating, feedback, others
+            kept[qid] = answer
+    # In the survey's order; answers to questions since removed stay, after them.
+    order = {q.id: position for position, q in enumerate(asked.questions)}
+    response.answers = sorted(kept.values(), key=lambda a: order.get(a["id"], len(order)))
 
 
 def _rating(value: Any, name: str) -> int:

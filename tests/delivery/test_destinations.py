@@ -144,6 +144,7 @@ def test_completion_identifies_with_nps_traits_then_tracks_completed() -> None:
         "rating": 3,
         "category": "detractor",
         "score": -100,
+        "answers": [],  # this snapshot has none
         "comment": "Too slow",
     }
     assert track.kwargs["timestamp"].isoformat() == "2026-05-01T12:00:00.250000+00:00"

@@ -136,7 +136,7 @@ def test_settings_left_out_take_the_declared_defaults() -> None:
     assert segment.with_defaults({"region": "eu"}) == {
         "region": "eu",
         "host": None,
-        "traits": ["NPS_rating", "NPS_comment", "NPS_date"],
+        "traits": ["NPS_rating", "NPS_comment", "NPS_date", "CSAT_rating", "CES_rating"],
     }
     assert SlackDestination.with_defaults({}) == {"filter": "all"}
 
