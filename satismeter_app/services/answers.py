@@ -218,7 +218,7 @@ class AnswerIncludes(Func):
         super().__init__(F("answers"))
         self.question, self.choice = question, choice
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         column, params = compiler.compile(self.get_source_expressions()[0])
         # the column's SQL from the compiler; every value goes as a parameter
         sql = f"EXISTS (SELECT 1 FROM json_each({column}) a WHERE "  # noqa: S608
