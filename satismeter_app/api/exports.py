@@ -168,7 +168,7 @@ def statistics_resource(
     the resource that :class:`StatisticsResourceSerializer` describes; a date alone is the
     project's day. With ``questions``, the numbers of each question after them."""
     start, end = time_window(request, zone=Project.zone_of(project_id))
-    window = {"survey_id": survey_id, "start": start, "end": end}
+    window: dict[str, Any] = {"survey_id": survey_id, "start": start, "end": end}
     attributes = reporting.statistics(project_id, **window)
     if questions:
         attributes["questions"] = reporting.question_statistics(project_id, **window)

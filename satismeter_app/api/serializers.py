@@ -312,7 +312,7 @@ class QuestionStatisticsSerializer(serializers.Serializer):
 
     campaign = serializers.CharField()
     id = serializers.CharField()
-    label = serializers.CharField(help_text="In the project's default language.")
+    label = serializers.CharField(help_text="In the project's default language.")  # type: ignore[assignment]
     type = serializers.CharField()
     metric = serializers.CharField(allow_null=True)
     answered = serializers.IntegerField(help_text="Responses that answered it.")
