@@ -87,7 +87,11 @@ class ProjectDashboardViews:
     def dashboard_export_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
         project = self.dashboard_project(request, object_id)
         filters = dashboard.FilterForm(project, request.GET).filters()
-        rows = exporting.csv_export(dashboard.responses(project, filters))
+        survey_id = filters.survey.pk if filters.survey else None
+        rows = exporting.csv_export(
+            dashboard.responses(project, filters),
+            questions=exporting.project_question_columns(project.pk, survey_id),
+        )
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         name = f"responses-{project.pk}-{filters.start}-{filters.end}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'

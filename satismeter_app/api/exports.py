@@ -109,10 +109,11 @@ class ResponseExport(SecretKeyReads):
         responses = responses.between(start, end)
         page = numbered_page(request, responses, extended)
         if export_format == "csv":
+            questions = exporting.project_question_columns(project_id)
             chunks = (
-                exporting.csv_page(page)
+                exporting.csv_page(page, questions)
                 if page
-                else exporting.csv_export(responses, extended=extended)
+                else exporting.csv_export(responses, extended=extended, questions=questions)
             )
             return stream(chunks, "text/csv; charset=utf-8", f"responses-{project_id}.csv")
         if page:

@@ -116,11 +116,17 @@ def of_project(
     responses: QuerySet[Response], project_id: int, survey_id: int | None = None
 ) -> list[QuestionNumbers]:
     """:func:`numbers` of the project's surveys (or the one), labels in its default language."""
+    return numbers(responses, *surveys_of(project_id, survey_id))
+
+
+def surveys_of(project_id: int, survey_id: int | None = None) -> tuple[list[Survey], str]:
+    """The project's surveys (or the one), oldest first, and the project's default language,
+    in which their questions are labelled in the statistics and the exports."""
     surveys = Survey.objects.filter(project_id=project_id).order_by("pk")
     if survey_id is not None:
         surveys = surveys.filter(pk=survey_id)
     language = Project.objects.values_list("default_language", flat=True).get(pk=project_id)
-    return numbers(responses, surveys, language)
+    return list(surveys.only("pk", "type", "questions")), language
 
 
 def _numbers_of(
