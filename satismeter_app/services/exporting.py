@@ -26,7 +26,6 @@ import json
 import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
 from itertools import islice
 from typing import Any, NamedTuple, TypeVar
 
@@ -444,10 +443,10 @@ def built_in_answers() -> Sql:
     )
 
 
-def line_texts(extended: bool) -> dict[str, Any]:
+def line_texts(extended: bool, questions: Questions = ()) -> dict[str, Any]:
     """The CSV line (:func:`csv_row`) as its cells up to ``referrer`` and the ``,`` after it,
     then the JSON of the device's ``os`` and ``type`` (NULL when it has none), the answers
-    and the traits."""
+    and the traits; then the value of each question's answer (:func:`answer_value`)."""
     user = [csv_text("user__user_id"), ","]
     if extended:
         user += [csv_text("user__anonymous_id"), ","]
@@ -465,7 +464,22 @@ def line_texts(extended: bool) -> dict[str, Any]:
         "type": Sql("({0} -> 'type')::text", F("device")),
         "answers": json_column("answers"),
         "traits": json_column("traits"),
+        **{f"question_{n}": answer_value(column.id) for n, column in enumerate(questions)},
     }
+
+
+# The value of a response's first answer to the question $q, as question_cells finds it.
+ANSWER_VALUE = '$[*] ? (@.type() == "object" && @.id == $q).value'
+
+
+def answer_value(question: str) -> Sql:
+    """PostgreSQL's text of the value of the response's first answer to ``question``; NULL
+    without one (or when the answers are not a list)."""
+    return Sql(
+        "jsonb_path_query_first(CASE WHEN jsonb_typeof({0}) = 'array' THEN {0} ELSE '[]' END,"
+        f" {literal(ANSWER_VALUE)}, jsonb_build_object('q', {literal(question)}::text))::text",
+        F("answers"),
+    )
 
 
 # --- written by PostgreSQL: the JSON columns, in Python -------------------------------------------
@@ -525,11 +539,10 @@ def answers_cell(text: str) -> str:
     return csv_quoted(body) if body != "[]" else ""
 
 
-def answers_and_question_cells(questions: Questions, text: str) -> tuple[str, str]:
-    """The ``answers`` cell (:func:`answers_cell`), and the question columns' cells, each
-    after a ``,``."""
-    cells = question_cells(json.loads(text), questions)
-    return answers_cell(text), "".join("," + csv_quoted(str(cell)) for cell in cells)
+def question_value_cell(text: str | None) -> str:
+    """The cell of a question column (:func:`answer_cell`), from PostgreSQL's text of the
+    answer's value; empty for none."""
+    return "" if text is None else csv_quoted(str(answer_cell(json.loads(text))))
 
 
 def object_chunks(rows: Iterator[list[Sequence[str]]]) -> Iterator[bytes]:
@@ -570,13 +583,14 @@ def _lines_with_questions(
     rows: Iterator[list[Sequence[str]]], questions: Questions
 ) -> Iterator[bytes]:
     """:func:`line_chunks`' lines with the question columns' cells after the traits'."""
-    device, traits = Written(value_cell), Written(traits_cell)
-    answers = Written(partial(answers_and_question_cells, questions))
+    device, answers, traits = Written(value_cell), Written(answers_cell), Written(traits_cell)
+    values = Written(question_value_cell)
     for batch in rows:
         lines = [
-            f"{cells}{device[system]},{device[kind]},{answers[others][0]},{traits[values]}"
-            f"{answers[others][1]}\r\n"
-            for cells, system, kind, others, values in batch
+            f"{cells}{device[system]},{device[kind]},{answers[others]},{traits[texts]}"
+            + "".join(["," + values[value] for value in given])
+            + "\r\n"
+            for cells, system, kind, others, texts, *given in batch
         ]
         yield "".join(lines).encode()
 
@@ -614,7 +628,8 @@ def csv_export(
     """Every response as a CSV row, oldest first, streamed; a column per question of
     ``questions`` (:func:`question_columns`) after the others."""
     if connections[responses.db].vendor == "postgresql":
-        return line_chunks(postgresql_rows(responses, line_texts(extended)), extended, questions)
+        texts = line_texts(extended, questions)
+        return line_chunks(postgresql_rows(responses, texts), extended, questions)
     return python_csv_export(responses, extended=extended, questions=questions)
 
 
