@@ -6,7 +6,7 @@ A response stores its answers to the questions other than the built-in rating an
 value is a list of choice ids. One grouped query counts, for each survey, question and value,
 the responses that gave it, in the database: each answer is spread into its values (a
 multiple-choice answer into its choices, any other answer into itself) with PostgreSQL's
-``jsonb_to_recordset`` and ``jsonb_array_elements_text``, or SQLite's ``json_each`` (the
+``jsonb_array_elements`` and ``jsonb_array_elements_text``, or SQLite's ``json_each`` (the
 default ``make test`` database), and grouped. A long-text answer counts as one value, so that
 the query groups no texts; :func:`latest_texts` reads the few latest ones.
 
