@@ -77,6 +77,8 @@ class ProjectDashboardViews:
             # The trait's values link to the page filtered to each; with a value chosen, the
             # breakdown links back to every value.
             "values_url": "?" + _without(request.GET, "trait_value"),
+            # A choice's count links to the page filtered to the responses that chose it.
+            "answer_url": "?" + _without(request.GET, "answer"),
             "export_url": reverse(
                 "admin:satismeter_app_project_dashboard_export", args=[project.pk]
             )
@@ -87,7 +89,11 @@ class ProjectDashboardViews:
     def dashboard_export_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
         project = self.dashboard_project(request, object_id)
         filters = dashboard.FilterForm(project, request.GET).filters()
-        rows = exporting.csv_export(dashboard.responses(project, filters))
+        survey_id = filters.survey.pk if filters.survey else None
+        rows = exporting.csv_export(
+            dashboard.responses(project, filters),
+            questions=exporting.project_question_columns(project.pk, survey_id),
+        )
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         name = f"responses-{project.pk}-{filters.start}-{filters.end}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -136,8 +142,37 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
         "comments": dashboard.comments(project, filters),
         "breakdown": numbers.breakdown,
         "suggestions": dashboard.suggestions(project, filters.trait),
-        "scope": _scope(filters, interval),
+        "scope": _scope(filters, interval) + _answer_scope(project, filters),
+        "questions": [
+            _question(section) for section in dashboard.question_sections(project, filters)
+        ],
     }
+
+
+def _question(section: dashboard.QuestionSection) -> dict[str, Any]:
+    """A question's section: its numbers, the chart of its distribution (none for a long
+    text), its choices to filter by, and a long text's latest answers."""
+    numbers = section.numbers
+    labels = numbers.choice_labels
+    points = [charts.Point(labels.get(str(v), str(v)), n) for v, n in numbers.distribution]
+    chart = ""
+    if points:
+        desc = _("How many responses gave each answer to “%(label)s”.") % {"label": numbers.label}
+        chart = charts.bars(numbers.label, str(desc), points, str(_("Responses")))
+    choices = [(v, labels[v], n) for v, n in numbers.distribution if v in labels]
+    return {"numbers": numbers, "chart": chart, "choices": choices, "texts": section.texts}
+
+
+def _answer_scope(project: Project, filters: dashboard.Filters) -> list[str]:
+    """The answer filter's note, naming the answer as the filter's list does."""
+    if not filters.answer:
+        return []
+    survey_id = filters.survey.pk if filters.survey else None
+    names = dict(dashboard.answer_choices(project, survey_id))
+    note = _(
+        "Only responses whose answer includes %(answer)s are counted, charted, listed and exported."
+    ) % {"answer": names.get(filters.answer, filters.answer)}
+    return [str(note)]
 
 
 def _interval_name(interval: str) -> str:

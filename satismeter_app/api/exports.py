@@ -109,10 +109,11 @@ class ResponseExport(SecretKeyReads):
         responses = responses.between(start, end)
         page = numbered_page(request, responses, extended)
         if export_format == "csv":
+            questions = exporting.project_question_columns(project_id)
             chunks = (
-                exporting.csv_page(page)
+                exporting.csv_page(page, questions)
                 if page
-                else exporting.csv_export(responses, extended=extended)
+                else exporting.csv_export(responses, extended=extended, questions=questions)
             )
             return stream(chunks, "text/csv; charset=utf-8", f"responses-{project_id}.csv")
         if page:
@@ -157,13 +158,21 @@ class ResponseRead(SecretKeyReads):
 
 
 def statistics_resource(
-    request: Request, resource_type: str, project_id: int, survey_id: int | None = None
+    request: Request,
+    resource_type: str,
+    project_id: int,
+    survey_id: int | None = None,
+    *,
+    questions: bool = False,
 ) -> dict[str, Any]:
     """The statistics of the project, or of one survey, in the request's time window, as
     the resource that :class:`StatisticsResourceSerializer` describes; a date alone is the
-    project's day."""
+    project's day. With ``questions``, the numbers of each question after them."""
     start, end = time_window(request, zone=Project.zone_of(project_id))
-    attributes = reporting.statistics(project_id, survey_id=survey_id, start=start, end=end)
+    window: dict[str, Any] = {"survey_id": survey_id, "start": start, "end": end}
+    attributes = reporting.statistics(project_id, **window)
+    if questions:
+        attributes["questions"] = reporting.question_statistics(project_id, **window)
     resource_id = project_id if survey_id is None else survey_id
     return {"id": str(resource_id), "type": resource_type, "attributes": attributes}
 
@@ -175,9 +184,15 @@ class StatisticsView(SecretKeyView):
             PROJECT_PARAM,
             OpenApiParameter("format", str, enum=["json"], description="Only json."),
             *WINDOW_PARAMS,
+            OpenApiParameter(
+                "extended", bool, description="1: after SatisMeter's attributes, `questions`."
+            ),
         ],
         responses={200: StatisticsListSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         project_id = self.project_id(request.query_params.get("project"))
-        return Response({"data": [statistics_resource(request, "response-statistics", project_id)]})
+        resource = statistics_resource(
+            request, "response-statistics", project_id, questions=extended_param(request)
+        )
+        return Response({"data": [resource]})

@@ -349,6 +349,32 @@ class ResponseExportSerializer(serializers.Serializer):
     meta = ExportMetaSerializer(required=False, help_text="Only with page[size] or page[number].")
 
 
+class ValueCountSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="A number of the scale or smiley, or a choice id.")
+    count = serializers.IntegerField(help_text="Responses that gave it.")
+
+
+class QuestionStatisticsSerializer(serializers.Serializer):
+    """One question's numbers (services/answers.py; docs/rest-api.md)."""
+
+    campaign = serializers.CharField()
+    id = serializers.CharField()
+    label = serializers.CharField(help_text="In the project's default language.")  # type: ignore[assignment]
+    type = serializers.CharField()
+    metric = serializers.CharField(allow_null=True)
+    answered = serializers.IntegerField(help_text="Responses that answered it.")
+    distribution = ValueCountSerializer(
+        many=True, required=False, help_text="Each value or choice; not for a long text."
+    )
+    average = serializers.FloatField(
+        allow_null=True, required=False, help_text="Scale and smiley only."
+    )
+    csat = serializers.FloatField(
+        allow_null=True, required=False, help_text="Metric csat: % of 4 and 5."
+    )
+    ces = serializers.FloatField(allow_null=True, required=False, help_text="Metric ces: mean.")
+
+
 class StatisticsSerializer(serializers.Serializer):
     responses = serializers.IntegerField(help_text="Answered (rated) responses.")
     displays = serializers.IntegerField()
@@ -361,6 +387,11 @@ class StatisticsSerializer(serializers.Serializer):
     nps = serializers.FloatField(allow_null=True, help_text="None without answered responses.")
     frequency = serializers.ListField(
         child=serializers.IntegerField(), help_text="Responses per rating, 0 to 10."
+    )
+    questions = QuestionStatisticsSerializer(
+        many=True,
+        required=False,
+        help_text="v3, and v2 with extended=1: each question but the rating and the comment.",
     )
 
 

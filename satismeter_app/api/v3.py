@@ -128,5 +128,7 @@ class CampaignStatisticsView(SecretKeyView):
     )
     def get(self, request: Request, project: str, cid: str) -> Response:
         survey = _campaign(self.project_id(project), cid)
-        statistics = statistics_resource(request, "statistics", survey.project_id, survey.pk)
+        statistics = statistics_resource(
+            request, "statistics", survey.project_id, survey.pk, questions=True
+        )
         return Response({"data": statistics})

@@ -49,6 +49,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import nps
 from ..models import DailyRollup, Display, Project, Response, Survey
+from ..questions import CHOICE_TYPES, LONG_TEXT
+from . import answers
 
 DEFAULT_DAYS = 90
 COMMENTS_SHOWN = 20
@@ -87,6 +89,7 @@ class Filters:
     trait_value: str = ""
     search: str = ""
     interval: str = "week"
+    answer: str = ""  # "question:choice": responses whose answer includes the choice
 
     @property
     def days(self) -> int:
@@ -167,6 +170,11 @@ class FilterForm(forms.Form):
         max_length=200,
         help_text=_("Only responses whose comment contains this text are counted and listed."),
     )
+    answer = forms.ChoiceField(
+        label=_("answer includes"),
+        required=False,
+        help_text=_("Pick a survey first: only its responses with this choice are counted."),
+    )
     interval = forms.ChoiceField(
         label=_("trend by"),
         required=False,
@@ -194,6 +202,9 @@ class FilterForm(forms.Form):
         method = self.fields["method"]
         assert isinstance(method, forms.ChoiceField)
         method.choices = [("", _("All")), *Response.Method.choices]
+        answer = self.fields["answer"]
+        assert isinstance(answer, forms.ChoiceField)
+        answer.choices = [("", _("All")), *answer_choices(project, data.get("survey"))]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -209,6 +220,23 @@ class FilterForm(forms.Form):
         if start > end:
             start, end = end, start
         return Filters(start=start, end=end, **data)
+
+
+def answer_choices(project: Project, survey_id: Any) -> list[tuple[str, str]]:
+    """The choices of the survey's choice questions, as the answer filter offers them:
+    ``("question:choice", "Question label: Choice label")``; none without a survey."""
+    text = str(survey_id or "")
+    if not (text.isascii() and text.isdigit() and len(text) < 19):
+        return []
+    survey = Survey.objects.filter(project=project, pk=int(text)).first()
+    language = project.default_language
+    return [
+        (f"{q.id}:{c.id}", f"{label}: {q.choice_text(c, language, language)}")
+        for q in (answers.asked(survey) if survey else ())
+        if q.type in CHOICE_TYPES
+        for label in [q.text("label", language, language) or q.id]
+        for c in q.choices
+    ]
 
 
 # --- querysets ------------------------------------------------------------------------------
@@ -238,6 +266,9 @@ def responses(project: Project, filters: Filters) -> QuerySet[Response]:
         qs = qs.annotate(_trait=trait_text(filters.trait)).filter(_trait=filters.trait_value)
     if filters.search:
         qs = qs.filter(feedback__icontains=filters.search)
+    if filters.answer:
+        question, choice = filters.answer.split(":", 1)
+        qs = qs.filter(answers.AnswerIncludes(question, choice))
     return qs
 
 
@@ -271,7 +302,7 @@ def from_rollups(filters: Filters) -> bool:
     """Whether rollups can serve the numbers: all but a trait value and the comment search,
     which only the responses know (the trait breakdown and the comments always read the
     responses)."""
-    return not (filters.trait and filters.trait_value) and not filters.search
+    return not (filters.trait and filters.trait_value) and not filters.search and not filters.answer
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -482,7 +513,7 @@ def _compared(
 ) -> list[dict[str, Any]]:
     """The chosen trait value next to every other response the other filters select: the
     rollups' totals (or, with a comment search, the responses') less the chosen value's."""
-    if filters.search:
+    if filters.search or filters.answer:
         everyone = nps.summarize(responses(project, replace(filters, trait_value="")))
     rest = {name: getattr(everyone, name) - getattr(chosen, name) for name in CATEGORY_SUMS}
     return _with_nps(
@@ -605,6 +636,37 @@ def comments(project: Project, filters: Filters, limit: int = COMMENTS_SHOWN) ->
     qs = responses(project, filters).exclude(feedback="")
     qs = qs.select_related("survey", "user").order_by("-created", "-pk")
     return list(qs[:limit])
+
+
+# --- the survey's questions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionSection:
+    """A question of the chosen survey on the page: its numbers (:mod:`.answers`), and for a
+    long text its latest answers."""
+
+    numbers: answers.QuestionNumbers
+    texts: list[tuple[Response, str]]
+
+
+def question_sections(project: Project, filters: Filters) -> list[QuestionSection]:
+    """A section per question of the chosen survey but the rating and the comment (none
+    without a survey), over the responses the filters select: one grouped query, and one
+    per long-text question for its latest answers."""
+    if filters.survey is None:
+        return []
+    selected = responses(project, filters)
+    language = project.default_language
+    return [
+        QuestionSection(
+            numbers,
+            answers.latest_texts(selected, numbers.question.id)
+            if numbers.question.type == LONG_TEXT
+            else [],
+        )
+        for numbers in answers.numbers(selected, [filters.survey], language)
+    ]
 
 
 # --- what the filters suggest ---------------------------------------------------------------

@@ -24,9 +24,10 @@ import csv
 import io
 import json
 import string
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 import psycopg
@@ -35,9 +36,10 @@ from django.db import connections
 from django.db.models import F, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from ..models import Response
+from ..models import Response, Survey
 from ..questions import COMMENT_QUESTION, RATING_QUESTION
 from ..representations import VERDICTS, row_object
+from .answers import asked, surveys_of
 from .reporting import CHUNK_SIZE, NumberedPage, response_rows, with_iso_times
 
 OBJECTS_PER_WRITE = 1000  # response objects or CSV lines joined into one chunk of the body
@@ -120,20 +122,75 @@ def other_answers(answers: Any) -> Any:
 ANONYMOUS_ID_AT = CSV_COLUMNS.index("userId") + 1
 
 
-def csv_columns(*, extended: bool = False) -> tuple[str, ...]:
-    """The columns; extended, the user's anonymousId after their userId."""
+class QuestionColumn(NamedTuple):
+    """A CSV column after the others: the answers to one question."""
+
+    id: str
+    header: str
+
+
+def question_columns(surveys: Iterable[Survey], language: str) -> tuple[QuestionColumn, ...]:
+    """A column per question of the surveys but the rating and the comment (which have
+    theirs), in the surveys' order then the questions'; a question id that two surveys share
+    is one column. Its header is the question's label in ``language`` (its id when it has
+    none), followed by its id in brackets when another column has the same header."""
+    labels: dict[str, str] = {}
+    for survey in surveys:
+        for question in asked(survey):
+            labels.setdefault(
+                question.id, question.text("label", language, language) or question.id
+            )
+    seen = Counter([*labels.values(), *CSV_COLUMNS, "anonymousId"])
+    return tuple(
+        QuestionColumn(qid, csv_safe(label if seen[label] == 1 else f"{label} ({qid})"))
+        for qid, label in labels.items()
+    )
+
+
+def project_question_columns(
+    project_id: int, survey_id: int | None = None
+) -> tuple[QuestionColumn, ...]:
+    """The question columns of the project's surveys (or the one), in its default language."""
+    return question_columns(*surveys_of(project_id, survey_id))
+
+
+Questions = Sequence[QuestionColumn]
+
+
+def csv_columns(*, extended: bool = False, questions: Questions = ()) -> tuple[str, ...]:
+    """The columns; extended, the user's anonymousId after their userId; then a column per
+    question."""
+    headers = tuple(column.header for column in questions)
     if not extended:
-        return CSV_COLUMNS
+        return CSV_COLUMNS + headers
     at = ANONYMOUS_ID_AT
-    return (*CSV_COLUMNS[:at], "anonymousId", *CSV_COLUMNS[at:])
+    return (*CSV_COLUMNS[:at], "anonymousId", *CSV_COLUMNS[at:], *headers)
+
+
+def answer_cell(value: Any) -> Any:
+    """An answer as its question's cell: the choice ids of a multiple choice joined by ``;``,
+    any other value as :func:`csv_cell` writes it; empty for no answer."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return csv_safe(";".join(value))
+    return csv_cell(value)
+
+
+def question_cells(answers: Any, questions: Questions) -> list[Any]:
+    """The cells of the question columns: each question's first answer among ``answers``."""
+    given: dict[str, Any] = {}
+    for answer in answers if isinstance(answers, list) else ():
+        if isinstance(answer, dict) and isinstance(answer.get("id"), str):
+            given.setdefault(answer["id"], answer.get("value"))
+    return [answer_cell(given.get(column.id)) for column in questions]
 
 
 BOOLEAN_CELLS = ("false", "true")
 
 
-def csv_row(row: Sequence[Any], *, extended: bool = False) -> list[Any]:
+def csv_row(row: Sequence[Any], *, extended: bool = False, questions: Questions = ()) -> list[Any]:
     """The cells of a row of RESPONSE_COLUMNS: the response object, flattened; its answers
-    without the rating and the comment, which have their columns."""
+    without the rating and the comment, which have their columns; then the cell of each
+    question column."""
     (pk, project_id, survey_id, created, rating, feedback, answers, dismissed, pending, completed,
      method, language, referrer, device, traits, _, user_pk, user_id, anonymous_id, name,
      email, *_) = row  # fmt: skip
@@ -153,6 +210,8 @@ def csv_row(row: Sequence[Any], *, extended: bool = False) -> list[Any]:
     ]
     if extended:
         cells.insert(ANONYMOUS_ID_AT, csv_cell(anonymous_id))
+    if questions:
+        cells += question_cells(answers, questions)
     return cells
 
 
@@ -176,12 +235,12 @@ def json_chunks(objects: Iterable[dict[str, Any]], key: str = "responses") -> It
 
 
 def csv_chunks(
-    row_batches: Iterable[list[list[Any]]], *, extended: bool = False
+    row_batches: Iterable[list[list[Any]]], *, extended: bool = False, questions: Questions = ()
 ) -> Iterator[bytes]:
     """The header, then each batch of rows of cells (:func:`csv_row`) as a chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(csv_columns(extended=extended))
+    writer.writerow(csv_columns(extended=extended, questions=questions))
     for batch in row_batches:
         writer.writerows(batch)
         yield buffer.getvalue().encode()
@@ -191,10 +250,11 @@ def csv_chunks(
         yield header_only.encode()
 
 
-def csv_page(page: NumberedPage) -> Iterator[bytes]:
+def csv_page(page: NumberedPage, questions: Questions = ()) -> Iterator[bytes]:
     """The rows of a numbered page as CSV."""
-    cells = [csv_row(with_iso_times(row), extended=page.extended) for row in page.rows]
-    return csv_chunks([cells], extended=page.extended)
+    extended = page.extended
+    cells = [csv_row(with_iso_times(r), extended=extended, questions=questions) for r in page.rows]
+    return csv_chunks([cells], extended=extended, questions=questions)
 
 
 def _django_rows(responses: QuerySet[Response]) -> Iterator[list[Any]]:
@@ -383,10 +443,10 @@ def built_in_answers() -> Sql:
     )
 
 
-def line_texts(extended: bool) -> dict[str, Any]:
+def line_texts(extended: bool, questions: Questions = ()) -> dict[str, Any]:
     """The CSV line (:func:`csv_row`) as its cells up to ``referrer`` and the ``,`` after it,
     then the JSON of the device's ``os`` and ``type`` (NULL when it has none), the answers
-    and the traits."""
+    and the traits; then the value of each question's answer (:func:`answer_value`)."""
     user = [csv_text("user__user_id"), ","]
     if extended:
         user += [csv_text("user__anonymous_id"), ","]
@@ -404,13 +464,31 @@ def line_texts(extended: bool) -> dict[str, Any]:
         "type": Sql("({0} -> 'type')::text", F("device")),
         "answers": json_column("answers"),
         "traits": json_column("traits"),
+        **{f"question_{n}": answer_value(column.id) for n, column in enumerate(questions)},
     }
+
+
+# The value of a response's first answer to the question $q, as question_cells finds it.
+ANSWER_VALUE = '$[*] ? (@.type() == "object" && @.id == $q).value'
+
+
+def answer_value(question: str) -> Sql:
+    """PostgreSQL's text of the value of the response's first answer to ``question``; NULL
+    without one (or when the answers are not a list)."""
+    return Sql(
+        "jsonb_path_query_first(CASE WHEN jsonb_typeof({0}) = 'array' THEN {0} ELSE '[]' END,"
+        f" {literal(ANSWER_VALUE)}, jsonb_build_object('q', {literal(question)}::text))::text",
+        F("answers"),
+    )
 
 
 # --- written by PostgreSQL: the JSON columns, in Python -------------------------------------------
 
 
-class Written(dict[Any, str]):
+_Text = TypeVar("_Text")
+
+
+class Written(dict[Any, _Text]):
     """What each text of a JSON column writes, written once for the texts that come again (an
     empty object, the same device); at most :attr:`SIZE` of them kept, so that memory stays
     constant."""
@@ -418,11 +496,11 @@ class Written(dict[Any, str]):
     SIZE = 1024
     LONGEST = 512  # a longer text is written each time it comes
 
-    def __init__(self, write: Callable[[Any], str]) -> None:
+    def __init__(self, write: Callable[[Any], _Text]) -> None:
         super().__init__()
         self.write = write
 
-    def __missing__(self, text: Any) -> str:
+    def __missing__(self, text: Any) -> _Text:
         written = self.write(text)
         if text is None or len(text) <= self.LONGEST:
             if len(self) >= self.SIZE:
@@ -461,6 +539,12 @@ def answers_cell(text: str) -> str:
     return csv_quoted(body) if body != "[]" else ""
 
 
+def question_value_cell(text: str | None) -> str:
+    """The cell of a question column (:func:`answer_cell`), from PostgreSQL's text of the
+    answer's value; empty for none."""
+    return "" if text is None else csv_quoted(str(answer_cell(json.loads(text))))
+
+
 def object_chunks(rows: Iterator[list[Sequence[str]]]) -> Iterator[bytes]:
     elements, value = Written(answer_elements), Written(compact_json)
     yield b'{"responses":['
@@ -478,13 +562,35 @@ def object_chunks(rows: Iterator[list[Sequence[str]]]) -> Iterator[bytes]:
     yield b"]}"
 
 
-def line_chunks(rows: Iterator[list[Sequence[str]]], extended: bool) -> Iterator[bytes]:
+def line_chunks(
+    rows: Iterator[list[Sequence[str]]], extended: bool, questions: Questions = ()
+) -> Iterator[bytes]:
+    header = csv_columns(extended=extended, questions=questions)
+    yield (",".join(csv_quoted(text) for text in header) + "\r\n").encode()
+    if questions:
+        yield from _lines_with_questions(rows, questions)
+        return
     device, answers, traits = Written(value_cell), Written(answers_cell), Written(traits_cell)
-    yield (",".join(csv_columns(extended=extended)) + "\r\n").encode()
     for batch in rows:
         lines = [
             f"{cells}{device[system]},{device[kind]},{answers[others]},{traits[values]}\r\n"
             for cells, system, kind, others, values in batch
+        ]
+        yield "".join(lines).encode()
+
+
+def _lines_with_questions(
+    rows: Iterator[list[Sequence[str]]], questions: Questions
+) -> Iterator[bytes]:
+    """:func:`line_chunks`' lines with the question columns' cells after the traits'."""
+    device, answers, traits = Written(value_cell), Written(answers_cell), Written(traits_cell)
+    values = Written(question_value_cell)
+    for batch in rows:
+        lines = [
+            f"{cells}{device[system]},{device[kind]},{answers[others]},{traits[texts]}"
+            + "".join(["," + values[value] for value in given])
+            + "\r\n"
+            for cells, system, kind, others, texts, *given in batch
         ]
         yield "".join(lines).encode()
 
@@ -516,11 +622,15 @@ def json_export(responses: QuerySet[Response], *, extended: bool = False) -> Ite
     return python_json_export(responses, extended=extended)
 
 
-def csv_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
-    """Every response as a CSV row, oldest first, streamed."""
+def csv_export(
+    responses: QuerySet[Response], *, extended: bool = False, questions: Questions = ()
+) -> Iterator[bytes]:
+    """Every response as a CSV row, oldest first, streamed; a column per question of
+    ``questions`` (:func:`question_columns`) after the others."""
     if connections[responses.db].vendor == "postgresql":
-        return line_chunks(postgresql_rows(responses, line_texts(extended)), extended)
-    return python_csv_export(responses, extended=extended)
+        texts = line_texts(extended, questions)
+        return line_chunks(postgresql_rows(responses, texts), extended, questions)
+    return python_csv_export(responses, extended=extended, questions=questions)
 
 
 def python_json_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
@@ -529,7 +639,10 @@ def python_json_export(responses: QuerySet[Response], *, extended: bool = False)
     return json_chunks(objects)
 
 
-def python_csv_export(responses: QuerySet[Response], *, extended: bool = False) -> Iterator[bytes]:
+def python_csv_export(
+    responses: QuerySet[Response], *, extended: bool = False, questions: Questions = ()
+) -> Iterator[bytes]:
     """:func:`csv_export` with every row read by Django and written here."""
-    rows = (csv_row(row, extended=extended) for row in _django_rows(responses))
-    return csv_chunks(batches(rows), extended=extended)
+    options: dict[str, Any] = {"extended": extended, "questions": questions}
+    rows = (csv_row(row, **options) for row in _django_rows(responses))
+    return csv_chunks(batches(rows), **options)

@@ -25,7 +25,7 @@ from .. import nps, timeparse
 from ..exceptions import InvalidInput
 from ..models import DailyRollup, Display, Project, Response
 from ..representations import RESPONSE_COLUMNS, iso_time, row_object
-from . import dashboard
+from . import answers, dashboard
 
 CHUNK_SIZE = 2000  # rows fetched per round trip of the cursor
 
@@ -137,6 +137,22 @@ def statistics(
         "nps": summary.nps,
         "frequency": summary.frequency,
     }
+
+
+def question_statistics(
+    project_id: int,
+    *,
+    survey_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The numbers of each question of the project's surveys (or the one) but the built-in
+    rating and comment, over the responses of ``[start, end)`` that answered it, whether
+    completed, pending or dismissed later: one grouped query (:mod:`.answers`)."""
+    responses = Response.objects.counted().filter(project_id=project_id).between(start, end)
+    if survey_id is not None:
+        responses = responses.filter(survey_id=survey_id)
+    return [n.as_dict() for n in answers.of_project(responses, project_id, survey_id)]
 
 
 Days = tuple[date | None, date | None] | None
