@@ -115,6 +115,26 @@ class Question:
         return _in_language(choice.texts, language, default_language) or choice.id
 
 
+def texts_in(
+    question: Question,
+    language: str,
+    default_language: str,
+    strings: Mapping[str, str],
+    *,
+    followup: str | None = None,
+) -> tuple[str, str, str]:
+    """The question's label and its legends (low, high) in ``language``, wherever it is asked.
+    The built-in questions keep the texts they had before questions existed: ``strings`` are
+    the catalogue's, resolved with the survey's ``texts`` (``i18n.resolve_strings``); the
+    comment asks ``followup`` when the caller knows the rating's category, else FOLLOWUP."""
+    if question.id == RATING_QUESTION:
+        return strings["HOW_LIKELY"], strings["UNLIKELY"], strings["LIKELY"]
+    if question.id == COMMENT_QUESTION:
+        return followup or strings["FOLLOWUP"], "", ""
+    label, low, high = (question.text(key, language, default_language) for key in TEXT_KEYS)
+    return label, low, high
+
+
 def _in_language(texts: Mapping[str, str], language: str, default_language: str) -> str:
     for candidate in (language, language.split("-")[0], default_language, "en"):
         if texts.get(candidate):

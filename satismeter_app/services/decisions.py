@@ -137,15 +137,7 @@ def _widget_question(
     """One question as the widget asks it, its texts in ``language``. The built-in rating and
     comment keep the texts the widget has always shown (the catalogue's, the survey's
     ``texts``, the call's ``translation``); the widget picks the follow-up by category."""
-    texts = {key: question.text(key, language, default_language) for key in questions.TEXT_KEYS}
-    if question.id == questions.RATING_QUESTION:
-        texts = {
-            "label": strings["HOW_LIKELY"],
-            "low": strings["UNLIKELY"],
-            "high": strings["LIKELY"],
-        }
-    elif question.id == questions.COMMENT_QUESTION:
-        texts = {"label": strings["FOLLOWUP"], "low": "", "high": ""}
+    label, low, high = questions.texts_in(question, language, default_language, strings)
     values = question.values
     condition = question.condition
     return {
@@ -153,7 +145,9 @@ def _widget_question(
         "type": question.type,
         "metric": question.metric,
         "required": question.required,
-        **texts,
+        "label": label,
+        "low": low,
+        "high": high,
         "min": values[0] if values else None,
         "max": values[-1] if values else None,
         "choices": [

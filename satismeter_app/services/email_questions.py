@@ -63,15 +63,14 @@ def asked(
     """``question`` in ``language``. The built-in questions take the catalogue's and the
     survey's texts, as before questions existed: the rating its question and legends, the
     comment the follow-up for the rating's category (when ``answers`` hold the rating)."""
-    if question.id == RATING_QUESTION:
-        label, low, high = strings["HOW_LIKELY"], strings["UNLIKELY"], strings["LIKELY"]
-    elif question.id == COMMENT_QUESTION:
-        rating = (answers or {}).get(RATING_QUESTION)
-        label, low, high = i18n.followup_question(strings, nps.category(rating)), "", ""
-    else:
-        label, low, high = (
-            question.text(key, language, default_language) for key in questions.TEXT_KEYS
+    followup = None
+    if question.id == COMMENT_QUESTION:
+        followup = i18n.followup_question(
+            strings, nps.category((answers or {}).get(RATING_QUESTION))
         )
+    label, low, high = questions.texts_in(
+        question, language, default_language, strings, followup=followup
+    )
     return Asked(
         id=question.id,
         type=question.type,

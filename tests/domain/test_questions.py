@@ -200,3 +200,14 @@ def test_surveys_saved_before_questions_ask_their_rating_then_the_comment() -> N
 
     assert Survey.objects.get(pk=nps_survey.pk).questions == questions.default_questions("nps")
     assert Survey.objects.get(pk=ces_survey.pk).questions == questions.default_questions("ces")
+
+
+def test_built_in_questions_are_asked_in_the_catalogues_words_and_others_in_their_own() -> None:
+    strings = {"HOW_LIKELY": "How likely?", "UNLIKELY": "No", "LIKELY": "Yes", "FOLLOWUP": "Why?"}
+    rating, comment, reason = parse(survey_list({**REASON, "condition": None}))
+    assert questions.texts_in(rating, "fr", "en", strings) == ("How likely?", "No", "Yes")
+    assert questions.texts_in(comment, "fr", "en", strings) == ("Why?", "", "")
+    assert (
+        questions.texts_in(comment, "fr", "en", strings, followup="What hurt?")[0] == "What hurt?"
+    )
+    assert questions.texts_in(reason, "fr", "en", strings) == ("Quoi améliorer ?", "", "")
