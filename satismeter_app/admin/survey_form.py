@@ -365,15 +365,20 @@ TEXT_LABELS = {
     "POWERED_BY": _("“Powered by”"),
     "RATING_LABEL": _("Rating scale, for screen readers"),
     "SCORE_BUTTON_LABEL": _("Score button, for screen readers"),
+    "SHORTCUT": _("Keyboard shortcut hint"),
+    "CONTINUE": _("Continue button (next question; the email's follow-up page)"),
     "US": _("“us”, when there is no service name"),
     "SUBJECT": _("Email subject"),
     "SUBJECT_US": _("Email subject when there is no service name"),
     "INTRO": _("Email introduction"),
     "OUTRO": _("Email closing line"),
     "UNSUBSCRIBE": _("Email unsubscribe link"),
-    "CONTINUE": _("Email follow-up page: continue button"),
+    "UNSUBSCRIBED": _("Email unsubscribe page: confirmation"),
+    "ANSWER_SURVEY": _("Email button to the survey's questions"),
 }
-EMAIL_KEYS = frozenset({"SUBJECT", "SUBJECT_US", "INTRO", "OUTRO", "UNSUBSCRIBE", "CONTINUE"})
+EMAIL_KEYS = frozenset(
+    {"SUBJECT", "SUBJECT_US", "INTRO", "OUTRO", "UNSUBSCRIBE", "UNSUBSCRIBED", "ANSWER_SURVEY"}
+)
 
 
 def text_keys() -> list[str]:

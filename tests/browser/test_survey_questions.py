@@ -133,3 +133,35 @@ def test_a_refused_question_is_marked_after_saving_and_the_built_ins_stay(
     settled()
     nps.refresh_from_db()
     assert [q["id"] for q in nps.questions] == ["SM_rating", "SM_comment"]
+
+
+def test_the_preview_steps_through_the_unsaved_questions(
+    new_page: Pages, live_server: Any, nps: Survey, screenshots: Path, settled: Any
+) -> None:
+    """The live preview asks the question just added, before it is saved: a detractor's
+    rating brings it, in the preview's own widget, with its choices."""
+    from playwright.sync_api import expect
+
+    page = open_form(new_page, live_server, nps)
+    add_reason(page)
+    # The preview reloads with the form (debounced): wait for its widget call of that reload.
+    widget_call = page.expect_response(
+        lambda r: "/api/widget" in r.url and r.request.method == "POST"
+    )
+    preview_post = page.expect_request(lambda r: "/preview/" in r.url and r.method == "POST")
+    with widget_call, preview_post:
+        page.get_by_role("button", name="Move up: Question 3").click()
+    frame = page.frame_locator("iframe[name=sm-preview-frame]")
+    # By keyboard: the preview's frame shows the widget where a page would, partly below the
+    # frame's fold at this size.
+    frame.get_by_role("radio", name="3 out of 10").press("Enter")
+    question = frame.get_by_role("group", name="What should we improve?")
+    expect(question.get_by_role("radio", name="Price")).to_be_attached()
+    question.get_by_role("radio", name="Speed").press("Space")
+    expect(question.get_by_role("radio", name="Speed")).to_be_checked()
+    expect(frame.get_by_role("button", name="Continue")).to_be_attached()
+    page.screenshot(path=str(screenshots / "survey-questions-preview.png"), full_page=True)
+    settled()
+    nps.refresh_from_db()
+    assert [q["id"] for q in nps.questions] == ["SM_rating", "SM_comment"]  # not saved
+    assert not nps.responses.exists()  # a preview stores no answer
