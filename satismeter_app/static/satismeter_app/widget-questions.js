@@ -1,7 +1,7 @@
 /*
  * django-satismeter widget, questions: asks a survey's questions after the rating (scale,
  * smiley, single choice, multiple choice, long text), one at a time, each when its condition
- * holds. widget.js loads this file only for a survey that asks more than a rating and a
+ * holds, in the survey's order: the rating where it stands, or not at all when it is not asked. widget.js loads this file only for a survey that asks more than a rating and a
  * comment (the widget call's `survey.script`), then calls `satismeter.ask` before showing it.
  *
  * Untrusted data (question texts, choices) only ever reaches the page as text (textContent).
@@ -47,13 +47,15 @@
 
   // Called by widget.js on a survey with questions beyond the rating and the comment, before
   // it is shown. `v` is the survey on screen (widget.js openSurvey); the rating stays
-  // widget.js's, and each later question is asked here, in `v.ask`, in the form's place.
+  // widget.js's, and each other question is asked here, in `v.ask`, in the form's place.
+  // `ratingAt`: how many questions come before the rating (-1: the survey does not ask it).
   satismeter.ask = function (v, survey, fire, finish, answersOf) {
     var all = survey.questions || [];
     var a = v.ask = {
       byId: {}, answers: {}, at: -1, step: null, fire: fire, finish: finish, answersOf: answersOf,
       asked: all.filter(function (q) { return q.id !== RATING; }), // in order
       form: el("form", "sm-form sm-ask"), body: el("div"), next: el("button", "sm-send"),
+      all: all, ratingAt: all.map(function (q) { return q.id; }).indexOf(RATING),
     };
     all.forEach(function (q) { a.byId[q.id] = q; });
     if (a.byId[COMMENT] && v.design.requireFeedback) a.byId[COMMENT].required = true;
@@ -66,7 +68,44 @@
     v.main.append(a.form);
     v.next = rated.bind(null, v);
     adoptStyles(v.shadow);
+    if (a.ratingAt) startWithout(v);
   };
+
+  // A survey whose first question is not the rating: that question instead of the rating
+  // (hidden until it stands next), the focus on it as widget.js would put it on the rating,
+  // and the host page's events listing the answers in the survey's order.
+  function startWithout(v) {
+    var a = v.ask;
+    rating(v, false);
+    v.buttons[0].tabIndex = -1; // widget.js's shortcut takes the focus to the question's control
+    a.answersOf = function () { return { campaign: v.campaign, answers: listed(v, true) }; };
+    show(v, following(a, -1));
+    Promise.resolve().then(function () { // after widget.js's startSurvey
+      var idle = !document.activeElement || document.activeElement === document.body;
+      if (document.hasFocus() && idle) a.step.first.focus({ preventScroll: true });
+    });
+  }
+
+  function rating(v, shown) {
+    v.main.querySelector(".sm-q").hidden = v.main.querySelector(".sm-rate").hidden = !shown;
+  }
+
+  // Whether the rating comes after the question `index` of `asked`: it stands before the next
+  // question the answers lead to (or at the end), is not chosen yet, and its condition holds.
+  function ratingNext(a, index) {
+    var next = following(a, index);
+    return a.ratingAt > index && (next < 0 || next >= a.ratingAt) &&
+      a.answers[RATING] == null && isShown(a.byId[RATING], a.answers, a.byId);
+  }
+
+  // The rating asked after other questions: widget.js's scale, alone, the focus on it.
+  function showRating(v) {
+    v.ask.form.hidden = true;
+    rating(v, true);
+    v.box.setAttribute("aria-labelledby", "sm-q");
+    v.buttons[0].tabIndex = 0;
+    v.buttons[0].focus({ preventScroll: true });
+  }
 
   // The next question the answers so far lead to after `index` in `asked` (-1: none).
   function following(a, index) {
@@ -83,6 +122,12 @@
     a.body.replaceChildren(a.step.node);
     a.form.hidden = false;
     v.textarea = a.step.first; // where widget.js's keyboard shortcut takes the focus
+    if (v.rating === null) a.step.first.tabIndex = 0; // the same before a rating: [tabindex='0']
+    // Without the rating's question on screen, the survey is named by the question shown.
+    if (a.ratingAt && v.main.querySelector(".sm-q").hidden) {
+      a.step.node.firstChild.id = "sm-n";
+      v.box.setAttribute("aria-labelledby", "sm-n");
+    }
     update(v);
   }
 
@@ -90,17 +135,18 @@
   // it is aria-disabled while a required question has no answer.
   function update(v) {
     var a = v.ask;
-    a.next.textContent = following(a, a.at) < 0 ? v.t.SUBMIT || "Send" : v.t.CONTINUE || "Continue";
+    var last = following(a, a.at) < 0 && !ratingNext(a, a.at);
+    a.next.textContent = last ? v.t.SUBMIT || "Send" : v.t.CONTINUE || "Continue";
     a.next.setAttribute("aria-disabled", String(!!(a.step.question.required && empty(a.step.value()))));
   }
 
-  // A rating chosen (widget.js chooseScore; the rating is on screen with the first question
-  // only): the first question it leads to, or the end when it leads to none.
+  // A rating chosen (widget.js chooseScore; the rating is on screen with the question after it
+  // only): the first question after it that it leads to, or the end when it leads to none.
   function rated(v, first) {
     var a = v.ask;
     a.answers[RATING] = v.rating;
     progress(v);
-    var index = following(a, -1);
+    var index = following(a, a.ratingAt - 1);
     if (index < 0) return complete(v);
     // Again for the comment: its question depends on the rating's category.
     if (index !== a.at || a.asked[index].id === COMMENT) show(v, index);
@@ -113,10 +159,11 @@
     event.preventDefault();
     if (a.next.getAttribute("aria-disabled") === "true") return a.step.first.focus();
     var index = following(a, a.at);
-    if (index < 0) return complete(v);
+    var rate = ratingNext(a, a.at);
+    if (index < 0 && !rate) return complete(v);
     if (a.step.question.type === "long-text") given(v, a.step.question);
-    v.main.querySelector(".sm-q").hidden = true; // past the first question: one a page
-    v.main.querySelector(".sm-rate").hidden = true;
+    rating(v, false); // past the rating's page: one question a page
+    if (rate) return showRating(v);
     show(v, index);
     a.step.first.focus({ preventScroll: true });
   }
@@ -150,10 +197,11 @@
     });
   }
 
-  // The answers for the host page's events (widget.js answersOf puts the rating first).
-  function listed(v) {
+  // The answers for the host page's events (widget.js answersOf puts the rating first; a
+  // survey that asks it later lists it `withRating`, where it stands).
+  function listed(v, withRating) {
     var a = v.ask;
-    return a.asked.filter(function (q) {
+    return (withRating ? a.all : a.asked).filter(function (q) {
       return a.answers[q.id] != null && isShown(q, a.answers, a.byId);
     }).map(function (q) {
       return { id: q.id, label: labelOf(v, q), value: a.answers[q.id] };
@@ -165,6 +213,7 @@
   }
 
   function labelOf(v, question) {
+    if (question.id === RATING) return v.t.HOW_LIKELY;
     if (question.id !== COMMENT) return question.label;
     return (v.rating != null && v.t["FOLLOWUP_" + category(v.rating).toUpperCase()]) || v.t.FOLLOWUP;
   }
