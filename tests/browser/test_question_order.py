@@ -4,6 +4,7 @@ rating at all (a CSAT scale then a long text). Each is answered through to the e
 server's response and the host page's `progress` and `complete` events are checked."""
 
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -20,10 +21,32 @@ REPORTS = QUESTIONS[1]  # a CSAT scale, required
 WISH = QUESTIONS[5]  # a long text
 
 
+def after_rating(qid: str, label: str, categories: list[str]) -> dict[str, Any]:
+    """A yes/no question shown for some categories of the rating."""
+    return {
+        "id": qid,
+        "type": "single-choice",
+        "texts": {"en": {"label": label}},
+        "choices": [{"id": "yes", "texts": {"en": "Yes"}}, {"id": "no", "texts": {"en": "No"}}],
+        "condition": {"question": "SM_rating", "values": categories},
+    }
+
+
+ORDERED = [
+    REASON,
+    QUESTIONS[0],
+    after_rating("share", "Would you share a review?", ["promoter"]),
+    after_rating("call", "May we call you about it?", ["passive", "detractor"]),
+    {"id": "SM_comment", "type": "long-text"},
+]
+
+
 def test_a_choice_first_then_the_rating(
     page, live_server, host_site, nps: Survey, screenshots, settled
 ) -> None:
-    nps.questions = [REASON, QUESTIONS[0], {"id": "SM_comment", "type": "long-text"}]
+    """The rating second, then a question for promoters (skipped for an 8), one for the
+    others (asked under the rating, as when the rating is first) and the comment."""
+    nps.questions = ORDERED
     nps.save()
     dialog = show(page, live_server, host_site, nps, "order-choice-first")
 
@@ -50,9 +73,15 @@ def test_a_choice_first_then_the_rating(
     accessible(page)
     with page.expect_response(lambda r: r.request.method == "PUT"):
         page.get_by_role("radio", name="8 out of 10").click()
+    call = page.get_by_role("group", name="May we call you about it?")  # not "share": a passive
+    expect(call.get_by_role("radio", name="Yes")).to_be_focused()
+    page.screenshot(path=screenshots / "order-choice-first-rating.png")
+    with page.expect_response(lambda r: r.request.method == "PUT"):
+        page.keyboard.press("Space")
+    page.get_by_role("button", name="Continue").click()
     comment = page.get_by_role("textbox", name="What could we do to make it better?")  # a passive's
     expect(comment).to_be_focused()
-    page.screenshot(path=screenshots / "order-choice-first-rating.png")
+    expect(page.get_by_role("radiogroup")).to_be_hidden()
     comment.fill("Faster exports.")
     with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 200):
         page.get_by_role("button", name="Send").click()
@@ -60,11 +89,15 @@ def test_a_choice_first_then_the_rating(
 
     response = stored(settled)
     assert (response.rating, response.feedback, response.completed) == (8, "Faster exports.", True)
-    assert [(a["id"], a["value"]) for a in response.answers] == [("reason", "speed")]
+    assert [(a["id"], a["value"]) for a in response.answers] == [
+        ("reason", "speed"),
+        ("call", "yes"),
+    ]
     completed = page.evaluate("window.completed")
     assert [(a["id"], a["value"]) for a in completed["answers"]] == [
         ("reason", "speed"),
         ("SM_rating", 8),
+        ("call", "yes"),
         ("SM_comment", "Faster exports."),
     ]
     assert completed["answers"][1]["label"].startswith("How likely")
@@ -72,7 +105,8 @@ def test_a_choice_first_then_the_rating(
     assert [[a["id"] for a in e["answers"]] for e in progress] == [
         ["reason"],
         ["reason", "SM_rating"],
-        ["reason", "SM_rating", "SM_comment"],
+        ["reason", "SM_rating", "call"],
+        ["reason", "SM_rating", "call", "SM_comment"],
     ]
 
 
