@@ -110,14 +110,18 @@ def test_a_choice_first_then_the_rating(
     ]
 
 
+@pytest.mark.parametrize("skin", ["dialog", "panel", "bar"])
 def test_a_survey_without_a_rating(
-    new_page, live_server, host_site, nps: Survey, screenshots, settled
+    new_page, live_server, host_site, nps: Survey, screenshots, settled, skin
 ) -> None:
-    """On a phone, right to left: no rating is shown, saved or announced."""
+    """On a phone, right to left, in each skin: no rating is shown, saved or announced."""
     nps.questions = [REPORTS, WISH]
+    nps.design = {**nps.design, "skin": skin}
     nps.save()
     page = new_page(PHONE)
-    dialog = show(page, live_server, host_site, nps, "order-no-rating", traits={"language": "ar"})
+    dialog = show(
+        page, live_server, host_site, nps, f"order-no-rating-{skin}", traits={"language": "ar"}
+    )
     expect(dialog).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("radiogroup")).to_be_hidden()
     reports = page.get_by_role("group", name="ما مدى رضاك عن التقارير؟")
@@ -138,7 +142,7 @@ def test_a_survey_without_a_rating(
     expect(wish).to_be_focused()
     wish.fill("الوضع الداكن من فضلك.")
     accessible(page)
-    page.screenshot(path=screenshots / "order-no-rating.png")
+    page.screenshot(path=screenshots / f"order-no-rating-{skin}.png")
     with page.expect_response(lambda r: r.request.method == "PUT" and r.status == 200):
         page.get_by_role("button", name="إرسال").click()
     expect(page.get_by_role("status")).to_contain_text("شكرًا")
