@@ -468,16 +468,18 @@ def line_texts(extended: bool, questions: Questions = ()) -> dict[str, Any]:
     }
 
 
-# The value of a response's first answer to the question $q, as question_cells finds it.
-ANSWER_VALUE = '$[*] ? (@.type() == "object" && @.id == $q).value'
+# The response's first answer to the question $q, as question_cells finds it: the first such
+# answer even when it has no value (a path ending in .value would skip to a later one).
+FIRST_ANSWER = '$[*] ? (@.type() == "object" && @.id == $q)'
 
 
 def answer_value(question: str) -> Sql:
     """PostgreSQL's text of the value of the response's first answer to ``question``; NULL
-    without one (or when the answers are not a list)."""
+    without one, or when it has no value (or when the answers are not a list)."""
     return Sql(
-        "jsonb_path_query_first(CASE WHEN jsonb_typeof({0}) = 'array' THEN {0} ELSE '[]' END,"
-        f" {literal(ANSWER_VALUE)}, jsonb_build_object('q', {literal(question)}::text))::text",
+        "(jsonb_path_query_first(CASE WHEN jsonb_typeof({0}) = 'array' THEN {0} ELSE '[]' END,"
+        f" {literal(FIRST_ANSWER)}, jsonb_build_object('q', {literal(question)}::text))"
+        " -> 'value')::text",
         F("answers"),
     )
 

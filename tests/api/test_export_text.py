@@ -174,3 +174,29 @@ def test_the_texts_that_come_again_are_written_once_and_memory_stays_bounded():
     long = "x" * (exporting.Written.LONGEST + 1)
     written[long], written[long]
     assert calls[-2:] == [long, long]  # too long to keep
+
+
+@pytest.mark.django_db
+def test_a_question_column_takes_the_first_answer_even_without_a_value():
+    """Two answers to q1, the first without a value: both writers leave the cell empty (the
+    database's path once skipped to the second answer's value)."""
+    user = {"user_id": "u", "anonymous_id": None, "name": "", "email": "", "created_at": None}
+    response = {
+        "rating": 9,
+        "feedback": "",
+        "answers": [{"id": "q1"}, {"id": "q1", "value": [None]}, {"id": "SM_rating", "value": 2}],
+        "state": "answered",
+        "method": "In-app",
+        "language": "en",
+        "referrer": "",
+        "device": {},
+        "traits": {},
+        "created": datetime(2024, 3, 1, tzinfo=UTC),
+    }
+    rows = Response.objects.filter(
+        project=make_rows([{**user, "erased": None, "groups": {}}], [response])
+    )
+    options = {"extended": False, "questions": QUESTION_COLUMNS}
+    written = b"".join(exporting.csv_export(rows, **options))
+    assert written == b"".join(exporting.python_csv_export(rows, **options))
+    assert written.endswith(b",,2\r\n")  # no traits, q1 empty, the SM_rating answer
