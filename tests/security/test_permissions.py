@@ -430,6 +430,7 @@ ROUTES: dict[str, Callable[..., None]] = {
     "docs": public_probe("/api/docs/"),
     "script": public_probe("/js"),
     "script-legacy": public_probe("/satismeter.js"),
+    "script-questions": public_probe("/js/questions"),
     "sample": sample_probe,
     "email-score": email_probe("score"),
     "email-unsubscribe": email_probe("unsubscribe"),
