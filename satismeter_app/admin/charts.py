@@ -278,11 +278,11 @@ def average_line(title: str, desc: str, points: Sequence[AveragePoint], scale: r
         _x_labels([p.label for p in points], max(1, math.ceil(len(points) / 8))),
     )
     rows = [(p.label, _average(p.average), str(p.answered)) for p in points]
-    return _figure(title, desc, drawing, [_("Average"), _("Answered")], rows)
+    return _figure(title, desc, drawing, [_("Average"), _("Answers")], rows)
 
 
 def _average_title(point: AveragePoint) -> str:
-    return _("%(period)s: average %(average)s (%(answered)s answered)") % {
+    return _("%(period)s: average %(average)s, %(answered)s answers") % {
         "period": point.label,
         "average": _average(point.average),
         "answered": point.answered,

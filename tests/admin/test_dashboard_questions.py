@@ -146,3 +146,12 @@ def test_a_scale_has_its_average_per_period_of_the_trend(
     assert rows[1] == (days[1], "—", "0")
     assert sum(int(n) for _, _, n in rows) == 6  # the fixture's four, of the last hours
     assert "Average by day" in reply.content.decode()
+
+
+def test_the_question_sections_follow_the_staff_language(staff_client, project, several):
+    url = reverse("admin:satismeter_app_project_dashboard", args=[project.pk])
+    german = staff_client.get(url, {"survey": several.pk}, HTTP_ACCEPT_LANGUAGE="de")
+    body = german.content.decode()
+    assert "Fragen von Several questions" in body and "4 Antworten" in body
+    assert "Antwort enthält" in body and "Durchschnitt pro Woche" in body
+    assert "Die durchschnittliche Antwort auf „How satisfied?“ pro Woche" in body
