@@ -131,11 +131,11 @@ def _nps_axis(points: Sequence[TrendPoint]) -> tuple[int, int, int]:
     return low, high, step
 
 
-def _runs(points: Sequence[TrendPoint]) -> list[list[int]]:
-    """The indexes of the points, in runs without a gap (a period with no answers)."""
+def _runs(values: Sequence[float | None]) -> list[list[int]]:
+    """The indexes of the values, in runs without a gap (None: a period with no answers)."""
     runs: list[list[int]] = [[]]
-    for i, p in enumerate(points):
-        if p.nps is None:
+    for i, value in enumerate(values):
+        if value is None:
             runs.append([])
         else:
             runs[-1].append(i)
@@ -156,7 +156,7 @@ def nps_line(title: str, desc: str, points: Sequence[TrendPoint]) -> str:
         return _f(PAD_TOP + (high - min(max(value, low), high)) / (high - low) * plot)
 
     bands, lines = [], []
-    for run in _runs(points):
+    for run in _runs([p.nps for p in points]):
         bands.append((_band(run, points, x, y),))
         lines.append((" ".join(f"{x(i)},{y(_value(points[i]))}" for i in run),))
     drawing = format_html(
@@ -164,7 +164,7 @@ def nps_line(title: str, desc: str, points: Sequence[TrendPoint]) -> str:
         _grid(range(low, high + 1, step), y),
         format_html_join("", '<polygon class="sm-band" points="{}"/>', bands),
         format_html_join("", '<polyline class="sm-line" points="{}"/>', lines),
-        _dots(points, x, y),
+        _dots([(i, p.nps, p.answered, _point_title(p)) for i, p in enumerate(points)], x, y),
         _x_labels([p.label for p in points], max(1, math.ceil(len(points) / 8))),
     )
     return _figure(title, desc, drawing, _trend_columns(), [_trend_row(p) for p in points])
@@ -207,12 +207,16 @@ def _value(point: TrendPoint) -> float:
 
 
 def _dots(
-    points: Sequence[TrendPoint], x: Callable[[int], str], y: Callable[[float], str]
+    marks: Sequence[tuple[int, float | None, int, str]],
+    x: Callable[[int], str],
+    y: Callable[[float], str],
 ) -> SafeString:
+    """A dot per period with a value (index, value, answered, title), hollow for a period
+    with fewer than ``THIN`` answers: told by its shape, not only its colour."""
     dots = [
-        ("sm-dot-thin" if p.answered < THIN else "sm-dot", x(i), y(p.nps), _point_title(p))
-        for i, p in enumerate(points)
-        if p.nps is not None
+        ("sm-dot-thin" if answered < THIN else "sm-dot", x(i), y(value), title)
+        for i, value, answered, title in marks
+        if value is not None
     ]
     return format_html_join(
         "", '<circle class="{}" cx="{}" cy="{}" r="3.5"><title>{}</title></circle>', dots
@@ -234,3 +238,52 @@ def _trend_columns() -> list[str]:
 
 def _trend_row(point: TrendPoint) -> tuple[str, ...]:
     return (point.label, _number(point.nps), _number(point.margin), str(point.answered))
+
+
+# --- the average of a scale over time -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AveragePoint:
+    label: str
+    average: float | None  # None: no answers in the period (a gap in the line)
+    answered: int
+
+
+def _average(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def average_line(title: str, desc: str, points: Sequence[AveragePoint], scale: range) -> str:
+    """The average answer to a scale or a smiley over time, on the scale's own axis (1–5,
+    1–7, 0–10): a line through the periods that have answers, broken where a period has none;
+    a hollow dot for a period with fewer than ``THIN`` answers."""
+    low, high = scale[0], scale[-1]
+    step_x, plot = _plot_width(len(points)), HEIGHT - PAD_TOP - PAD_BOTTOM
+
+    def x(i: int) -> str:
+        return _f(PAD_LEFT + step_x * (i + 0.5))
+
+    def y(value: float) -> str:
+        return _f(PAD_TOP + (high - min(max(value, low), high)) / max(high - low, 1) * plot)
+
+    values = [p.average for p in points]
+    lines = [(" ".join(f"{x(i)},{y(values[i] or 0)}" for i in run),) for run in _runs(values)]
+    marks = [(i, p.average, p.answered, _average_title(p)) for i, p in enumerate(points)]
+    drawing = format_html(
+        "{}{}{}{}",
+        _grid(range(low, high + 1, 1 if high - low <= 7 else 2), y),
+        format_html_join("", '<polyline class="sm-line" points="{}"/>', lines),
+        _dots(marks, x, y),
+        _x_labels([p.label for p in points], max(1, math.ceil(len(points) / 8))),
+    )
+    rows = [(p.label, _average(p.average), str(p.answered)) for p in points]
+    return _figure(title, desc, drawing, [_("Average"), _("Answers")], rows)
+
+
+def _average_title(point: AveragePoint) -> str:
+    return _("%(period)s: average %(average)s, %(answered)s answers") % {
+        "period": point.label,
+        "average": _average(point.average),
+        "answered": point.answered,
+    }

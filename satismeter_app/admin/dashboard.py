@@ -144,14 +144,16 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
         "suggestions": dashboard.suggestions(project, filters.trait),
         "scope": _scope(filters, interval) + _answer_scope(project, filters),
         "questions": [
-            _question(section) for section in dashboard.question_sections(project, filters)
+            _question(section, interval)
+            for section in dashboard.question_sections(project, filters)
         ],
     }
 
 
-def _question(section: dashboard.QuestionSection) -> dict[str, Any]:
+def _question(section: dashboard.QuestionSection, interval: str) -> dict[str, Any]:
     """A question's section: its numbers, the chart of its distribution (none for a long
-    text), its choices to filter by, and a long text's latest answers."""
+    text), a scale's or smiley's average over time, its choices to filter by, and a long
+    text's latest answers."""
     numbers = section.numbers
     labels = numbers.choice_labels
     points = [charts.Point(labels.get(str(v), str(v)), n) for v, n in numbers.distribution]
@@ -160,7 +162,37 @@ def _question(section: dashboard.QuestionSection) -> dict[str, Any]:
         desc = _("How many responses gave each answer to “%(label)s”.") % {"label": numbers.label}
         chart = charts.bars(numbers.label, str(desc), points, str(_("Responses")))
     choices = [(v, labels[v], n) for v, n in numbers.distribution if v in labels]
-    return {"numbers": numbers, "chart": chart, "choices": choices, "texts": section.texts}
+    return {
+        "numbers": numbers,
+        "chart": chart,
+        "trend_title": _("Average by %(interval)s") % {"interval": _interval_name(interval)},
+        "trend_chart": _average_chart(section, interval),
+        "choices": choices,
+        "texts": section.texts,
+    }
+
+
+def _average_chart(section: dashboard.QuestionSection, interval: str) -> str:
+    """The average answer per period of a scale or a smiley that has answers ("" otherwise)."""
+    scale = section.numbers.question.values
+    if scale is None or not section.trend:
+        return ""
+    points = [
+        charts.AveragePoint(_period_label(row["period"], interval), row["average"], row["answered"])
+        for row in section.trend
+    ]
+    desc = _(
+        "The average answer to “%(label)s” by %(interval)s, on its scale of %(low)s to "
+        "%(high)s; a hollow dot: fewer than %(thin)s answers; a gap: none."
+    ) % {
+        "label": section.numbers.label,
+        "interval": _interval_name(interval),
+        "low": scale[0],
+        "high": scale[-1],
+        "thin": charts.THIN,
+    }
+    title = _("Average of “%(label)s”") % {"label": section.numbers.label}
+    return charts.average_line(str(title), str(desc), points, scale)
 
 
 def _answer_scope(project: Project, filters: dashboard.Filters) -> list[str]:

@@ -19,6 +19,11 @@ What the numbers mean (docs/rest-api.md, "Statistics per question"):
 - ``average``: the mean of a scale or a smiley;
 - ``csat``: for a scale of metric ``csat`` (1–5), the share of 4s and 5s, in percent;
 - ``ces``: for a scale of metric ``ces`` (1–7), the mean.
+
+The trend of a scale or a smiley (:func:`sums_by_period`) is one more grouped query: per
+survey, question and period (an expression of the response, such as its week in the project's
+time zone), the sum and the number of its numeric answers, of which the dashboard draws the
+average per period.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import BooleanField, F, Func, QuerySet
+from django.db.models import BooleanField, Expression, F, Func, QuerySet
 
 from .. import questions
 from ..models import Project, Response, Survey
@@ -42,6 +48,8 @@ TEXTS_SHOWN = 5
 Counts = dict[tuple[int, str], dict[str, int]]
 # (survey id, question id) -> responses that answered
 Answered = dict[tuple[int, str], int]
+# (survey id, question id) -> first day of a period -> (sum of the answers, how many)
+PeriodSums = dict[tuple[int, str], dict[date, tuple[float, int]]]
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,64 @@ def count_values(
             counts.setdefault((survey_id, question_id), {})[str(value)] = given
             answered[survey_id, question_id] = answered.get((survey_id, question_id), 0) + first
     return counts, answered
+
+
+# --- the trend of a scale or a smiley -------------------------------------------------------------
+
+# The numeric answers of each response, summed and counted per survey, period and question.
+_POSTGRESQL_SUMS = """
+SELECT r.survey_id, r.period, e.answer ->> 'id', sum((e.answer ->> 'value')::numeric), count(*)
+FROM ({responses}) r
+CROSS JOIN LATERAL jsonb_array_elements(
+  CASE WHEN jsonb_typeof(r.answers) = 'array' THEN r.answers ELSE '[]'::jsonb END
+) AS e(answer)
+WHERE jsonb_typeof(e.answer) = 'object' AND e.answer ->> 'id' IN ({ids})
+  AND jsonb_typeof(e.answer -> 'value') = 'number'
+GROUP BY 1, 2, 3
+"""
+_SQLITE_SUMS = """
+SELECT r.survey_id, r.period, json_extract(e.value, '$.id'),
+  sum(json_extract(e.value, '$.value')), count(*)
+FROM ({responses}) r, json_each(r.answers) e
+WHERE e.type = 'object' AND json_extract(e.value, '$.id') IN ({ids})
+  AND json_type(e.value, '$.value') IN ('integer', 'real')
+GROUP BY 1, 2, 3
+"""
+
+
+def sums_by_period(
+    responses: QuerySet[Response], wanted: Sequence[Question], period: Expression
+) -> PeriodSums:
+    """The sum and the number of the answers to each scale or smiley of ``wanted``, per survey
+    and ``period`` (a date or date-time expression of the response, e.g.
+    ``TruncWeek("created", tzinfo=zone)``: a period is known by its first day): one grouped
+    query. Answers that are not numbers are left out."""
+    ids = sorted({q.id for q in wanted if q.values is not None})
+    if not ids:
+        return {}
+    rows = (
+        responses.order_by().annotate(period=period).values_list("survey_id", "period", "answers")
+    )
+    sub_sql, sub_params = rows.query.get_compiler(using=rows.db).as_sql()
+    connection = connections[rows.db]
+    template = _POSTGRESQL_SUMS if connection.vendor == "postgresql" else _SQLITE_SUMS
+    # replace(), not format(): the responses' SQL is no template
+    sql = template.replace("{ids}", ", ".join(["%s"] * len(ids)))
+    sql = sql.replace("{responses}", sub_sql)
+    sums: PeriodSums = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*sub_params, *ids])
+        for survey_id, first_day, question_id, total, answered in cursor.fetchall():
+            by_period = sums.setdefault((survey_id, question_id), {})
+            by_period[_day(first_day)] = (float(total), answered)
+    return sums
+
+
+def _day(value: Any) -> date:
+    """A period's first day as the database gives it: a date, a date-time or ISO text."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 # --- a filter and the latest texts ----------------------------------------------------------------

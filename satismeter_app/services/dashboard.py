@@ -29,7 +29,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import nps
 from ..models import DailyRollup, Display, Project, Response, Survey
-from ..questions import CHOICE_TYPES, LONG_TEXT
+from ..questions import CHOICE_TYPES, LONG_TEXT, Question
 from . import answers
 
 DEFAULT_DAYS = 90
@@ -643,30 +643,74 @@ def comments(project: Project, filters: Filters, limit: int = COMMENTS_SHOWN) ->
 
 @dataclass(frozen=True)
 class QuestionSection:
-    """A question of the chosen survey on the page: its numbers (:mod:`.answers`), and for a
-    long text its latest answers."""
+    """A question of the chosen survey on the page: its numbers (:mod:`.answers`), for a
+    long text its latest answers, and for a scale or a smiley with answers its trend (see
+    :func:`question_trends`)."""
 
     numbers: answers.QuestionNumbers
     texts: list[tuple[Response, str]]
+    trend: list[dict[str, Any]] = field(default_factory=list)
 
 
 def question_sections(project: Project, filters: Filters) -> list[QuestionSection]:
     """A section per question of the chosen survey but the rating and the comment (none
-    without a survey), over the responses the filters select: one grouped query, and one
-    per long-text question for its latest answers."""
+    without a survey), over the responses the filters select: one grouped query, one more
+    for the trends of its scales and smileys, and one per long-text question for its latest
+    answers."""
     if filters.survey is None:
         return []
     selected = responses(project, filters)
-    language = project.default_language
+    found = answers.numbers(selected, [filters.survey], project.default_language)
+    trends = question_trends(project, filters, selected, [n.question for n in found])
     return [
         QuestionSection(
             numbers,
             answers.latest_texts(selected, numbers.question.id)
             if numbers.question.type == LONG_TEXT
             else [],
+            trends.get(numbers.question.id, []),
         )
-        for numbers in answers.numbers(selected, [filters.survey], language)
+        for numbers in found
     ]
+
+
+def question_trends(
+    project: Project, filters: Filters, selected: QuerySet[Response], wanted: list[Question]
+) -> dict[str, list[dict[str, Any]]]:
+    """The average answer to each scale and smiley of ``wanted`` that has answers, per period
+    of the NPS trend (the same interval, days of the project's time zone, the first period
+    from the range's first day, empty periods included): ``{question id: [{period, average,
+    answered}, ...]}``, one grouped query over ``selected`` (the responses of one survey)."""
+    interval = trend_interval(filters)
+    period = INTERVALS[interval]("created", tzinfo=project.zone)
+    sums = answers.sums_by_period(selected, wanted, period)
+    return {
+        question_id: _average_rows(by_period, filters, interval)
+        for (_, question_id), by_period in sums.items()
+    }
+
+
+def _average_rows(
+    sums: dict[date, tuple[float, int]], filters: Filters, interval: str
+) -> list[dict[str, Any]]:
+    """A row per period of the trend (as :func:`_trend_rows`): the average and how many
+    answered (no answers: average None)."""
+    folded: dict[date, tuple[float, int]] = {}
+    for first_day, (total, answered) in sums.items():
+        period = period_of(first_day, interval, filters)
+        before = folded.get(period, (0.0, 0))
+        folded[period] = (before[0] + total, before[1] + answered)
+    rows = []
+    for period in _periods(filters, interval) or sorted(folded):
+        total, answered = folded.get(period, (0.0, 0))
+        rows.append(
+            {
+                "period": period,
+                "average": total / answered if answered else None,
+                "answered": answered,
+            }
+        )
+    return rows
 
 
 # --- what the filters suggest ---------------------------------------------------------------

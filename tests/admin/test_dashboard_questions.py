@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from satismeter_app.models import Project, Response, Survey
 
@@ -119,3 +121,37 @@ def test_a_choice_filter_needs_a_survey_and_one_of_its_choices(staff_client, pro
         assert reply.context["form"].errors["answer"]
         assert reply.context["counted"].summary.answered == 4  # left out, and said so
         assert Response.objects.count() == 4
+
+
+def test_a_scale_has_its_average_per_period_of_the_trend(
+    staff_client, project, several, make_response
+):
+    """The periods of the NPS trend (by day here), a gap for a day without answers; no
+    trend for a choice or a long text."""
+    day = timezone.localdate(timezone=project.zone) - timedelta(days=3)
+    noon = timezone.make_aware(datetime.combine(day, time(12)), project.zone)
+    for value in (1, 2):
+        make_response(several, rating=9, answers=[answer("sat", value, "scale")], created=noon)
+    params = {"survey": several.pk, "interval": "day", "start": day.isoformat()}
+    reply = page(staff_client, project, **params)
+    sections = {item["numbers"].question.id: item for item in reply.context["questions"]}
+    assert not sections["improve"]["trend_chart"] and not sections["why"]["trend_chart"]
+    chart = sections["sat"]["trend_chart"]
+    assert "Average of “How satisfied?”" in chart
+    assert "by day, on its scale of 1 to 5" in chart
+    rows = re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td><td>(\d+)</td>', chart)
+    days = [date_format(day + timedelta(days=n), "MONTH_DAY_FORMAT") for n in range(4)]
+    assert [label for label, _, _ in rows] == days
+    assert rows[0] == (days[0], "1.50", "2")
+    assert rows[1] == (days[1], "—", "0")
+    assert sum(int(n) for _, _, n in rows) == 6  # the fixture's four, of the last hours
+    assert "Average by day" in reply.content.decode()
+
+
+def test_the_question_sections_follow_the_staff_language(staff_client, project, several):
+    url = reverse("admin:satismeter_app_project_dashboard", args=[project.pk])
+    german = staff_client.get(url, {"survey": several.pk}, HTTP_ACCEPT_LANGUAGE="de")
+    body = german.content.decode()
+    assert "Fragen von Several questions" in body and "4 Antworten" in body
+    assert "Antwort enthält" in body and "Durchschnitt pro Woche" in body
+    assert "Die durchschnittliche Antwort auf „How satisfied?“ pro Woche" in body

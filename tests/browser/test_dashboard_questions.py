@@ -1,6 +1,6 @@
 """The dashboard's questions in real Chromium (issue #18): with a survey of several questions
-chosen, a section per question (its chart, average, CSAT, the counts of its choices, the latest
-long-text answers); a choice's count leads to the page filtered by it, which says so.
+chosen, a section per question (its chart, average, CSAT, a scale's average per week, the
+counts of its choices, the latest long-text answers); a choice's count leads to the page filtered by it, which says so.
 
 Screenshots (artifacts/screenshots/): dashboard-questions-desktop.png,
 dashboard-questions-narrow.png, dashboard-questions-choice-desktop.png.
@@ -97,7 +97,15 @@ def test_a_section_per_question_and_a_filter_by_choice(
     ]
     sat = page.get_by_test_id("question-sat")
     assert sat.get_by_test_id("csat").inner_text() == f"{expected_csat(several)}%"
-    assert sat.locator("svg[role=img]").count() == 1
+    # the distribution, then the average per week (the NPS trend's interval)
+    assert sat.locator("svg[role=img]").count() == 2
+    assert sat.get_by_test_id("question-trend").inner_text() == "Average by week"
+    trend = sat.get_by_role("img", name="Average of “How satisfied?”")
+    assert "by week, on its scale of 1 to 5" in (trend.locator("desc").text_content() or "")
+    table = sat.locator("figure").nth(1).locator("tbody tr")
+    answered = [int(row.locator("td").nth(1).text_content() or "") for row in table.all()]
+    assert len(answered) in (13, 14) and sum(answered) == 40  # 90 days by week
+    assert page.get_by_test_id("question-improve").locator("svg[role=img]").count() == 1
     assert page.get_by_test_id("question-why").locator("q").all_inner_texts()[:2] == [
         "Faster exports please",
         "The docs are thin",
