@@ -211,8 +211,12 @@ class WidgetConditionSerializer(serializers.Serializer):
 
 class WidgetQuestionSerializer(serializers.Serializer):
     id = serializers.CharField()
-    type = serializers.ChoiceField(choices=list(questions.TYPES))
-    metric = serializers.ChoiceField(choices=list(questions.METRICS), allow_null=True)
+    # Text, not enums: the same sets are the survey's `type` and other fields' `type` elsewhere
+    # in the schema, which drf-spectacular would name twice (a `check --deploy` warning).
+    type = serializers.CharField(help_text=f"One of {', '.join(questions.TYPES)}.")
+    metric = serializers.CharField(
+        allow_null=True, help_text=f"A scale's metric: {', '.join(questions.METRICS)}; else null."
+    )
     required = serializers.BooleanField()  # type: ignore[assignment]
     label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     low = serializers.CharField(allow_blank=True, help_text="The legend of the lowest value.")
