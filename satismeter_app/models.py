@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower, TruncDate
@@ -732,6 +732,41 @@ class Display(models.Model):
         return f"{self.survey} → {self.user}"
 
 
+class Tag(models.Model):
+    """A label staff put on responses, coloured, per project; ``keywords`` tags new comments
+    that match by themselves (services/tagging.py)."""
+
+    project = project_key("tags", db_index=False)  # sm_tag_name starts with it
+    name = models.CharField(_("name"), max_length=50)
+    color = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#64748b",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1d4ed8."))],
+    )
+    keywords = models.CharField(
+        _("keywords"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Words that put this tag on a comment by themselves, separated by | (for example "
+            "price|pricing|expensive); empty: only staff put it on."
+        ),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="sm_tag_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Response(models.Model):
     """One user's answer to one survey, from first click to completion or dismissal."""
 
@@ -739,6 +774,10 @@ class Response(models.Model):
         IN_APP = "In-app", _("In-app")
         MOBILE = "Mobile", _("Mobile")
         EMAIL = "Email", _("Email")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     project = project_key("responses")
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
@@ -765,6 +804,24 @@ class Response(models.Model):
     updated = models.DateTimeField(_("updated"), auto_now=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     is_test = test_flag(_("Given by a test user: never counted in statistics or exports."))
+    # Working the response: staff's, never the respondent's or an API client's to write.
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.OPEN,
+        db_default=Status.OPEN,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="satismeter_assigned_responses",
+        verbose_name=_("assignee"),
+        help_text=_("A member of the project who follows this response up."),
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="responses", verbose_name=_("tags"))
 
     objects = ResponseQuerySet.as_manager()
 
@@ -795,6 +852,9 @@ class Response(models.Model):
                 condition=Q(completed=False) | Q(completed_at__isnull=False),
                 name="sm_response_completed_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "closed"]), name="sm_response_status_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "created", "id"], name="sm_response_project_time"),
@@ -812,6 +872,37 @@ class Response(models.Model):
     @property
     def score(self) -> int | None:
         return nps.score(self.rating)
+
+
+class ResponseNote(models.Model):
+    """A staff member's note on a response: who wrote it and when, kept on its timeline."""
+
+    response = models.ForeignKey(
+        Response,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        verbose_name=_("response"),
+        db_index=False,  # sm_note_response starts with it
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("note"))
+    created = models.DateTimeField(_("written"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created", "pk"]
+        indexes = [models.Index(fields=["response", "created"], name="sm_note_response")]
+
+    def __str__(self) -> str:
+        return self.text[:50]
 
 
 class DailyRollup(models.Model):
