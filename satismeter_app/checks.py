@@ -74,7 +74,36 @@ MESSAGES = {
         "configuration are not shared between workers.",
         "Use a shared cache such as Redis (django.core.cache.backends.redis.RedisCache).",
     ),
+    # W020–W029: the production checklist (docs/deployment.md), run by `check --deploy`.
+    "W020": (
+        "Celery's broker is {!r}: it lives on this machine only, so workers elsewhere never "
+        "see its tasks and a lost disk loses them.",
+        "Use Redis or RabbitMQ: CELERY_BROKER_URL=redis://… or amqp://… (docs/deployment.md).",
+    ),
+    "W021": (
+        "CELERY_TASK_ALWAYS_EAGER is on: deliveries and emails are sent inside the requests "
+        "that cause them, and a slow destination slows those requests.",
+        "Turn it off and run Celery workers and one beat.",
+    ),
+    "W022": (
+        "EMAIL_BACKEND is {!r}: reminders, replies and staff emails never leave this server.",
+        "Use django.core.mail.backends.smtp.EmailBackend (or your provider's backend).",
+    ),
+    "W023": (
+        "The database {!r} is SQLite: one writer at a time, on one machine; the outbox's "
+        "claims and the exports need PostgreSQL.",
+        "Set DATABASE_URL=postgres://… .",
+    ),
+    "W024": (
+        "SATISMETER['PUBLIC_BASE_URL'] ({!r}) is not https: the links in emails and Slack "
+        "messages, which carry signed tokens, would travel in clear text.",
+        "Serve the app over https and set the https URL.",
+    ),
 }
+
+# What never belongs in production, by the value that gives it away (docs/deployment.md).
+LOCAL_BROKERS = ("filesystem://", "memory://")
+LOCAL_EMAIL_BACKENDS = ("console.EmailBackend", "locmem.EmailBackend", "dummy.EmailBackend")
 
 POSITIVE_NUMBERS = [
     "CONFIG_CACHE_TIMEOUT",
@@ -233,3 +262,29 @@ def check_private_destinations(app_configs: Any = None, **kwargs: Any) -> list[c
     if app_settings.ALLOW_PRIVATE_DESTINATIONS and not settings.DEBUG:
         return [_message(checks.Warning, "W013")]
     return []
+
+
+@checks.register(deploy=True)
+def check_production(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The production checklist of docs/deployment.md, as far as settings can tell it."""
+    found: list[checks.CheckMessage] = []
+    broker = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+    if broker.startswith(LOCAL_BROKERS):
+        found.append(_message(checks.Warning, "W020", broker))
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        found.append(_message(checks.Warning, "W021"))
+    if settings.EMAIL_BACKEND.endswith(LOCAL_EMAIL_BACKENDS):
+        found.append(_message(checks.Warning, "W022", settings.EMAIL_BACKEND))
+    found.extend(check_databases(settings.DATABASES))
+    url = app_settings.PUBLIC_BASE_URL
+    if url and urlsplit(url).scheme == "http":
+        found.append(_message(checks.Warning, "W024", url))
+    return found
+
+
+def check_databases(databases: dict[str, dict[str, Any]]) -> list[checks.CheckMessage]:
+    return [
+        _message(checks.Warning, "W023", alias)
+        for alias, database in databases.items()
+        if database.get("ENGINE", "").endswith("sqlite3")
+    ]

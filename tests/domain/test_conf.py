@@ -1,7 +1,10 @@
+from typing import Any
+
 import pytest
 from django.core import checks
 from django.test import override_settings
 
+from satismeter_app import checks as app_checks
 from satismeter_app.conf import DEFAULTS, app_settings, parse_rate
 from satismeter_app.exceptions import SatismeterConfigurationError
 
@@ -99,3 +102,46 @@ def test_the_readme_lists_every_system_check():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [code for code in MESSAGES if f"`satismeter.{code}`" not in readme]
     assert missing == []
+
+
+PRODUCTION_LIKE = {
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CELERY_TASK_ALWAYS_EAGER": False,
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+}
+
+
+def _production_ids(**changes: Any) -> list[str]:
+    with override_settings(**(PRODUCTION_LIKE | changes)):
+        # The test database's engine is the run's (SQLite or PostgreSQL): checked apart.
+        return [m.id for m in app_checks.check_production() if m.id != "satismeter.W023"]
+
+
+def test_a_production_like_configuration_passes_the_checklist() -> None:
+    assert _production_ids(SATISMETER={"PUBLIC_BASE_URL": "https://nps.example.com"}) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"CELERY_BROKER_URL": "filesystem://"}, "satismeter.W020"),
+        ({"CELERY_BROKER_URL": "memory://localhost/"}, "satismeter.W020"),
+        ({"CELERY_TASK_ALWAYS_EAGER": True}, "satismeter.W021"),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, "satismeter.W022"),
+        ({"SATISMETER": {"PUBLIC_BASE_URL": "http://nps.example.com"}}, "satismeter.W024"),
+    ],
+)
+def test_the_checklist_names_what_does_not_belong_in_production(
+    changes: dict[str, Any], expected: str
+) -> None:
+    changes.setdefault("SATISMETER", {"PUBLIC_BASE_URL": "https://nps.example.com"})
+    assert _production_ids(**changes) == [expected]
+
+
+def test_the_checklist_names_a_sqlite_database() -> None:
+    databases = {
+        "default": {"ENGINE": "django.db.backends.postgresql"},
+        "replica": {"ENGINE": "django.db.backends.sqlite3"},
+    }
+    found = app_checks.check_databases(databases)
+    assert [(m.id, "'replica'" in m.msg) for m in found] == [("satismeter.W023", True)]
