@@ -19,11 +19,12 @@ admin asks for every model of its sidebar) keeps one :class:`Access` for the req
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from .models import Membership, Project
 
@@ -69,6 +70,18 @@ def may(user: Any, project_id: int, roles: Roles = ANY_ROLE) -> bool:
     if is_superuser(user):
         return True
     return _memberships(user).filter(project_id=project_id, role__in=roles).exists()
+
+
+def people_of(project_ids: Collection[int] | None) -> QuerySet[Any]:
+    """The active staff users who see any of the projects (their members, in any role, and
+    the superusers; ``None``: who sees any project at all), by login: whom a response of the
+    projects can be assigned to."""
+    model = get_user_model()
+    users = model._default_manager.filter(is_active=True, is_staff=True)
+    if project_ids is not None:
+        seeing = Q(is_superuser=True) | Q(satismeter_memberships__project_id__in=project_ids)
+        users = users.filter(seeing).distinct()
+    return users.order_by(model.USERNAME_FIELD)
 
 
 @dataclass(frozen=True)

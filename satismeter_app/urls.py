@@ -17,6 +17,7 @@ manage_router.register("surveys", manage.SurveyViewSet, basename="manage-survey"
 manage_router.register("integrations", manage.IntegrationViewSet, basename="manage-integration")
 manage_router.register("users", manage.EndUserViewSet, basename="manage-user")
 manage_router.register("responses", manage.ResponseViewSet, basename="manage-response")
+manage_router.register("tags", manage.TagViewSet, basename="manage-tag")
 
 V3_PROJECT = "api/v3/projects/<str:project>"
 SEGMENT_TYPES = ("identify", "track", "page", "screen", "group")

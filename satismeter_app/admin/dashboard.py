@@ -142,7 +142,7 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
         "comments": dashboard.comments(project, filters),
         "breakdown": numbers.breakdown,
         "suggestions": dashboard.suggestions(project, filters.trait),
-        "scope": _scope(filters, interval) + _answer_scope(project, filters),
+        "scope": _scope(filters, interval) + _answer_scope(project, filters) + _work_scope(filters),
         "questions": [
             _question(section, interval)
             for section in dashboard.question_sections(project, filters)
@@ -205,6 +205,21 @@ def _answer_scope(project: Project, filters: dashboard.Filters) -> list[str]:
         "Only responses whose answer includes %(answer)s are counted, charted, listed and exported."
     ) % {"answer": names.get(filters.answer, filters.answer)}
     return [str(note)]
+
+
+def _work_scope(filters: dashboard.Filters) -> list[str]:
+    """The note of the status, tag and assignee filters, as the form names their values."""
+    if not filters.worked:
+        return []
+    named = []
+    if filters.status:
+        named.append(str(_("closed") if filters.status == "closed" else _("open")))
+    if filters.tag:
+        named.append(str(_("tagged %(tag)s") % {"tag": filters.tag.name}))
+    if filters.assignee:
+        named.append(str(_("with the chosen assignee")))
+    note = _("Only responses %(which)s are counted, charted, listed and exported.")
+    return [str(note % {"which": ", ".join(named)})]
 
 
 def _interval_name(interval: str) -> str:

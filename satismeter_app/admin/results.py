@@ -21,6 +21,7 @@ from .scoping import (
     ViewOnlyAdmin,
     project_filter,
 )
+from .work import WORK_FILTERS, ResponseWorkViews, chips
 
 CATEGORY_LABELS = {
     nps.PROMOTER: _("promoter"),
@@ -100,9 +101,22 @@ class CategoryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Response)
-class ResponseAdmin(SurveyColumn, ViewOnlyAdmin):
-    list_display = ("created_cell", "survey_name", "user_name", "score", "comment", "project")
+class ResponseAdmin(ResponseWorkViews, SurveyColumn, ViewOnlyAdmin):
+    """What the user sent is view-only; staff work the response (status, assignee, tags,
+    notes) in the panel under it (admin/work.py)."""
+
+    change_form_template = "admin/satismeter_app/response/change_form.html"
+    list_display = (
+        "created_cell",
+        "survey_name",
+        "user_name",
+        "score",
+        "comment",
+        "work_cell",
+        "project",
+    )
     list_filter = (
+        *WORK_FILTERS,
         CategoryFilter,
         "method",
         "dismissed",
@@ -136,9 +150,29 @@ class ResponseAdmin(SurveyColumn, ViewOnlyAdmin):
         (_("History"), {"fields": ("created", "updated", "completed_at")}),
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("tags")  # the list's chips
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        context = {**(extra_context or {}), **self.work_context(request, object_id)}
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description=_("created"), ordering="created")
     def created_cell(self, obj: Response) -> str:
         return readonly.when_cell(obj.created)
+
+    @admin.display(description=_("tags"))
+    def work_cell(self, obj: Response) -> str:
+        """The response's tag chips, after "closed" once it is."""
+        closed = obj.status == Response.Status.CLOSED
+        state = format_html('<span class="sm-state">{}</span> ', _("closed")) if closed else ""
+        return format_html("{}{}", state, chips(obj.tags.all()))
 
     @admin.display(description=_("user"))
     def user_name(self, obj: Response) -> str:

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from ..exceptions import InvalidInput
 from ..models import Project
 from ..models import Response as SurveyResponse
-from ..services import exporting, reporting
+from ..services import exporting, reporting, work
 from .base import extend_schema
 from .errors import ErrorSerializer
 from .secret import (
@@ -67,10 +67,32 @@ PAGE_PARAMS = [
     ),
     OpenApiParameter(PAGE_NUMBER_PARAM, int, description="From 1 (the oldest responses)."),
 ]
+# Staff's work on the responses narrows what is read; the objects stay SatisMeter's.
+WORK_PARAMS = [
+    OpenApiParameter(
+        "status", str, enum=list(SurveyResponse.Status.values), description="open or closed."
+    ),
+    OpenApiParameter(
+        "tag",
+        str,
+        many=True,
+        explode=True,
+        description="A tag's name: responses that carry it; repeated, every one of them.",
+    ),
+]
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="A parameter is malformed."),
     403: OpenApiResponse(description="The key belongs to another project."),
 }
+
+
+def by_work(request: Request, responses: Any) -> Any:
+    """The responses of the ``status`` and ``tag`` parameters (every one given)."""
+    status = request.query_params.get("status") or ""
+    if status and status not in SurveyResponse.Status.values:
+        raise InvalidInput("status", "is open or closed")
+    tags = [name for name in request.query_params.getlist("tag") if name]
+    return work.narrowed(responses, status=status, tags=tags)
 
 
 def stream(chunks: Any, content_type: str, filename: str | None = None) -> StreamingHttpResponse:
@@ -91,6 +113,7 @@ class ResponseExport(SecretKeyReads):
             *WINDOW_PARAMS,
             *PAGE_PARAMS,
             EXTENDED_PARAM,
+            *WORK_PARAMS,
         ],
         responses={
             (200, "application/json"): ResponseExportSerializer,
@@ -106,7 +129,7 @@ class ResponseExport(SecretKeyReads):
         extended = extended_param(request)
         start, end = time_window(request)
         responses = SurveyResponse.objects.counted().filter(project_id=project_id)
-        responses = responses.between(start, end)
+        responses = by_work(request, responses.between(start, end))
         page = numbered_page(request, responses, extended)
         if export_format == "csv":
             questions = exporting.project_question_columns(project_id)

@@ -1,4 +1,4 @@
-"""The management API for staff: ``/api/manage/projects|surveys|integrations|users|responses``.
+"""The management API for staff: ``/api/manage/projects|surveys|integrations|users|responses|tags``.
 
 Authenticated by a DRF token (``Authorization: Token …``, when ``rest_framework.authtoken`` is
 installed) or the admin session (with its CSRF token for writes); staff only. It follows the
@@ -7,6 +7,8 @@ all); any member manages surveys, users and responses; changing a project's sett
 integrations takes the ``admin`` role. Another project's objects are not found (404), and one
 cannot be created in a project the user may not edit. Every write is validated by the model's
 ``full_clean()`` (targeting rules by ``Survey.clean``); an integration's secret is write-only.
+Any member works a response (``…/responses/<id>/work``: status, assignee, tags; ``…/notes``)
+through :mod:`..services.work`, as the admin does, and manages the project's tags.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from rest_framework.response import Response
 
 from .. import nps, storable, timeparse
 from .. import permissions as tenancy
-from ..models import EndUser, Integration, Project, Survey
+from ..models import EndUser, Integration, Project, ResponseNote, Survey, Tag
 from ..models import Response as SurveyResponse
 from ..permissions import ADMIN_ROLE, ANY_ROLE
-from ..services import privacy
+from ..services import privacy, work
 from .authentication import StaffTokenAuthentication
 from .base import AppViewMixin, extend_schema
 from .parsers import DEFAULT_PARSERS
@@ -218,6 +220,59 @@ class IntegrationSerializer(ProjectPartSerializer):
         return bool(integration.secret)
 
 
+class TagSerializer(ProjectPartSerializer):
+    cannot_move = "A tag cannot move to another project."
+
+    class Meta:
+        model = Tag
+        fields = ["id", "project", "name", "color", "keywords", "created"]
+        read_only_fields = ["created"]
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
+    authorName = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ResponseNote
+        fields = ["id", "author", "authorName", "text", "created"]
+        read_only_fields = ["created"]
+        extra_kwargs = {"text": {"max_length": work.NOTE_MAX_CHARACTERS}}
+
+    def get_authorName(self, note: ResponseNote) -> str | None:
+        author = note.author
+        return (author.get_full_name() or author.get_username()) if author else None
+
+
+class WorkSerializer(serializers.Serializer):
+    """Staff's work on a response; a write changes the keys it sends (tags: the whole set)."""
+
+    status = serializers.ChoiceField(choices=SurveyResponse.Status.choices, required=False)
+    assignee = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="A staff user who sees the project (a member or a superuser); null: nobody.",
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        max_length=100,
+        help_text="The names of the project's tags the response carries.",
+    )
+    notes = NoteSerializer(many=True, read_only=True)
+
+    def to_representation(self, response: Any) -> dict[str, Any]:
+        notes = response.notes.select_related("author").order_by("created", "pk")
+        return {
+            "status": response.status,
+            "assignee": response.assignee_id,
+            "tags": sorted(tag.name for tag in response.tags.all()),
+            "notes": NoteSerializer(notes, many=True).data,
+        }
+
+
 class EndUserSerializer(serializers.ModelSerializer):
     # A plain string: "" (no address) is not a valid ``format: email``.
     email = serializers.CharField(read_only=True)
@@ -322,6 +377,14 @@ class EndUserFilter(filters.FilterSet):
         fields = ["project", "userId", "email", "unsubscribed", "erased"]
 
 
+class TagFilter(filters.FilterSet):
+    project = IdFilter()
+
+    class Meta:
+        model = Tag
+        fields = ["project"]
+
+
 class ResponseFilter(filters.FilterSet):
     project = IdFilter()
     survey = IdFilter()
@@ -339,6 +402,9 @@ class ResponseFilter(filters.FilterSet):
     pending = filters.BooleanFilter()
     completed = filters.BooleanFilter()
     userId = filters.CharFilter(field_name="user__user_id")
+    status = filters.ChoiceFilter(choices=SurveyResponse.Status.choices)
+    tag = filters.CharFilter(method="by_tag", help_text="A tag's name: responses that carry it.")
+    assignee = filters.CharFilter(method="by_assignee", help_text="A staff user's id, or nobody.")
 
     class Meta:
         model = SurveyResponse
@@ -346,6 +412,14 @@ class ResponseFilter(filters.FilterSet):
 
     def by_category(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(nps.category_q(value))
+
+    def by_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return work.narrowed(queryset, tags=[value])
+
+    def by_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value != work.NOBODY and not (value.isascii() and value.isdigit() and len(value) < 19):
+            raise serializers.ValidationError({"assignee": ["A staff user's id, or nobody."]})
+        return work.narrowed(queryset, assignee=value)
 
 
 # --- viewsets -------------------------------------------------------------------------------------
@@ -466,3 +540,68 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectS
 
     def get_queryset(self) -> QuerySet:
         return super().get_queryset().order_by("-created", "-pk")
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Staff's work on a response: status, assignee, tags and notes",
+        responses={200: WorkSerializer},
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Set a response's status, assignee or tags",
+        request=WorkSerializer,
+        responses={200: WorkSerializer},
+    )
+    @action(detail=True, methods=["get", "patch"], url_path="work", url_name="work")
+    def work_state(self, request: Request, pk: Any = None) -> Response:
+        response = self.get_object()
+        if request.method == "PATCH":
+            serializer = WorkSerializer(data=request.data, partial=True)
+            serializer.is_valid(raise_exception=True)
+            work.update(response, **_work_changes(response, serializer.validated_data))
+        return Response(WorkSerializer(response).data)
+
+    @extend_schema(
+        methods=["GET"], summary="A response's notes, oldest first", responses={200: NoteSerializer}
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a note to a response (you are its author)",
+        request=NoteSerializer,
+        responses={201: NoteSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def notes(self, request: Request, pk: Any = None) -> Response:
+        response = self.get_object()
+        if request.method == "POST":
+            serializer = NoteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            text = serializer.validated_data["text"]
+            note = work.add_note(response, request.user, text)
+            return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+        notes = response.notes.select_related("author").order_by("created", "pk")
+        return Response(NoteSerializer(notes, many=True).data)
+
+
+def _work_changes(response: SurveyResponse, data: dict[str, Any]) -> dict[str, Any]:
+    """The validated body as :func:`work.update` takes it: a user and tags for ids and names."""
+    changes = {key: data[key] for key in ("status",) if key in data}
+    if "assignee" in data:
+        changes["assignee"] = work.staff_user(data["assignee"])
+    if "tags" in data:
+        changes["tags"] = work.tags_named(response.project_id, data["tags"])
+    return changes
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The projects' tags"),
+    create=extend_schema(summary="Add a tag to a project"),
+    retrieve=extend_schema(summary="One tag"),
+    update=extend_schema(summary="Change a tag"),
+    partial_update=extend_schema(summary="Change some of a tag"),
+    destroy=extend_schema(summary="Delete a tag (it comes off its responses)"),
+)
+class TagViewSet(viewsets.ModelViewSet, ProjectScopedViewSet):
+    queryset = Tag.objects.order_by("project", "name")
+    serializer_class = TagSerializer
+    filterset_class = TagFilter

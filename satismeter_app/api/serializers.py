@@ -487,8 +487,16 @@ class CampaignListSerializer(serializers.Serializer):
     data = CampaignObjectSerializer(many=True)  # type: ignore[assignment]
 
 
+# v3's response object: the extended one, then staff's work on it.
+class WorkedResponseObjectSerializer(ExtendedResponseObjectSerializer):
+    """SatisMeter's response object, the user's anonymousId, and staff's status and tags."""
+
+    status = serializers.ChoiceField(choices=["open", "closed"])
+    tags = serializers.ListField(child=serializers.CharField(), help_text="Tag names, by name.")
+
+
 class ResponsePageSerializer(serializers.Serializer):
-    data = ExtendedResponseObjectSerializer(many=True)  # type: ignore[assignment]
+    data = WorkedResponseObjectSerializer(many=True)  # type: ignore[assignment]
     page = PageInfoSerializer()
 
 

@@ -5,7 +5,9 @@ Responses come oldest first, ``pageSize`` (1–100, default 20) at a time; ``pag
 ``nextPageCursor`` of the page before. The cursor holds the (created, id) of the last response
 served, so a page starts strictly after it: responses that arrive while a client pages are
 neither skipped nor served twice, they come at the end. Without ``startDate`` (and without a
-cursor) the last 30 days are served.
+cursor) the last 30 days are served. ``status`` and ``tag`` narrow the pages to the responses
+staff closed or tagged so; each object carries its ``status`` and ``tags`` after the extended
+object's keys.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from rest_framework.response import Response
 
 from ..models import Project, Survey
 from ..models import Response as SurveyResponse
-from ..services import reporting
+from ..services import reporting, work
 from .base import extend_schema
-from .exports import ERRORS, WINDOW_PARAMS, statistics_resource
+from .exports import ERRORS, WINDOW_PARAMS, WORK_PARAMS, by_work, statistics_resource
 from .secret import SecretKeyView, int_param, project_row, time_window
 from .serializers import (
     CampaignDocumentSerializer,
@@ -73,6 +75,7 @@ PAGE_PARAMS = [
     *WINDOW_PARAMS,
     OpenApiParameter("pageSize", int, description="1 to 100, default 20."),
     OpenApiParameter("pageCursor", str, description="nextPageCursor of the previous page."),
+    *WORK_PARAMS,
 ]
 
 
@@ -84,7 +87,9 @@ class ResponsePages(SecretKeyView):
         cursor = reporting.Cursor.decode(text) if text else None
         start, end = time_window(request, default_days=None if cursor else DEFAULT_DAYS)
         # v3 is where our keys beyond SatisMeter's documented ones belong: extended objects.
-        page = reporting.page(responses.between(start, end), cursor, size, extended=True)
+        responses = by_work(request, responses.between(start, end))
+        page = reporting.page(responses, cursor, size, extended=True)
+        with_work(page.objects)
         next_cursor = page.next_cursor.encode() if page.next_cursor else None
         return Response(
             {
@@ -92,6 +97,14 @@ class ResponsePages(SecretKeyView):
                 "page": {"hasNextPage": page.has_next, "nextPageCursor": next_cursor},
             }
         )
+
+
+def with_work(objects: list[dict[str, Any]]) -> None:
+    """v3's keys after the extended object's: the response's ``status`` and its ``tags``
+    (names, by name), for the whole page in one query."""
+    found = work.work_of([int(obj["id"]) for obj in objects])
+    for obj in objects:
+        obj.update(found.get(int(obj["id"]), {"status": "open", "tags": []}))
 
 
 class ResponsesView(ResponsePages):

@@ -47,10 +47,10 @@ from django.db.models.functions import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import nps
-from ..models import DailyRollup, Display, Project, Response, Survey
+from .. import nps, permissions
+from ..models import DailyRollup, Display, Project, Response, Survey, Tag
 from ..questions import CHOICE_TYPES, LONG_TEXT, Question
-from . import answers
+from . import answers, work
 
 DEFAULT_DAYS = 90
 COMMENTS_SHOWN = 20
@@ -90,6 +90,15 @@ class Filters:
     search: str = ""
     interval: str = "week"
     answer: str = ""  # "question:choice": responses whose answer includes the choice
+    status: str = ""
+    tag: Tag | None = None
+    assignee: str = ""  # a staff user's id, or work.NOBODY
+
+    @property
+    def worked(self) -> bool:
+        """Whether a filter of staff's work (status, tag, assignee) is set: only the
+        responses know those."""
+        return bool(self.status or self.tag or self.assignee)
 
     @property
     def days(self) -> int:
@@ -175,6 +184,13 @@ class FilterForm(forms.Form):
         required=False,
         help_text=_("Pick a survey first: only its responses with this choice are counted."),
     )
+    status = forms.ChoiceField(
+        label=_("status"), required=False, choices=[("", _("All")), *Response.Status.choices]
+    )
+    tag = forms.ModelChoiceField(
+        label=_("tag"), queryset=Tag.objects.none(), required=False, empty_label=_("All")
+    )
+    assignee = forms.ChoiceField(label=_("assignee"), required=False)
     interval = forms.ChoiceField(
         label=_("trend by"),
         required=False,
@@ -205,6 +221,21 @@ class FilterForm(forms.Form):
         answer = self.fields["answer"]
         assert isinstance(answer, forms.ChoiceField)
         answer.choices = [("", _("All")), *answer_choices(project, data.get("survey"))]
+        self._offer_work_choices(project)
+
+    def _offer_work_choices(self, project: Project) -> None:
+        """The project's tags and the people its responses can be assigned to."""
+        tag = self.fields["tag"]
+        assert isinstance(tag, forms.ModelChoiceField)
+        tag.queryset = Tag.objects.filter(project=project).order_by("name")
+        assignee = self.fields["assignee"]
+        assert isinstance(assignee, forms.ChoiceField)
+        people = permissions.people_of([project.pk])
+        assignee.choices = [
+            ("", _("All")),
+            (work.NOBODY, _("nobody")),
+            *((str(user.pk), user.get_full_name() or user.get_username()) for user in people),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -269,6 +300,9 @@ def responses(project: Project, filters: Filters) -> QuerySet[Response]:
     if filters.answer:
         question, choice = filters.answer.split(":", 1)
         qs = qs.filter(answers.AnswerIncludes(question, choice))
+    if filters.worked:
+        tags = [filters.tag] if filters.tag else []
+        qs = work.narrowed(qs, status=filters.status, tags=tags, assignee=filters.assignee or None)
     return qs
 
 
@@ -299,10 +333,15 @@ def rollups(project: Project, filters: Filters) -> QuerySet[DailyRollup]:
 
 
 def from_rollups(filters: Filters) -> bool:
-    """Whether rollups can serve the numbers: all but a trait value and the comment search,
-    which only the responses know (the trait breakdown and the comments always read the
-    responses)."""
-    return not (filters.trait and filters.trait_value) and not filters.search and not filters.answer
+    """Whether rollups can serve the numbers: all but a trait value, the comment search, an
+    answer and staff's work (status, tag, assignee), which only the responses know (the trait
+    breakdown and the comments always read the responses)."""
+    return not (filters.trait and filters.trait_value) and not _responses_only(filters)
+
+
+def _responses_only(filters: Filters) -> bool:
+    """Whether a filter other than the trait value is one the rollups cannot count."""
+    return bool(filters.search or filters.answer or filters.worked)
 
 
 # --- numbers --------------------------------------------------------------------------------
@@ -513,7 +552,7 @@ def _compared(
 ) -> list[dict[str, Any]]:
     """The chosen trait value next to every other response the other filters select: the
     rollups' totals (or, with a comment search, the responses') less the chosen value's."""
-    if filters.search or filters.answer:
+    if _responses_only(filters):
         everyone = nps.summarize(responses(project, replace(filters, trait_value="")))
     rest = {name: getattr(everyone, name) - getattr(chosen, name) for name in CATEGORY_SUMS}
     return _with_nps(

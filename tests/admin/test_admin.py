@@ -20,6 +20,7 @@ from satismeter_app.models import (
     Project,
     Response,
     Survey,
+    Tag,
     Unsubscribe,
     UserEvent,
 )
@@ -36,6 +37,7 @@ MODELS = [
     Unsubscribe,
     Delivery,
     Integration,
+    Tag,
 ]
 KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9]+\.[A-Za-z0-9]{32}")
 
@@ -85,6 +87,8 @@ def populate(
         survey = make_survey(project, name=f"{tag} NPS")
         user = make_end_user(project, user_id=f"{tag}-user", email=f"{tag}@example.com")
         response = make_response(survey, user=user, rating=9, feedback=f"{tag} feedback")
+        response_tag = Tag.objects.create(project=project, name=f"{tag}-tag")
+        response.tags.add(response_tag)
         api_key, _ = ApiKey.issue(project, f"{tag} key")
         colleague = make_staff(project, username=f"{tag}-staff")
         return {
@@ -96,6 +100,7 @@ def populate(
             "userevent": UserEvent.objects.create(project=project, user=user, name=f"{tag}-event"),
             "display": Display.objects.create(project=project, survey=survey, user=user),
             "response": response,
+            "tag": response_tag,
             "unsubscribe": Unsubscribe.objects.create(
                 project=project, email=f"{tag}-out@example.com", source=Unsubscribe.Source.API
             ),
@@ -212,7 +217,7 @@ def test_member_lists_only_their_projects_objects(
     assert "Globex" not in page
 
 
-@pytest.mark.parametrize("model", [EndUser, Survey, Response, Delivery, ApiKey, Project])
+@pytest.mark.parametrize("model", [EndUser, Survey, Response, Delivery, ApiKey, Project, Tag])
 @pytest.mark.parametrize("view", ["change", "delete", "history"])
 def test_member_cannot_open_other_projects_objects(
     member_client: Client, globex: dict, model: type[models.Model], view: str
@@ -506,7 +511,8 @@ def test_response_changelist_queries_do_not_grow_with_rows(
         make_response(survey, rating=rating % 11, feedback="ok")
     client.force_login(make_staff(project, superuser=who == "superuser"))
 
-    with django_assert_max_num_queries(12):
+    # 11, then one each for the tag chips (a prefetch), the assignee and the tag filters.
+    with django_assert_max_num_queries(14):
         page = client.get(admin_url(Response, "changelist"))
 
     assert len(page.context["cl"].result_list) == 30

@@ -33,7 +33,9 @@ from satismeter_app.models import (
     Project,
     Reminder,
     Response,
+    ResponseNote,
     Survey,
+    Tag,
     Unsubscribe,
     UserEvent,
 )
@@ -53,6 +55,7 @@ class Tenant:
     user: EndUser
     response: Response
     integration: Integration
+    tag: Tag
 
 
 def make_tenant(name: str, make_survey, make_end_user, make_response) -> Tenant:
@@ -68,7 +71,11 @@ def make_tenant(name: str, make_survey, make_end_user, make_response) -> Tenant:
     integration = Integration.objects.create(
         project=project, kind="webhook", name=f"{name} hook", secret=f"{name}-hook-secret"
     )
-    return Tenant(project, ApiKey.issue(project)[1], survey, user, response, integration)
+    tag = Tag.objects.create(project=project, name=f"{name}-tag", color="#123456")
+    response.tags.add(tag)
+    ResponseNote.objects.create(response=response, text=f"{name} note")
+    key = ApiKey.issue(project)[1]
+    return Tenant(project, key, survey, user, response, integration, tag)
 
 
 @pytest.fixture
@@ -93,6 +100,9 @@ def snapshot(project: Project) -> dict[str, Any]:
         "events": UserEvent.objects.filter(project=project).count(),
         "unsubscribes": list(Unsubscribe.objects.filter(project=project).values("email")),
         "integrations": list(Integration.objects.filter(project=project).values()),
+        "tags": list(Tag.objects.filter(project=project).values()),
+        "tagged": list(Response.tags.through.objects.filter(tag__project=project).values()),
+        "notes": list(ResponseNote.objects.filter(response__project=project).values()),
     }
 
 
@@ -130,6 +140,7 @@ def leaks(reply, b: Tenant) -> list[str]:
     """Marks of B that must never appear in an answer to A."""
     body = text(reply)
     marks = ["bravo@example.com", "bravo feedback", "gone-bravo@", "bravo hook", "bravo NPS"]
+    marks += ["bravo-tag", "bravo note"]
     marks += ["bravo-secret", "bravo-hook-secret", b.key, b.project.write_key]
     return [mark for mark in marks if mark in body]
 
@@ -158,6 +169,7 @@ def _responses(a, b):
         ("get", f"/api/responses?project={b.project.pk}", None, {403}),
         ("get", "/api/responses", None, {200}),
         ("get", "/api/responses?format=csv", None, {200}),
+        ("get", "/api/responses?tag=bravo-tag&status=open", None, {200}),
     ]
 
 
@@ -283,6 +295,7 @@ def manage_probe(resource: str, detail: str = ""):
             "integrations": b.integration.pk,
             "users": b.user.pk,
             "responses": b.response.pk,
+            "tags": b.tag.pk,
         }[resource]
 
     def probe(a: Tenant, b: Tenant, members: list[Any], **_: Any) -> None:
@@ -296,7 +309,7 @@ def manage_probe(resource: str, detail: str = ""):
                     if resource != "projects":
                         reply = client.get(base, {"project": b.project.pk})
                         assert reply.status_code == 200 and reply.json()["results"] == []
-                    if resource in ("surveys", "integrations"):
+                    if resource in ("surveys", "integrations", "tags"):
                         body = {"project": b.project.pk, "name": "pwned", "kind": "webhook"}
                         reply = client.post(base, body, format="json")
                         assert reply.status_code == 400, reply.content
@@ -309,6 +322,12 @@ def manage_probe(resource: str, detail: str = ""):
                 if detail == "/erase":
                     assert client.post(url, {"mode": "delete"}, format="json").status_code == 404
                     continue
+                if detail == "/notes":
+                    assert client.post(url, {"text": "pwned"}, format="json").status_code == 404
+                if detail == "/work":  # A's response, B's tag: refused
+                    body = {"tags": [b.tag.name]}
+                    own = client.patch(f"{base}/{a.response.pk}/work", body, format="json")
+                    assert own.status_code == 400, own.content
                 reply = client.get(url)
                 assert reply.status_code == 404 and not leaks(reply, b)
                 for method in ("patch", "put", "delete"):
@@ -418,12 +437,14 @@ ROUTES: dict[str, Callable[..., None]] = {
     "segment-webhook": webhook_probe,
     **{
         f"manage-{name}-list": manage_probe(f"{name}s")
-        for name in ("project", "survey", "integration", "user", "response")
+        for name in ("project", "survey", "integration", "user", "response", "tag")
     },
     **{
         f"manage-{name}-detail": manage_probe(f"{name}s", "detail")
-        for name in ("project", "survey", "integration", "user", "response")
+        for name in ("project", "survey", "integration", "user", "response", "tag")
     },
+    "manage-response-work": manage_probe("responses", "/work"),
+    "manage-response-notes": manage_probe("responses", "/notes"),
     "manage-user-erase": manage_probe("users", "/erase"),
     "manage-user-export": manage_probe("users", "/export"),
     "schema": public_probe("/api/schema/"),
