@@ -39,6 +39,14 @@ def send_deliveries(integration_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def send_replies() -> None:
+    """Send the staff's replies that are due; enqueued on commit and by the sweep."""
+    report = outbox.send_due_replies()
+    if report.claimed:
+        logger.info("Replies: %s", report)
+
+
+@shared_task(ignore_result=True)
 def sweep_deliveries() -> None:
     """Enqueue every integration with rows due: new, to retry, or left by a dead worker."""
     outbox.sweep()
@@ -80,3 +88,16 @@ def enqueue_deliveries(sender: Any, integration_ids: Sequence[int], **kwargs: An
                 type(exc).__name__,
                 exc,
             )
+
+
+@receiver(outbox.replies_due)
+def enqueue_replies(sender: Any, **kwargs: Any) -> None:
+    """One task for the replies' queue; as above, a broker that is down fails nothing."""
+    try:
+        send_replies.apply_async(retry=False)
+    except Exception as exc:  # the sweep catches up
+        logger.warning(
+            "Could not enqueue replies (%s: %s); the sweep will send them.",
+            type(exc).__name__,
+            exc,
+        )
