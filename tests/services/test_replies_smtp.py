@@ -208,3 +208,27 @@ def test_erasing_the_user_keeps_only_the_dates_of_the_replies(answered, staff, s
     reply = Reply.objects.get()
     assert (reply.to_email, reply.subject, reply.body) == ("", "", "")
     assert Delivery.objects.get().payload == {"erased": True}
+
+
+def test_retry_now_sends_a_dead_reply_again(
+    answered, staff, settings, django_capture_on_commit_callbacks
+):
+    with running_smtp(settings, Refusing("550 5.7.1 Policy")) as smtp:
+        replies.send_reply(answered, staff, "", "Hallo")
+        assert outbox.send_due_replies().dead == 1
+        smtp.reply = ""  # the postmaster fixed the policy
+        enqueued: list[Any] = []
+
+        def listen(sender: Any, **kwargs: Any) -> None:
+            enqueued.append(sender)
+
+        outbox.replies_due.connect(listen)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                assert outbox.retry_now(Delivery.objects.all()) == 1
+        finally:
+            outbox.replies_due.disconnect(listen)
+        assert enqueued == [Delivery]
+        assert outbox.send_due_replies().delivered == 1
+    assert len(smtp.messages) == 1
+    assert Reply.objects.get().state == Reply.State.SENT
