@@ -95,3 +95,9 @@ def test_an_empty_message_is_refused(client, make_staff, project, answered):
     posted = client.post(reply_url(answered), {"subject": "Hi", "message": "   "})
     assert [str(m) for m in get_messages(posted.wsgi_request)] == ["This field is required."]
     assert not Reply.objects.exists()
+
+
+def test_the_section_speaks_the_staff_members_language(client, make_staff, project, answered):
+    client.force_login(make_staff(project))
+    page = client.get(page_url(answered), headers={"accept-language": "de"}).content.decode()
+    assert "Der befragten Person antworten" in page and "Antwort senden" in page
