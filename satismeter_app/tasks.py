@@ -1,5 +1,6 @@
 """Celery tasks: thin, they take primary keys and call the outbox. The app declares shared
-tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`,
+tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`
+(which also enqueues :func:`send_replies`, the staff replies' queue, when a reply is due),
 :func:`send_reminders` and :func:`forget_segment_message_ids`::
 
     CELERY_BEAT_SCHEDULE = {

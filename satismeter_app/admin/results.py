@@ -141,7 +141,8 @@ class RepliesSection:
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        response = self.get_queryset(request).filter(pk=object_id).first()
+        related = ("survey__project", "user", "project")
+        response = self.get_queryset(request).select_related(*related).filter(pk=object_id).first()
         if response is not None:
             extra_context = {**(extra_context or {}), **self.replies_context(request, response)}
         return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]

@@ -49,11 +49,12 @@ def test_a_member_replies_and_sees_the_reply_pending_then_sent(
         "anna@acme.test",
     )
     assert reply.delivery.destination == "reply" and reply.delivery.integration is None
-    with django_assert_max_num_queries(25):
+    client.post(reply_url(answered), {"subject": "Encore", "message": "Et merci"})
+    with django_assert_max_num_queries(13):  # whatever the number of replies
         page = client.get(page_url(answered)).content.decode()
-    assert "sm-reply-pending" in page and "Merci &lt;3" in page
+    assert page.count("sm-reply-pending") == 2 and "Merci &lt;3" in page
     outbox.send_all_due()
-    assert [m.to for m in mailoutbox] == [["ben@example.com"]]
+    assert [m.to for m in mailoutbox] == [["ben@example.com"]] * 2
     assert "sm-reply-sent" in client.get(page_url(answered)).content.decode()
 
 
