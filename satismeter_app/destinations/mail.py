@@ -13,6 +13,7 @@ answered, in the terms the outbox judges every destination by:
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import time
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from .base import Destination, Outcome
 
 if TYPE_CHECKING:
     from ..models import Delivery
+
+logger = logging.getLogger(__name__)
 
 REPLY = "reply"  # Delivery.destination of a reply
 # The payload's keys, all needed to send.
@@ -104,6 +107,11 @@ class ReplyDestination(Destination):
             connection.send_messages([message])
         except (smtplib.SMTPException, OSError) as exc:
             error = smtp_error(exc)
+        except ValueError as exc:  # a header Django refuses (a line break): it never will go
+            error = MessageRejected(f"The message cannot be sent as written: {exc}")
+        except Exception as exc:  # a bug must not leave the row claimed; logged, retried
+            logger.exception("Unexpected error sending reply delivery %s", row.pk)
+            error = DeliveryError(f"Unexpected error sending the reply: {type(exc).__name__}")
         timing = {"started": started, "duration_ms": int((time.monotonic() - clock) * 1000)}
         if error is not None:
             return Outcome.failure(row, error, **timing)

@@ -232,3 +232,17 @@ def test_retry_now_sends_a_dead_reply_again(
         assert outbox.send_due_replies().delivered == 1
     assert len(smtp.messages) == 1
     assert Reply.objects.get().state == Reply.State.SENT
+
+
+def test_a_message_the_mail_library_refuses_dies_instead_of_blocking_the_queue(
+    answered, staff, smtp
+):
+    reply = replies.send_reply(answered, staff, "", "Hallo")
+    delivery = reply.delivery
+    delivery.payload = {**delivery.payload, "from": "Acme\n<team@acme.test>"}
+    delivery.save()
+    replies.send_reply(answered, staff, "", "Noch einmal")
+    report = outbox.send_due_replies()
+    assert (report.dead, report.delivered) == (1, 1)
+    assert "cannot be sent as written" in Delivery.objects.get(pk=delivery.pk).last_error
+    assert len(smtp.messages) == 1
