@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     "REMINDER_LINK_MAX_AGE": 30 * 24 * 60 * 60,
     "REMINDER_SCANNER_WINDOW": 120,
     "REMINDER_BATCH_SIZE": 2000,
+    # Replies to respondents (docs/email.md): the Reply-To of every reply, a shared support
+    # inbox say; empty: the address of the staff member who writes it.
+    "REPLY_TO_EMAIL": "",
 }
 
 

@@ -71,6 +71,13 @@ class ResponseClosed(RequestRefused):
     code = "response_closed"
 
 
+class ReplyRefused(RequestRefused):
+    """No reply may go to this respondent (no address, unsubscribed, erased); the message
+    says why, for staff."""
+
+    code = "reply_refused"
+
+
 class BadLink(SatismeterError):
     """A signed email link is forged, expired, or names a reminder that no longer exists."""
 

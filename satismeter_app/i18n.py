@@ -44,6 +44,9 @@ survey's ``HOW_LIKELY`` is used even when no service name is known.
 grammar than "recommend Acme" in many), and any remaining placeholder becomes the language's
 ``US``. ``{{score}}`` (in ``SCORE_BUTTON_LABEL``) is left for the widget. Values are plain text:
 escaping them is the template's job.
+
+**Staff replies** (:func:`reply_strings`) have a greeting and a footer of their own, in
+``catalog/reply/strings.json``: for the languages they are written in, English for the others.
 """
 
 from __future__ import annotations
@@ -119,6 +122,21 @@ def string_keys() -> frozenset[str]:
 def catalog(language: str) -> Mapping[str, str]:
     """The built-in strings of an available language tag, as written; KeyError otherwise."""
     return _catalogs()[language]
+
+
+@lru_cache(maxsize=1)
+def _reply_catalog() -> Mapping[str, Mapping[str, str]]:
+    entry = files("satismeter_app") / "catalog" / "reply" / "strings.json"
+    return MappingProxyType(json.loads(entry.read_text(encoding="utf-8")))
+
+
+def reply_strings(language: str | None) -> dict[str, str]:
+    """The greeting and footer of a staff reply in the language :func:`choose_language` picks
+    (or its base), else in English; with ``DIRECTION``."""
+    tag = choose_language([language])
+    table = _reply_catalog()
+    own = table.get(tag) or table.get(tag.partition("-")[0]) or {}
+    return {**table[ENGLISH], **own, "DIRECTION": direction(tag)}
 
 
 def direction(tag: str | None) -> str:

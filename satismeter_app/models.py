@@ -350,6 +350,17 @@ class EndUser(models.Model):
     def is_anonymous(self) -> bool:
         return self.user_id is None
 
+    def mail_refusal(self) -> StrOrPromise | None:
+        """Why no email may go to this user, in staff's words, or None: the one rule for a
+        single message (a reply); reminders ask the same of many users in one query."""
+        if self.erased is not None:
+            return _("The user's data was erased.")
+        if not self.email:
+            return _("The user has no email address.")
+        if self.unsubscribed or Unsubscribe.covers(self.project_id, self.email):
+            return _("The user unsubscribed from email.")
+        return None
+
 
 class Survey(models.Model):
     """A campaign: one question set, its texts, design, targeting and reminders."""
@@ -1039,6 +1050,11 @@ class Unsubscribe(models.Model):
     def __str__(self) -> str:
         return self.email
 
+    @classmethod
+    def covers(cls, project_id: int, address: str) -> bool:
+        """Whether ``address`` is on the project's list (any spelling of it)."""
+        return cls.objects.filter(project_id=project_id, email__iexact=address.strip()).exists()
+
 
 class Reminder(models.Model):
     """One reminder email for one user and one survey period (see docs/email.md).
@@ -1198,3 +1214,66 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started:%Y-%m-%d %H:%M:%S} {self.outcome}"
+
+
+class Reply(models.Model):
+    """A staff member's email to the respondent of a response, sent through the outbox
+    (docs/email.md, "Replying to a respondent"); its state is that of its delivery."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    response = models.ForeignKey(
+        Response,
+        on_delete=models.CASCADE,
+        related_name="replies",
+        verbose_name=_("response"),
+        db_index=False,  # sm_reply_response starts with it
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    to_email = models.EmailField(_("to"), max_length=254)
+    reply_to = models.EmailField(_("reply to"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    language = models.CharField(_("language"), max_length=35, blank=True)
+    delivery = models.OneToOneField(
+        Delivery,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reply",
+        verbose_name=_("delivery"),
+    )
+    created = models.DateTimeField(_("written"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
+        ordering = ["created", "pk"]
+        indexes = [models.Index(fields=["response", "created"], name="sm_reply_response")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def state(self) -> str:
+        """Sent once its delivery is; failed when it died (or was dropped, the user erased)."""
+        delivery = self.delivery
+        if delivery is None or delivery.state == Delivery.State.DEAD:
+            return self.State.FAILED
+        if delivery.state == Delivery.State.DELIVERED:
+            return self.State.SENT
+        return self.State.PENDING
+
+    @property
+    def state_label(self) -> str:
+        return str(self.State(self.state).label)

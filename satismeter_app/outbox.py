@@ -18,6 +18,12 @@ transaction, and records the outcome and an attempt row per delivery.
 While a row is ``sending``, ``next_attempt_at`` is when its claim runs out. A worker killed
 mid-send leaves the row there, and the first task after that time sends it again, with the
 same message id: receivers (Segment, webhook consumers) drop repeats by that id.
+
+Staff's replies to respondents go through the same rows, claims, retries and sweep: a reply's
+row has no integration and the destination ``"reply"`` (destinations/mail.py), and its queue
+is named by ``None`` where an integration's is named by its id (:func:`schedule_replies`,
+:func:`send_due_replies`). Before a reply goes out its recipient is asked again whether they
+may be emailed: an address unsubscribed or erased since the reply was written gets nothing.
 """
 
 from __future__ import annotations
@@ -44,8 +50,9 @@ from django.utils import timezone
 from .conf import app_settings
 from .destinations import destination_for
 from .destinations.base import Destination, Outcome
-from .exceptions import DeliveryError, SatismeterConfigurationError
-from .models import Delivery, DeliveryAttempt, Integration, Response
+from .destinations.mail import REPLY, ReplyDestination
+from .exceptions import DeliveryError, MessageRejected, SatismeterConfigurationError
+from .models import Delivery, DeliveryAttempt, Integration, Response, Unsubscribe
 from .tally import Tally
 
 logger = logging.getLogger(__name__)
@@ -82,6 +89,17 @@ def schedule(integration_ids: Iterable[int | None]) -> None:
 # send. tasks.py (the layer above) listens and enqueues one Celery task per integration, so
 # that this module never imports the interfaces that call it.
 deliveries_due = Signal()
+# The same for the replies' queue, which has no integration.
+replies_due = Signal()
+
+
+def schedule_replies() -> None:
+    """Once the current transaction commits, enqueue a send of the replies due."""
+    transaction.on_commit(enqueue_replies)
+
+
+def enqueue_replies() -> None:
+    replies_due.send(sender=Delivery)
 
 
 def write(
@@ -191,6 +209,8 @@ def retry_now(deliveries: QuerySet[Delivery]) -> int:
     window = timedelta(seconds=app_settings.DELIVERY_RETRY_WINDOW)
     count = rows.update(state=Delivery.State.PENDING, next_attempt_at=now, retry_until=now + window)
     schedule(integration_ids)
+    if None in integration_ids:
+        schedule_replies()
     return count
 
 
@@ -243,15 +263,53 @@ def send_due(integration_id: int) -> RunReport:
     return report
 
 
+def send_due_replies() -> RunReport:
+    """Claim and send the replies due, claim after claim, in this thread (a reply is one
+    email; there are few). A recipient who may no longer be emailed gets nothing: the row
+    dies with the reason."""
+    report = RunReport()
+    destination = ReplyDestination()
+    for rows in claims(None, destination.claim_size):
+        refused = refused_recipients(rows)
+        outcomes = {
+            row.pk: Outcome.failure(row, MessageRejected(refused[row.pk]))
+            for row in rows
+            if row.pk in refused
+        }
+        outcomes.update(outcomes_of(destination, [r for r in rows if r.pk not in refused]))
+        report.add(record(rows, outcomes))
+    return report
+
+
+def refused_recipients(rows: Sequence[Delivery]) -> dict[int, str]:
+    """The reply rows whose recipient may not be emailed now, with the reason
+    (:meth:`EndUser.mail_refusal`, and the list for the address the row goes to)."""
+    found = Delivery.objects.filter(pk__in=[row.pk for row in rows]).select_related(
+        "response__user"
+    )
+    users = {d.pk: d.response.user for d in found if d.response is not None}
+    refusals = {pk: user.mail_refusal() for pk, user in users.items()}
+    refused = {}
+    for row in rows:
+        reason = refusals.get(row.pk, "The response was deleted.")
+        address = str((row.payload or {}).get("to", ""))
+        if reason is None and Unsubscribe.covers(row.project_id, address):
+            reason = "The address is on the project's unsubscribe list."
+        if reason is not None:
+            refused[row.pk] = f"Not sent. {reason}"
+    return refused
+
+
 def send_all_due() -> RunReport:
     """Send everything due now, in this process: for tests and the shell, not for production."""
     report = RunReport()
     for integration_id in due_integrations(timezone.now()):
         report += send_due(integration_id)
+    report += send_due_replies()
     return report
 
 
-def claims(integration_id: int, size: int) -> Iterator[list[Delivery]]:
+def claims(integration_id: int | None, size: int) -> Iterator[list[Delivery]]:
     """Claim after claim, until one comes back short (nothing more is due) or the task has
     made :data:`MAX_CLAIMS_PER_RUN`."""
     for _round in range(MAX_CLAIMS_PER_RUN):
@@ -262,9 +320,9 @@ def claims(integration_id: int, size: int) -> Iterator[list[Delivery]]:
             return
 
 
-def claim(integration_id: int, size: int, now: datetime | None = None) -> list[Delivery]:
+def claim(integration_id: int | None, size: int, now: datetime | None = None) -> list[Delivery]:
     """Take up to ``size`` due rows for this worker until the claim timeout: the oldest due,
-    returned in the order they were written.
+    returned in the order they were written. ``None``: the replies' queue.
 
     One statement, ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``:
     concurrent claims take disjoint rows without waiting for each other, and only ids are
@@ -274,7 +332,7 @@ def claim(integration_id: int, size: int, now: datetime | None = None) -> list[D
     now = now or timezone.now()
     until = now + timedelta(seconds=app_settings.DELIVERY_CLAIM_TIMEOUT)
     due = Delivery.objects.filter(
-        integration_id=integration_id, state__in=ACTIVE, next_attempt_at__lte=now
+        queue(integration_id), state__in=ACTIVE, next_attempt_at__lte=now
     ).order_by("next_attempt_at", "pk")
     picked, params = due.values("pk")[:size].query.sql_with_params()
     connection = connections[due.db]
@@ -290,6 +348,13 @@ def claim(integration_id: int, size: int, now: datetime | None = None) -> list[D
     sending = [Delivery.State.SENDING, connection.ops.adapt_datetimefield_value(until)]
     rows = claimed_rows(connection, statement, [*sending, *params])
     return sorted(rows, key=lambda row: row.pk)
+
+
+def queue(integration_id: int | None) -> Q:
+    """The rows of one integration, or (``None``) the replies, which have none."""
+    if integration_id is None:
+        return Q(integration__isnull=True, destination=REPLY)
+    return Q(integration_id=integration_id)
 
 
 PAYLOAD_AT = [field.name for field in Delivery._meta.concrete_fields].index("payload")
@@ -615,7 +680,14 @@ def sweep(now: datetime | None = None) -> list[int]:
     worker's claim). Runs periodically (Celery beat)."""
     now = now or timezone.now()
     orphans = Delivery.objects.filter(integration__isnull=True, state__in=ACTIVE)
+    orphans = orphans.exclude(destination=REPLY)
     orphans.update(state=Delivery.State.DEAD, last_error="The integration was deleted.")
     integration_ids = due_integrations(now)
     enqueue(integration_ids)
+    if replies_are_due(now):
+        enqueue_replies()
     return integration_ids
+
+
+def replies_are_due(now: datetime) -> bool:
+    return Delivery.objects.filter(queue(None), state__in=ACTIVE, next_attempt_at__lte=now).exists()

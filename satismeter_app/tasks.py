@@ -1,5 +1,6 @@
 """Celery tasks: thin, they take primary keys and call the outbox. The app declares shared
-tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`,
+tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`
+(which also enqueues :func:`send_replies`, the staff replies' queue, when a reply is due),
 :func:`send_reminders` and :func:`forget_segment_message_ids`::
 
     CELERY_BEAT_SCHEDULE = {
@@ -36,6 +37,14 @@ def send_deliveries(integration_id: int) -> None:
     report = outbox.send_due(integration_id)
     if report.claimed:
         logger.info("Integration %s: %s", integration_id, report)
+
+
+@shared_task(ignore_result=True)
+def send_replies() -> None:
+    """Send the staff's replies that are due; enqueued on commit and by the sweep."""
+    report = outbox.send_due_replies()
+    if report.claimed:
+        logger.info("Replies: %s", report)
 
 
 @shared_task(ignore_result=True)
@@ -80,3 +89,16 @@ def enqueue_deliveries(sender: Any, integration_ids: Sequence[int], **kwargs: An
                 type(exc).__name__,
                 exc,
             )
+
+
+@receiver(outbox.replies_due)
+def enqueue_replies(sender: Any, **kwargs: Any) -> None:
+    """One task for the replies' queue; as above, a broker that is down fails nothing."""
+    try:
+        send_replies.apply_async(retry=False)
+    except Exception as exc:  # the sweep catches up
+        logger.warning(
+            "Could not enqueue replies (%s: %s); the sweep will send them.",
+            type(exc).__name__,
+            exc,
+        )

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from .. import nps
+from ..exceptions import ReplyRefused
 from ..models import (
     Display,
     EndUser,
     Response,
 )
+from ..services import replies
 from . import readonly
 from .scoping import (
     ViewOnlyAdmin,
@@ -100,8 +106,83 @@ class CategoryFilter(admin.SimpleListFilter):
         return None if value is None else queryset.filter(nps.category_q(value))
 
 
+class ReplyForm(forms.Form):
+    """Staff's reply to the respondent (services/replies.py)."""
+
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=replies.MAX_SUBJECT_LENGTH,
+        required=False,
+        help_text=_("Left empty: “Re:” and the survey's question, in the respondent's language."),
+    )
+    message = forms.CharField(
+        label=_("Message"),
+        max_length=replies.MAX_BODY_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 60}),
+        help_text=_("Sent as written, between a greeting and a footer in their language."),
+    )
+
+
+class RepliesSection:
+    """The response page's reply form and replies (their own template include), and the
+    route the form posts to: whoever may see the response's project may reply."""
+
+    opts: Any
+    admin_site: Any
+    get_queryset: Any
+
+    def get_urls(self) -> list[Any]:
+        reply = self.admin_site.admin_view(require_POST(self.reply_view))
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<int:object_id>/reply/", reply, name=f"{info}_reply"),
+            *super().get_urls(),  # type: ignore[misc]
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        related = ("survey__project", "user", "project")
+        response = self.get_queryset(request).select_related(*related).filter(pk=object_id).first()
+        if response is not None:
+            extra_context = {**(extra_context or {}), **self.replies_context(request, response)}
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+    def replies_context(self, request: HttpRequest, response: Response) -> dict[str, Any]:
+        form = ReplyForm(initial={"subject": replies.default_subject(response)})
+        return {
+            "reply_form": form,
+            "reply_refusal": replies.refusal(response),
+            "reply_url": reverse("admin:satismeter_app_response_reply", args=[response.pk]),
+            "reply_entries": replies.timeline(response),
+            "reply_to": replies.reply_to_address(request.user),
+        }
+
+    def reply_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        response = get_object_or_404(
+            self.get_queryset(request).select_related("user", "survey__project", "project"),
+            pk=object_id,
+        )
+        back = reverse("admin:satismeter_app_response_change", args=[response.pk])
+        form = ReplyForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, " ".join(str(error) for error in errors))
+            return HttpResponseRedirect(f"{back}#replies")
+        data = form.cleaned_data
+        try:
+            reply = replies.send_reply(response, request.user, data["subject"], data["message"])
+        except ReplyRefused as refused:
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(f"{back}#replies")
+        messages.success(
+            request, _("Your reply to %(address)s is on its way.") % {"address": reply.to_email}
+        )
+        return HttpResponseRedirect(f"{back}#replies")
+
+
 @admin.register(Response)
-class ResponseAdmin(ResponseWorkViews, SurveyColumn, ViewOnlyAdmin):
+class ResponseAdmin(ResponseWorkViews, RepliesSection, SurveyColumn, ViewOnlyAdmin):
     """What the user sent is view-only; staff work the response (status, assignee, tags,
     notes) in the panel under it (admin/work.py)."""
 

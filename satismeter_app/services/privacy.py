@@ -4,7 +4,8 @@ Erasure anonymises by default: the user's identity, traits, groups, pages and ev
 do the free text of their responses (comments, text answers, the traits snapshot, the page);
 the ratings stay, with their dates, survey, method, language and device, so that the NPS of
 the past does not change. ``mode="delete"`` removes the user and their responses outright.
-Either way, outbox messages not delivered (pending, being sent, or dead) are dropped with
+Staff's replies to the user keep only their dates, author and state. Either way, outbox
+messages not delivered (pending, being sent, or dead) are dropped with
 their attempts, and the delivered ones keep only their state, dates and statuses: their
 payloads carry the user's name, email, traits and comment, and their error texts may quote
 them (rows logged before errors left out the receiver's answer). An unsubscribed address stays
@@ -20,7 +21,16 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..exceptions import InvalidInput
-from ..models import Delivery, DeliveryAttempt, Display, EndUser, Response, Unsubscribe, UserEvent
+from ..models import (
+    Delivery,
+    DeliveryAttempt,
+    Display,
+    EndUser,
+    Reply,
+    Response,
+    Unsubscribe,
+    UserEvent,
+)
 from ..representations import iso_time, response_object, user_record
 
 Mode = Literal["anonymise", "delete"]
@@ -56,6 +66,9 @@ def erase_user(user: EndUser, mode: Mode = ANONYMISE) -> None:
         response.feedback, response.traits, response.referrer = "", {}, ""
         response.answers = _chosen_answers(response.answers)
     Response.objects.bulk_update(responses, ["feedback", "traits", "referrer", "answers"])
+    # Staff's replies stay on the timeline as dated entries, without the address or the text
+    # (which may quote the comment or name the user).
+    Reply.objects.filter(response__user=locked).update(to_email="", subject="", body="")
     _anonymise(locked)
     user.refresh_from_db()
 

@@ -12,7 +12,7 @@ Working a response changes nothing the respondent sent, nor the response's ``upd
 (the exports' "changed since" reads it), nor any statistic.
 
 :func:`timeline` gives the dated entries of a response's page, oldest first; other kinds of
-entries (replies to the respondent, say) add their own to it.
+entries add their own to it: staff's replies to the respondent (services/replies.py) are there.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import permissions
 from ..exceptions import InvalidInput
-from ..models import Response, ResponseNote, Tag
+from ..models import Reply, Response, ResponseNote, Tag
+from . import replies
 
 NOTE_MAX_CHARACTERS = 10_000
 NOBODY = "nobody"  # the assignee filter's value for responses nobody follows up
@@ -189,4 +190,11 @@ def timeline(response: Response) -> list[Entry]:
         entries.append(Entry(response.completed_at, "completed", str(_("Completed"))))
     notes = response.notes.select_related("author").order_by("created", "pk")
     entries += [Entry(n.created, "note", str(_("Note")), n.author, n.text) for n in notes]
+    entries += [reply_entry(entry.reply) for entry in replies.timeline(response)]
     return sorted(entries, key=lambda entry: entry.when)
+
+
+def reply_entry(reply: Reply) -> Entry:
+    """A reply on the timeline: its state and subject; the replies' section has the rest."""
+    title = _("Reply to the respondent: %(state)s") % {"state": reply.state_label}
+    return Entry(reply.created, "reply", str(title), reply.author, reply.subject)
