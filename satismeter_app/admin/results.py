@@ -139,15 +139,6 @@ class RepliesSection:
             *super().get_urls(),  # type: ignore[misc]
         ]
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        related = ("survey__project", "user", "project")
-        response = self.get_queryset(request).select_related(*related).filter(pk=object_id).first()
-        if response is not None:
-            extra_context = {**(extra_context or {}), **self.replies_context(request, response)}
-        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
-
     def replies_context(self, request: HttpRequest, response: Response) -> dict[str, Any]:
         form = ReplyForm(initial={"subject": replies.default_subject(response)})
         return {
@@ -241,7 +232,13 @@ class ResponseAdmin(ResponseWorkViews, RepliesSection, SurveyColumn, ViewOnlyAdm
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> Any:
-        context = {**(extra_context or {}), **self.work_context(request, object_id)}
+        # One read of the response for the work panel, the timeline and the replies.
+        related = ("survey__project", "user", "project")
+        response = self.get_queryset(request).select_related(*related).filter(pk=object_id).first()
+        context = dict(extra_context or {})
+        if response is not None:
+            context |= self.work_context(request, response)
+            context |= self.replies_context(request, response)
         return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description=_("created"), ordering="created")

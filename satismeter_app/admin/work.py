@@ -237,11 +237,8 @@ class ResponseWorkViews:
         else:
             self.message_user(request, _("Saved."), messages.SUCCESS)
 
-    def work_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
-        """The panel and the timeline of the response's page (nothing for a missing one)."""
-        response = self.get_queryset(request).filter(pk=object_id).first()
-        if response is None:
-            return {}
+    def work_context(self, request: HttpRequest, response: Response) -> dict[str, Any]:
+        """The panel and the timeline of the response's page."""
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         panel = {
             "work_form": WorkForm(response),
