@@ -277,7 +277,8 @@ def test_wheel_carries_what_a_host_needs_and_nothing_of_the_example_project(whee
     def shipped(pattern: str) -> set[str]:
         return {str(path.relative_to(ROOT)) for path in APP.glob(pattern)}
 
-    for pattern in ("templates/**/*.*", "static/**/*.*", "catalog/*.json", "migrations/0*.py"):
+    patterns = ("templates/**/*.*", "static/**/*.*", "catalog/**/*.json", "migrations/0*.py")
+    for pattern in patterns:
         assert shipped(pattern) and shipped(pattern) <= names, pattern
     for suffix in ("po", "mo"):
         assert len(shipped(f"locale/*/LC_MESSAGES/django.{suffix}")) >= 12
