@@ -82,6 +82,10 @@ DEFAULTS: dict[str, Any] = {
     "REMINDER_LINK_MAX_AGE": 30 * 24 * 60 * 60,
     "REMINDER_SCANNER_WINDOW": 120,
     "REMINDER_BATCH_SIZE": 2000,
+    # The database alias of a read replica, and the report paths that read from it when the
+    # host configures that alias (satismeter_app/routers.py, docs/deployment.md).
+    "REPLICA_DATABASE": "replica",
+    "REPLICA_READS": ("dashboard", "exports", "statistics", "v3"),
 }
 
 

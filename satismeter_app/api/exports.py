@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from ..exceptions import InvalidInput
 from ..models import Project
 from ..models import Response as SurveyResponse
+from ..routers import reads_reports
 from ..services import exporting, reporting
 from .base import extend_schema
 from .errors import ErrorSerializer
@@ -98,6 +99,7 @@ class ResponseExport(SecretKeyReads):
             **ERRORS,
         },
     )
+    @reads_reports("exports")
     def get(self, request: Request) -> Any:
         project_id = self.project_id(request.query_params.get("project"))
         export_format = request.query_params.get("format") or "json"
@@ -149,6 +151,7 @@ class ResponseRead(SecretKeyReads):
         parameters=[EXTENDED_PARAM],
         responses={200: ResponseObjectSerializer, 404: OpenApiResponse(description="No such")},
     )
+    @reads_reports("exports")
     def get(self, request: Request, pk: int) -> Response:
         extended = extended_param(request)
         rows = reporting.for_export(SurveyResponse.objects.all())
@@ -190,6 +193,7 @@ class StatisticsView(SecretKeyView):
         ],
         responses={200: StatisticsListSerializer, **ERRORS},
     )
+    @reads_reports("statistics")
     def get(self, request: Request) -> Response:
         project_id = self.project_id(request.query_params.get("project"))
         resource = statistics_resource(
