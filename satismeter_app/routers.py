@@ -78,10 +78,10 @@ def reads_reports(path: str) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # A page's template renders later, outside: the numbers it shows are computed in
+            # the view, and the rows read here read their related rows from the same database.
             with reading_reports(path):
                 response = view(*args, **kwargs)
-                if getattr(response, "template_name", None) and not response.is_rendered:
-                    response.render()  # the template's lazy querysets read here too
             if getattr(response, "streaming", False):
                 response.streaming_content = read_as_report(path, response.streaming_content)
             return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -92,6 +93,8 @@ def reports(client: Client, staff: Client, project: Project, survey: Survey, key
     ).json()
     page = staff.get(f"/admin/satismeter_app/project/{project.pk}/dashboard/")
     board = staff.get(f"/admin/satismeter_app/project/{project.pk}/dashboard/export.csv")
+    listed = staff.get("/admin/satismeter_app/survey/").content.decode()
+    figure = re.search(r'<td class="field-recent_responses">(\d+)</td>', listed)
     return {
         "export_json": len(exported),
         "export_csv": len(csv.splitlines()) - 1,
@@ -100,6 +103,7 @@ def reports(client: Client, staff: Client, project: Project, survey: Survey, key
         "v3_statistics": v3_stats["data"]["attributes"]["responses"],
         "dashboard_page": page.status_code,
         "dashboard_export": len(body(board).splitlines()) - 1,
+        "list_figure": int(figure.group(1)) if figure else None,
         "on_the_primary": Response.objects.filter(project=project).count(),
     }
 

@@ -34,6 +34,7 @@ REPORTS = (
     "v3_responses",
     "v3_statistics",
     "dashboard_export",
+    "list_figure",
 )
 
 
