@@ -21,6 +21,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
 
 from satismeter_app.models import ApiKey, Project, Response, Survey  # noqa: E402
 
@@ -112,8 +113,9 @@ def main() -> None:
     project = Project.objects.create(name="Replicated")
     survey = Survey.objects.create(project=project, name="NPS", state="active", min_tenure_days=0)
     key = ApiKey.issue(project, "replica")[1]
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", "x")
     staff = Client()
-    staff.force_login(get_user_model().objects.create_superuser("boss", "boss@example.com", "x"))
+    staff.force_login(boss)
     client = Client()
     wait_until_replayed()
     pause_replay()
@@ -123,6 +125,11 @@ def main() -> None:
         Authorization=f"Bearer {key}",
     )  # fmt: skip
     seen["users_api_paused"] = users.status_code
+    renamed = call(
+        client, "PATCH", f"/api/manage/surveys/{survey.pk}", {"name": "NPS, renamed"},
+        Authorization=f"Token {Token.objects.create(user=boss).key}",
+    )  # fmt: skip
+    seen["manage_api_paused"] = renamed.status_code
     seen["paused"] = reports(client, staff, project, survey, key)
     replica_sql("SELECT pg_wal_replay_resume()")
     wait_until_replayed()

@@ -84,6 +84,7 @@ def test_reports_read_the_replica_and_writes_stay_on_the_primary(
     # While the replica's replay was paused, the widget wrote and read its own writes...
     assert seen["widget_paused"] == {"widget": 200, "display": 201, "response": 201, "comment": 200}
     assert seen["users_api_paused"] in (200, 201)
+    assert seen["manage_api_paused"] == 200
     paused = seen["paused"]
     assert paused["on_the_primary"] == 1
     assert paused["dashboard_page"] == 200
