@@ -139,6 +139,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         5 if env.bool("PREPARED_STATEMENTS", default=True) else None
     )
+# A read replica (a PostgreSQL hot standby of DATABASE_URL): the dashboard, the exports, the
+# statistics and the v3 reads read from it; everything else, and every write, from the
+# primary (satismeter_app/routers.py; lag and its consequences: docs/deployment.md).
+if "REPLICA_DATABASE_URL" in env:
+    DATABASES["replica"] = env.db("REPLICA_DATABASE_URL")
+    for _option in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        DATABASES["replica"][_option] = DATABASES["default"][_option]
+    if "OPTIONS" in DATABASES["default"]:
+        DATABASES["replica"].setdefault("OPTIONS", {}).update(DATABASES["default"]["OPTIONS"])
+    # The tests' database is the primary's; the replica reads it (Django's test mirrors).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Without a replica the router sends nothing anywhere: every query goes to the primary.
+DATABASE_ROUTERS = ["satismeter_app.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -9,6 +9,7 @@ from django.core import checks
 
 from .conf import DEFAULTS, app_settings, parse_rate
 from .exceptions import SatismeterConfigurationError
+from .routers import REPORT_PATHS, replica_alias
 
 MESSAGES = {
     "E001": ("The SATISMETER setting is invalid: {}", "Fix the name or remove it."),
@@ -63,6 +64,16 @@ MESSAGES = {
         "addresses).",
         "Leave it off unless this is an on-premises installation whose receivers are "
         "internal and every project admin is trusted with that network.",
+    ),
+    "E006": (
+        "SATISMETER['REPLICA_READS'] names {!r}, which is not a report path.",
+        "List some of: {}.",
+    ),
+    "W014": (
+        "The database {!r} (SATISMETER['REPLICA_DATABASE']) is configured but "
+        "satismeter_app.routers.ReplicaRouter is not in DATABASE_ROUTERS: every report "
+        "reads from the primary.",
+        "Add 'satismeter_app.routers.ReplicaRouter' to DATABASE_ROUTERS.",
     ),
     "W001": (
         "SATISMETER['PUBLIC_BASE_URL'] is not set; links in emails and Slack messages "
@@ -145,6 +156,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors.extend(_check_proxies())
     errors.extend(_check_base_url())
     errors.extend(_check_deliveries())
+    errors.extend(_check_replica())
+    return errors
+
+
+def _check_replica() -> list[checks.CheckMessage]:
+    unknown = [path for path in app_settings.REPLICA_READS if path not in REPORT_PATHS]
+    errors = [_message(checks.Error, "E006", path, ", ".join(REPORT_PATHS)) for path in unknown]
+    alias = replica_alias()
+    router = "satismeter_app.routers.ReplicaRouter"
+    if alias and router not in getattr(settings, "DATABASE_ROUTERS", []):
+        errors.append(_message(checks.Warning, "W014", alias))
     return errors
 
 

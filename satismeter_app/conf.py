@@ -85,6 +85,10 @@ DEFAULTS: dict[str, Any] = {
     # Replies to respondents (docs/email.md): the Reply-To of every reply, a shared support
     # inbox say; empty: the address of the staff member who writes it.
     "REPLY_TO_EMAIL": "",
+    # The database alias of a read replica, and the report paths that read from it when the
+    # host configures that alias (satismeter_app/routers.py, docs/deployment.md).
+    "REPLICA_DATABASE": "replica",
+    "REPLICA_READS": ("dashboard", "exports", "statistics", "v3"),
 }
 
 

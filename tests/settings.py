@@ -83,6 +83,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # As the example project (project/settings.py): the widget's query is prepared.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+# The app's router, as docs/deployment.md has a host list it; with no replica it routes nothing.
+DATABASE_ROUTERS = ["satismeter_app.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

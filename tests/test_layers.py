@@ -57,7 +57,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "destinations",
         ),
     ),
-    ("plumbing", ("conf", "exceptions", "tally", "shared_cache", "links", "prepared", "__init__")),
+    (
+        "plumbing",
+        ("conf", "exceptions", "tally", "shared_cache", "links", "prepared", "routers", "__init__"),
+    ),
 ]
 
 

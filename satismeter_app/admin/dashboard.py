@@ -24,6 +24,7 @@ from .. import nps
 from ..models import (
     Project,
 )
+from ..routers import reads_reports
 from ..services import dashboard, exporting
 from . import charts
 
@@ -63,6 +64,7 @@ class ProjectDashboardViews:
     def dashboard_project(self, request: HttpRequest, object_id: int) -> Project:
         return get_object_or_404(self.get_queryset(request), pk=object_id)
 
+    @reads_reports("dashboard")
     def dashboard_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         project = self.dashboard_project(request, object_id)
         form = dashboard.FilterForm(project, request.GET)
@@ -86,6 +88,7 @@ class ProjectDashboardViews:
         }
         return TemplateResponse(request, "admin/satismeter_app/project/dashboard.html", context)
 
+    @reads_reports("dashboard")
     def dashboard_export_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
         project = self.dashboard_project(request, object_id)
         filters = dashboard.FilterForm(project, request.GET).filters()

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from ..exceptions import InvalidInput
 from ..models import Project
 from ..models import Response as SurveyResponse
+from ..routers import reads_reports
 from ..services import exporting, reporting, work
 from .base import extend_schema
 from .errors import ErrorSerializer
@@ -121,6 +122,7 @@ class ResponseExport(SecretKeyReads):
             **ERRORS,
         },
     )
+    @reads_reports("exports")
     def get(self, request: Request) -> Any:
         project_id = self.project_id(request.query_params.get("project"))
         export_format = request.query_params.get("format") or "json"
@@ -172,6 +174,7 @@ class ResponseRead(SecretKeyReads):
         parameters=[EXTENDED_PARAM],
         responses={200: ResponseObjectSerializer, 404: OpenApiResponse(description="No such")},
     )
+    @reads_reports("exports")
     def get(self, request: Request, pk: int) -> Response:
         extended = extended_param(request)
         rows = reporting.for_export(SurveyResponse.objects.all())
@@ -213,6 +216,7 @@ class StatisticsView(SecretKeyView):
         ],
         responses={200: StatisticsListSerializer, **ERRORS},
     )
+    @reads_reports("statistics")
     def get(self, request: Request) -> Response:
         project_id = self.project_id(request.query_params.get("project"))
         resource = statistics_resource(

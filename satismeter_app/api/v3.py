@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from ..models import Project, Survey
 from ..models import Response as SurveyResponse
+from ..routers import reads_reports
 from ..services import reporting, work
 from .base import extend_schema
 from .exports import ERRORS, WINDOW_PARAMS, WORK_PARAMS, by_work, statistics_resource
@@ -43,6 +44,7 @@ def _campaign(project_id: int, cid: Any) -> Survey:
 
 class ProjectView(SecretKeyView):
     @extend_schema(summary="The project", responses={200: ProjectDocumentSerializer, **ERRORS})
+    @reads_reports("v3")
     def get(self, request: Request, project: str) -> Response:
         project_id = self.project_id(project)
         project_object = ProjectObjectSerializer(Project.objects.get(pk=project_id))
@@ -55,6 +57,7 @@ class CampaignsView(SecretKeyView):
         summary="The project's campaigns",
         responses={200: CampaignListSerializer},
     )
+    @reads_reports("v3")
     def get(self, request: Request, project: str) -> Response:
         surveys = Survey.objects.filter(project_id=self.project_id(project)).order_by("pk")
         return Response({"data": CampaignObjectSerializer(surveys, many=True).data})
@@ -66,6 +69,7 @@ class CampaignView(SecretKeyView):
         summary="One campaign",
         responses={200: CampaignDocumentSerializer, 404: OpenApiResponse(description="None")},
     )
+    @reads_reports("v3")
     def get(self, request: Request, project: str, cid: str) -> Response:
         survey = _campaign(self.project_id(project), cid)
         return Response({"data": CampaignObjectSerializer(survey).data})
@@ -113,6 +117,7 @@ class ResponsesView(ResponsePages):
         parameters=PAGE_PARAMS,
         responses={200: ResponsePageSerializer, **ERRORS},
     )
+    @reads_reports("v3")
     def get(self, request: Request, project: str) -> Response:
         responses = SurveyResponse.objects.counted()
         return self.respond(responses.filter(project_id=self.project_id(project)))
@@ -124,6 +129,7 @@ class CampaignResponsesView(ResponsePages):
         parameters=PAGE_PARAMS,
         responses={200: ResponsePageSerializer, 404: OpenApiResponse(description="None"), **ERRORS},
     )
+    @reads_reports("v3")
     def get(self, request: Request, project: str, cid: str) -> Response:
         survey = _campaign(self.project_id(project), cid)
         return self.respond(SurveyResponse.objects.counted().filter(survey=survey))
@@ -139,6 +145,7 @@ class CampaignStatisticsView(SecretKeyView):
             **ERRORS,
         },
     )
+    @reads_reports("statistics")
     def get(self, request: Request, project: str, cid: str) -> Response:
         survey = _campaign(self.project_id(project), cid)
         statistics = statistics_resource(

@@ -45,6 +45,7 @@ def test_checks_are_quiet_on_a_sound_configuration() -> None:
         ({"CONFIG_CACHE_TIMEOUT": -5}, "satismeter.E003"),
         ({"MAX_TRAITS_BYTES": "big"}, "satismeter.E003"),
         ({"PUBLIC_BASE_URL": "nps.example.com"}, "satismeter.E004"),
+        ({"REPLICA_READS": ["dashboard", "widget"]}, "satismeter.E006"),
     ],
 )
 def test_checks_name_each_mistake(satismeter: dict, expected: str) -> None:
@@ -72,6 +73,15 @@ def test_local_memory_cache_warns_on_deploy() -> None:
     ):
         ids = [m.id for m in checks.run_checks(include_deployment_checks=True)]
     assert "satismeter.W002" in ids
+
+
+def test_a_replica_without_the_router_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configured but not routed to, a replica would stand idle while reports load the
+    primary; with the router (the tests' settings list it) all is well."""
+    monkeypatch.setattr("satismeter_app.checks.replica_alias", lambda: "replica")
+    assert "satismeter.W014" not in _ids(PUBLIC_BASE_URL="https://nps.example.com")
+    with override_settings(DATABASE_ROUTERS=[]):
+        assert "satismeter.W014" in _ids(PUBLIC_BASE_URL="https://nps.example.com")
 
 
 def test_malformed_rates_are_named() -> None:
