@@ -111,7 +111,12 @@ class ProjectInstallViews:
 
 def install_context(project: Project, request: HttpRequest) -> dict[str, Any]:
     options: dict[str, Any] = {"writeKey": project.write_key, "userId": "USER_ID"}
-    options["traits"] = {"name": "USER_NAME", "email": "USER_EMAIL", "createdAt": "SIGNED_UP"}
+    # Example traits that the server accepts as they are: the snippet works when pasted.
+    options["traits"] = {
+        "name": "Ann Example",
+        "email": "ann@example.com",
+        "createdAt": "2024-01-31T09:00:00Z",
+    }
     if project.identity_verification:
         options["userHash"] = "USER_HASH"
     script = links.public_url("satismeter:script", request=request)
