@@ -91,7 +91,7 @@ class PublicWidgetView(AppAPIView):
         # and the install page's note of the call (services/installation).
         write_key = throttling.write_key_of(request)
         reads = [snapshots.version_key(write_key)] if write_key else []
-        writes = [_call_note(write_key, request)] if write_key else []
+        writes = [_call_note(write_key, request)] if write_key and not _previews(request) else []
         checked = throttling.check(request, self.get_throttles(), reads, writes)
         if write_key:
             version = checked.values[0] if checked.reached else snapshots.UNREACHABLE
@@ -188,6 +188,11 @@ def _call_translation(data: dict[str, Any]) -> dict[str, Any] | None:
     traits = data.get("traits") if data.get("type") != "group" else None
     translation = (traits or {}).get("translation")
     return translation if isinstance(translation, dict) else None
+
+
+def _previews(request: Request) -> bool:
+    """A staff preview of a survey (the admin's form): not the product's installation."""
+    return isinstance(request.data, dict) and bool(request.data.get("previewCampaign"))
 
 
 def _call_note(write_key: str, request: Request) -> Any:

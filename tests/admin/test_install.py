@@ -134,6 +134,19 @@ def test_calls_before_the_page_was_opened_are_not_seen(project: Project, survey:
     assert installation.last_widget_call(project.write_key) is not None
 
 
+def test_a_staff_preview_is_not_taken_for_the_installation(
+    superuser_client: Any, project: Project, survey: Survey
+) -> None:
+    installation.watch(project.write_key)
+    superuser_client.post(
+        "/api/widget",
+        {"writeKey": project.write_key, "userId": "u1", "previewCampaign": str(survey.pk)},
+        content_type="application/json",
+        headers={"Origin": "https://nps.example.com"},
+    )
+    assert installation.last_widget_call(project.write_key) is None
+
+
 def test_a_made_up_write_key_leaves_nothing_in_the_cache(project: Project) -> None:
     assert widget_call(Project(write_key="wkMadeUp123")).status_code == 401
     installation.watch(project.write_key)
