@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from satismeter_app.models import Project, Response, Tag
 from satismeter_app.services import tagging
 
-from .conftest import DESKTOP, HostSite, Pages, html_page, log_in
+from .conftest import DESKTOP, HostSite, Pages, axe_violations, html_page, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -57,6 +57,7 @@ def test_staff_see_the_snippet_work_on_a_customers_page(
     # Within a refresh of the live check (every 5 s), without reloading the page.
     expect(live).to_contain_text(f"from {host_site.url}", timeout=12_000)
     expect(live).to_contain_text(re.compile(r"Received \d+ s ago .*Chrome \d+"))
+    assert axe_violations(staff) == []
     staff.get_by_test_id("live").scroll_into_view_if_needed()
     staff.screenshot(path=str(screenshots / "install-page-desktop.png"), full_page=True)
 
@@ -110,5 +111,6 @@ def test_the_dashboard_shows_nps_by_tag(
         expect(section.get_by_role("rowheader").first).to_be_visible()
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"] + 1, "the page scrolls sideways"
+        assert axe_violations(page, "[data-testid=nps-by-tag]") == []
         section.scroll_into_view_if_needed()
         section.screenshot(path=str(screenshots / f"dashboard-nps-by-tag-{name}.png"))
