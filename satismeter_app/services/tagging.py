@@ -122,17 +122,17 @@ def _apply_batch(batch: list[tuple[int, str, Any]], rules: tagging.Rules, dry_ru
         for pk, feedback, answers in batch
         for tag_id in tagging.matching(rules, texts_of(feedback, answers))
     }
-    present = (
-        set(
-            Through.objects.filter(
-                response_id__in={pk for pk, _ in wanted}, tag_id__in={t for _, t in wanted}
-            ).values_list("response_id", "tag_id")
-        )
-        if wanted
-        else set()
-    )
+    present = _present(wanted) if wanted else set()
     new = wanted - present
     if new and not dry_run:
         rows = [Through(response_id=pk, tag_id=tag_id) for pk, tag_id in sorted(new)]
         Through.objects.bulk_create(rows, ignore_conflicts=True)
     return Report(seen=len(batch), tagged=len({pk for pk, _ in new}), added=len(new))
+
+
+def _present(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (response, tag) pairs are already there: one query."""
+    found = Through.objects.filter(
+        response_id__in={pk for pk, _ in pairs}, tag_id__in={tag_id for _, tag_id in pairs}
+    ).values_list("response_id", "tag_id")
+    return set(found) & pairs
