@@ -33,3 +33,13 @@ def describe(user_agent: str) -> dict[str, str]:
     if not user_agent:
         return {}
     return {"os": operating_system(user_agent), "type": device_type(user_agent)}
+
+
+@lru_cache(maxsize=1024)
+def browser(user_agent: str) -> str:
+    """The browser and its major version ("Chrome 120"), or "" when the agent names none.
+    Named by the parser's table, so a forged agent cannot put words of its own on a page."""
+    agent = parse(user_agent).with_defaults().user_agent
+    if agent.family == "Other":
+        return ""
+    return f"{agent.family} {agent.major}" if agent.major else agent.family

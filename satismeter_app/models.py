@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import i18n, keys, nps
+from . import i18n, keys, nps, tagging
 from . import questions as survey_questions
 from .design import DeviceType, validate_design
 from .destinations import KINDS, kind_class
@@ -776,6 +776,12 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        problem = tagging.keyword_problem(self.keywords)
+        if problem:
+            raise ValidationError({"keywords": problem})
 
 
 class Response(models.Model):

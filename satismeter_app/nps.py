@@ -58,14 +58,17 @@ def category_q(category_name: str, field: str = "rating") -> Q:
     return Q(**{f"{field}__gte": ratings[0], f"{field}__lte": ratings[-1]})
 
 
-def category_counts() -> dict[str, Count]:
+def category_counts(path: str = "", where: Q | None = None) -> dict[str, Count]:
     """SQL counts of answered responses, promoters, passives and detractors (for aggregate()
-    or annotate(); ``nps_value`` turns them into the NPS)."""
+    or annotate(); ``nps_value`` turns them into the NPS). ``path`` leads from the rows
+    queried to the responses (``"responses__"`` from tags), ``where`` narrows them."""
+    chosen = where or Q()
+    rating = f"{path}rating"
     return {
-        "answered": Count("pk", filter=Q(rating__isnull=False)),
-        "promoters": Count("pk", filter=category_q(PROMOTER)),
-        "passives": Count("pk", filter=category_q(PASSIVE)),
-        "detractors": Count("pk", filter=category_q(DETRACTOR)),
+        "answered": Count(f"{path}pk", filter=chosen & Q(**{f"{rating}__isnull": False})),
+        "promoters": Count(f"{path}pk", filter=chosen & category_q(PROMOTER, rating)),
+        "passives": Count(f"{path}pk", filter=chosen & category_q(PASSIVE, rating)),
+        "detractors": Count(f"{path}pk", filter=chosen & category_q(DETRACTOR, rating)),
     }
 
 

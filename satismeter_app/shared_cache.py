@@ -13,8 +13,9 @@ from the database (docs/security.md, "When Redis or the database is down").
 
 The widget routes make one round trip to the cache per call (:func:`count_and_read`): with
 Django's ``RedisCache`` one Lua script on a client this process keeps, which counts the rate
-limits and reads the configuration's version together; with any other backend, the same
-through the backend's own ``add``/``incr``/``get``.
+limits, reads the configuration's version and notes the call for the install page's live check
+together; with any other backend, the same
+through the backend's own ``add``/``incr``/``get``/``set``.
 """
 
 from __future__ import annotations
@@ -132,11 +133,14 @@ class Counter:
 
 
 # Counts the windows in order, stopping at the first one over its limit (the calls it refuses
-# are not counted by the windows after it), then reads the other keys.
-# KEYS: the counters' keys, then the keys to read. ARGV: the number of counters, then each
-# counter's limit and seconds. Answers each counter's count (0: not counted), then the values.
+# are not counted by the windows after it), reads the other keys, then replaces the values of
+# the last ones where they exist (SET XX: a call cannot create keys, only refresh them).
+# KEYS: the counters' keys, the keys to read, the keys to write. ARGV: the number of counters,
+# the number of writes, each counter's limit and seconds, then each write's value and seconds.
+# Answers each counter's count (0: not counted), then the values read.
 _COUNT_AND_READ = """
 local counters = tonumber(ARGV[1])
+local writes = tonumber(ARGV[2])
 local answer = {}
 local refused = false
 for i = 1, counters do
@@ -144,13 +148,18 @@ for i = 1, counters do
     answer[i] = 0
   else
     local count = redis.call('INCR', KEYS[i])
-    if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1]) end
+    if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 2]) end
     answer[i] = count
-    refused = count > tonumber(ARGV[2 * i])
+    refused = count > tonumber(ARGV[2 * i + 1])
   end
 end
-for i = counters + 1, #KEYS do
+for i = counters + 1, #KEYS - writes do
   answer[i] = redis.call('GET', KEYS[i])
+end
+local first = 2 * counters + 3
+for w = 1, writes do
+  local key = KEYS[#KEYS - writes + w]
+  redis.call('SET', key, ARGV[first + 2 * (w - 1)], 'EX', ARGV[first + 2 * (w - 1) + 1], 'XX')
 end
 return answer
 """
@@ -168,29 +177,51 @@ class Counted:
     reached: bool = True
 
 
-def count_and_read(counters: Sequence[Counter], reads: Sequence[str] = ()) -> Counted:
-    """Count one call in each counter (in order, up to the first that refuses it) and read
-    ``reads``, in one round trip to Redis. The values read are those Django's cache stores:
-    integers come back as ``int``."""
+@dataclass(frozen=True)
+class Write:
+    """A value to store under ``key`` for ``seconds``, as Django's cache would store it, if
+    ``key`` exists: whoever creates the key decides that it is kept (a call naming a key that
+    does not exist, a made-up write key, cannot fill the cache)."""
+
+    key: str
+    value: Any
+    seconds: int
+
+
+def count_and_read(
+    counters: Sequence[Counter], reads: Sequence[str] = (), writes: Sequence[Write] = ()
+) -> Counted:
+    """Count one call in each counter (in order, up to the first that refuses it), read
+    ``reads`` and store ``writes`` (where their keys exist), in one round trip to Redis. The
+    values read are those Django's cache stores: integers come back as ``int``."""
     unreachable = Counted((0,) * len(counters), (None,) * len(reads), reached=False)
-    return use(lambda cache: _count_and_read(cache, counters, reads), unreachable)
+    return use(lambda cache: _count_and_read(cache, counters, reads, writes), unreachable)
 
 
-def _count_and_read(cache: BaseCache, counters: Sequence[Counter], reads: Sequence[str]) -> Counted:
+def _count_and_read(
+    cache: BaseCache,
+    counters: Sequence[Counter],
+    reads: Sequence[str],
+    writes: Sequence[Write] = (),
+) -> Counted:
     pool = _pool(cache)
     if pool is None:
-        return _count_and_read_slowly(cache, counters, reads)
+        return _count_and_read_slowly(cache, counters, reads, writes)
     keys = [cache.make_key(c.key) for c in counters] + [cache.make_key(k) for k in reads]
-    args: list[int] = [len(counters)]
+    keys += [cache.make_key(w.key) for w in writes]
+    args: list[int | bytes] = [len(counters), len(writes)]
     for counter in counters:
         args += [counter.limit, counter.seconds]
+    serializer = cache._cache._serializer  # type: ignore[attr-defined]
+    for write in writes:
+        args += [serializer.dumps(write.value), write.seconds]
     answer = _run_script(pool, keys, args)
     counts = tuple(int(n) for n in answer[: len(counters)])
     values = tuple(_stored_value(cache, v) for v in answer[len(counters) :])
     return Counted(counts, values)
 
 
-def _run_script(pool: ConnectionPool, keys: list[str], args: list[int]) -> list[Any]:
+def _run_script(pool: ConnectionPool, keys: list[str], args: list[int | bytes]) -> list[Any]:
     """The script on a connection of the cache's pool: EVALSHA, or EVAL when Redis does not
     know the script yet (after a restart). redis-py's client and Script objects cost a widget
     call twice the CPU of the command itself."""
@@ -216,9 +247,12 @@ def _stored_value(cache: BaseCache, raw: bytes | None) -> Any:
 
 
 def _count_and_read_slowly(
-    cache: BaseCache, counters: Sequence[Counter], reads: Sequence[str]
+    cache: BaseCache, counters: Sequence[Counter], reads: Sequence[str], writes: Sequence[Write]
 ) -> Counted:
     """The same with the backend's own operations (locmem in development, memcached, …)."""
+    for write in writes:
+        if cache.get(write.key) is not None:
+            cache.set(write.key, write.value, timeout=write.seconds)
     counts: list[int] = []
     refused = False
     for counter in counters:

@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "questions",
             "i18n",
             "keys",
+            "tagging",
             "device",
             "design",
             "timeparse",

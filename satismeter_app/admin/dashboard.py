@@ -118,7 +118,7 @@ def _period_label(period: Any, interval: str) -> str:
 
 def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str, Any]:
     """Everything the dashboard template shows (the queries: :func:`dashboard.numbers`, one
-    for the comments and one for the filters' suggestions)."""
+    for the comments, one for NPS by tag and one for the filters' suggestions)."""
     numbers = dashboard.numbers(project, filters)
     overview, counted = numbers.overview, numbers.counted
     interval = dashboard.trend_interval(filters)
@@ -144,6 +144,7 @@ def dashboard_context(project: Project, filters: dashboard.Filters) -> dict[str,
         ),
         "comments": dashboard.comments(project, filters),
         "breakdown": numbers.breakdown,
+        "tags": dashboard.by_tag(project, filters),
         "suggestions": dashboard.suggestions(project, filters.trait),
         "scope": _scope(filters, interval) + _answer_scope(project, filters) + _work_scope(filters),
         "questions": [

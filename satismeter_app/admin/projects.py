@@ -26,6 +26,7 @@ from ..permissions import ADMIN_ROLE, NO_ROLE
 from . import readonly
 from .dashboard import ProjectDashboardViews
 from .figures import RecentFigures, dashboard_url
+from .install import ProjectInstallViews
 from .scoping import (
     ProjectScopedAdmin,
     ReadOnlyInline,
@@ -62,7 +63,7 @@ class ProjectPicker:
 
 
 @admin.register(Project)
-class ProjectAdmin(ProjectPicker, ProjectDashboardViews, ProjectScopedAdmin):
+class ProjectAdmin(ProjectPicker, ProjectInstallViews, ProjectDashboardViews, ProjectScopedAdmin):
     project_lookup = "pk"
     edit_roles = ADMIN_ROLE
     list_display = ("name", "dashboard_link", "write_key", "identity_verification")

@@ -139,10 +139,15 @@ class Checked:
     reached: bool
 
 
-def check(request: Any, throttles: Sequence[BaseThrottle], reads: Sequence[str] = ()) -> Checked:
-    """Count the call against every throttle, in order, and read ``reads``: one round trip
-    to the cache (:func:`shared_cache.count_and_read`). A call a throttle refuses is not
-    counted by the ones after it."""
+def check(
+    request: Any,
+    throttles: Sequence[BaseThrottle],
+    reads: Sequence[str] = (),
+    writes: Sequence[shared_cache.Write] = (),
+) -> Checked:
+    """Count the call against every throttle, in order, read ``reads`` and store ``writes``:
+    one round trip to the cache (:func:`shared_cache.count_and_read`). A call a throttle
+    refuses is not counted by the ones after it."""
     counted: list[tuple[_WindowThrottle, Window]] = []
     counters: list[shared_cache.Counter] = []
     if not getattr(request, _REFUSED, False):
@@ -154,7 +159,7 @@ def check(request: Any, throttles: Sequence[BaseThrottle], reads: Sequence[str] 
                 window = throttle.window()
                 counted.append((throttle, window))
                 counters.append(window.counter(ident))
-    found = shared_cache.count_and_read(counters, reads)
+    found = shared_cache.count_and_read(counters, reads, writes)
     for (throttle, window), count in zip(counted, found.counts, strict=True):
         if count > window.limit:
             throttle.retry_after = window.retry_after()

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from .. import device, i18n, keys, links, permissions, targeting
 from ..conf import app_settings
 from ..exceptions import InvalidInput, RequestRefused
-from ..services import decisions, identity, responses, snapshots
+from ..services import decisions, identity, installation, responses, snapshots
 from ..services.snapshots import NOT_READ, ProjectConfig, project_config
 from ..views import questions_script_url
 from . import serializers, throttling
@@ -86,11 +86,13 @@ class PublicWidgetView(AppAPIView):
         pass
 
     def check_throttles(self, request: Request) -> None:
-        # One round trip to the cache: the rate limits, and the version of the write key's
-        # configuration that project() then finds held by this process (services/snapshots).
+        # One round trip to the cache: the rate limits, the version of the write key's
+        # configuration that project() then finds held by this process (services/snapshots),
+        # and the install page's note of the call (services/installation).
         write_key = throttling.write_key_of(request)
         reads = [snapshots.version_key(write_key)] if write_key else []
-        checked = throttling.check(request, self.get_throttles(), reads)
+        writes = [_call_note(write_key, request)] if write_key and not _previews(request) else []
+        checked = throttling.check(request, self.get_throttles(), reads, writes)
         if write_key:
             version = checked.values[0] if checked.reached else snapshots.UNREACHABLE
             self.config_version = (write_key, version)
@@ -186,6 +188,16 @@ def _call_translation(data: dict[str, Any]) -> dict[str, Any] | None:
     traits = data.get("traits") if data.get("type") != "group" else None
     translation = (traits or {}).get("translation")
     return translation if isinstance(translation, dict) else None
+
+
+def _previews(request: Request) -> bool:
+    """A staff preview of a survey (the admin's form): not the product's installation."""
+    return isinstance(request.data, dict) and bool(request.data.get("previewCampaign"))
+
+
+def _call_note(write_key: str, request: Request) -> Any:
+    origin = request.META.get("HTTP_ORIGIN") or ""
+    return installation.widget_call_note(write_key, str(origin), _user_agent(request))
 
 
 def _user_agent(request: Request) -> str:

@@ -34,7 +34,7 @@ from .. import history, storable, timeparse
 from ..conf import app_settings
 from ..exceptions import InvalidInput
 from ..models import EndUser, InboundMessage, UserEvent
-from . import identity, privacy
+from . import identity, installation, privacy
 
 TYPES = ("identify", "track", "page", "screen", "group")
 MAX_ID_LENGTH = 255
@@ -341,7 +341,8 @@ def apply_messages(
                 for message in fresh:
                     if message.type == "delete":
                         _erase(project_id, message.user_id)
-                return len(messages) - len(fresh)
+            installation.note_inbound(project_id, [m.type for m in messages], now)
+            return len(messages) - len(fresh)
         except IntegrityError:
             # Another request created one of these users since we looked: look again.
             if attempt == ATTEMPTS - 1:

@@ -26,11 +26,18 @@ from .. import history, keys, outbox, targeting
 from ..conf import app_settings
 from ..exceptions import DuplicateResponse, InvalidInput, ResponseClosed
 from ..models import Display, EndUser, Response, Survey
-from ..questions import COMMENT_QUESTION, RATING_QUESTION, Question, check_answer, of_survey
+from ..questions import (
+    COMMENT_QUESTION,
+    LONG_TEXT,
+    RATING_QUESTION,
+    Question,
+    check_answer,
+    of_survey,
+)
 from ..representations import display_payload, lifecycle_payload
-from . import identity
+from . import identity, tagging
 from .decisions import preview_survey, widget_language
-from .snapshots import ProjectConfig, SurveyConfig
+from .snapshots import ProjectConfig, SurveyConfig, project_config
 
 # When a response is inserted, these gates do not make it a duplicate: they concern when a
 # survey is shown, and the user may answer a survey shown earlier or on another page.
@@ -138,6 +145,8 @@ def start_response(
         # A stand-in with what the payloads read, from the cached configuration: no query.
         response.survey = Survey(pk=survey.id, name=survey.name, type=survey.type)
         _save_with_events(response, locked, (data, asked, answers), now, creating=True)
+        if _says_more(answers):
+            tagging.tag_response(response, config.tag_rules)
     return response, token
 
 
@@ -176,7 +185,22 @@ def update_response(
         asked = Asked(of_survey(survey.questions, survey.type), response.project.default_language)
         answers = check_answers(asked, data)
         _save_with_events(response, response.user, (data, asked, answers), now, creating=False)
+        if _says_more(answers):
+            tagging.tag_response(response, _tag_rules(response))
     return response
+
+
+def _says_more(answers: Answers) -> bool:
+    """Whether a save brings words that may call for a tag: a comment or a long-text answer."""
+    if answers.feedback:
+        return True
+    return any(a is not None and a.get("type") == LONG_TEXT for a in answers.others.values())
+
+
+def _tag_rules(response: Response) -> tuple[tuple[int, str], ...]:
+    """The project's keyword tags, from its cached configuration (no query when held)."""
+    config = project_config(response.project.write_key)
+    return config.tag_rules if config is not None else ()
 
 
 @dataclass(frozen=True)

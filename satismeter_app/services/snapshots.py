@@ -21,7 +21,7 @@ from django.dispatch import receiver
 
 from .. import questions, shared_cache, targeting
 from ..conf import app_settings
-from ..models import Project, Survey
+from ..models import Project, Survey, Tag
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class ProjectConfig:
     verification_secret: str
     survey_gap_days: int
     surveys: tuple[SurveyConfig, ...]  # active surveys, highest priority first
+    # (tag id, keywords) of the tags that put themselves on matching comments (tagging.py)
+    tag_rules: tuple[tuple[int, str], ...] = ()
 
     def survey(self, survey_id: Any) -> SurveyConfig | None:
         return next((s for s in self.surveys if str(s.id) == str(survey_id)), None)
@@ -91,6 +93,7 @@ def _build(project: Project) -> ProjectConfig:
         verification_secret=project.verification_secret,
         survey_gap_days=project.survey_gap_days,
         surveys=tuple(survey_config(survey) for survey in surveys),
+        tag_rules=tuple(project.tags.exclude(keywords="").values_list("pk", "keywords")),
     )
 
 
@@ -200,3 +203,11 @@ def _project_changed(sender: Any, instance: Project, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=Survey)
 def _survey_changed(sender: Any, instance: Survey, **kwargs: Any) -> None:
     forget(instance.project.write_key)
+
+
+@receiver([post_save, post_delete], sender=Tag)
+def _tag_changed(sender: Any, instance: Tag, **kwargs: Any) -> None:
+    # A tag's keywords are part of the configuration: new comments use the new ones at once.
+    write_key = Project.objects.filter(pk=instance.project_id).values_list("write_key", flat=True)
+    for key in write_key:
+        forget(key)

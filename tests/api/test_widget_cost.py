@@ -20,7 +20,7 @@ from redis.connection import Connection
 from rest_framework.test import APIClient
 
 from satismeter_app.models import EndUser, Project, Survey
-from satismeter_app.services import snapshots
+from satismeter_app.services import installation, snapshots
 from tests.delivery.harness import RedisServer
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +152,37 @@ def test_a_redis_that_forgot_the_script_is_sent_it_again(redis_cache, project, s
     with override_settings(SATISMETER={"WIDGET_RATE_PER_CLIENT": "2/min"}):
         assert steady(project).status_code == 200
         assert steady(project).status_code == 429  # the script ran: the limit counts
+
+
+def test_the_install_pages_live_check_costs_no_query_and_no_round_trip(
+    redis_cache, round_trips, project, survey
+):
+    installation.watch(project.write_key)  # the install page was opened
+    steady(project)
+    round_trips.clear()
+    reply, sql = statements(
+        lambda: APIClient().post(
+            "/api/widget",
+            {"writeKey": project.write_key, "userId": "u1", "url": "https://app.example.com/a"},
+            format="json",
+            headers={
+                "Origin": "https://app.example.com",
+                "User-Agent": "Mozilla/5.0 Firefox/128.0",
+            },
+        )
+    )
+    assert reply.status_code == 200
+    assert len(sql) == 1 and len(round_trips) == 1
+    call = installation.last_widget_call(project.write_key)
+    assert call is not None and call.origin == "https://app.example.com"
+    assert call.browser == "Firefox 128"
+
+
+def test_the_live_check_works_without_redis(project, survey):
+    locmem = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with override_settings(CACHES=locmem):
+        steady(project)
+        assert installation.last_widget_call(project.write_key) is None  # not watched yet
+        installation.watch(project.write_key)
+        steady(project, url="https://app.example.com/b")
+        assert installation.last_widget_call(project.write_key) is not None

@@ -21,18 +21,31 @@ BAR_WIDTH = 30
 
 
 class ProgressBar:
+    """Progress on ``stream``: a bar redrawn in place on a terminal; anywhere else (a log, a
+    pipe, a file) a plain line at every tenth of the way, so that logs stay readable."""
+
     def __init__(self, stream: Any, total: int, label: str) -> None:
         self.stream, self.total, self.label, self.done = stream, max(total, 1), label, 0
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.tenth = -1
 
     def step(self, *_: Any) -> None:
-        self.done += 1
+        self.advance(1)
+
+    def advance(self, count: int) -> None:
+        self.done += count
         filled = min(BAR_WIDTH, BAR_WIDTH * self.done // self.total)
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
+        line = f"{self.label} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.done}/{self.total}"
+        if self.tty:
+            self.stream.write(f"\r{line}")
+        elif (tenth := min(10, 10 * self.done // self.total)) != self.tenth:
+            self.tenth = tenth
+            self.stream.write(f"{line}\n")
         self.stream.flush()
 
     def close(self) -> None:
-        self.stream.write("\n")
+        if self.tty:
+            self.stream.write("\n")
 
 
 class Command(BaseCommand):
