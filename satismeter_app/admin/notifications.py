@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from ..models import StaffSubscription
-from .scoping import ProjectScopedAdmin, is_superuser
+from .scoping import ProjectScopedAdmin, is_superuser, project_filter
 
 OWN_FIELDS = ("project", "survey", "detractor_alerts", "alert_interval", "digest", "language")
 
@@ -31,7 +31,7 @@ class StaffSubscriptionAdmin(ProjectScopedAdmin):
         "digested_until",
         "project",
     )
-    list_filter = ("detractor_alerts", "digest")
+    list_filter = ("detractor_alerts", "digest", project_filter())
     readonly_fields = ("last_alert_at", "digested_until")
     list_select_related = ("project", "survey", "user")
 
