@@ -305,3 +305,21 @@ def test_a_tampered_opt_out_link_is_refused(survey, subscribe, make_response, sm
     assert client.post(path.replace(token, forged)).status_code == 404
     sub.refresh_from_db()
     assert sub.detractor_alerts
+
+
+def test_when_the_mail_server_is_down_the_next_run_sends(
+    survey, subscribe, make_response, settings
+):
+    from tests.delivery.harness import free_port
+
+    sub = subscribe()
+    make_response(survey, rating=0)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    with pytest.raises(OSError):
+        staff_email.send_alerts()
+    sub.refresh_from_db()
+    assert sub.last_alert_at is None  # the claim was given back
+    with running_smtp(settings, Collector()) as smtp:
+        assert staff_email.send_alerts().sent == 1
+    assert len(smtp.messages) == 1
