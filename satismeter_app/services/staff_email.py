@@ -79,7 +79,6 @@ class Email:
     kind: str
     message: EmailMultiAlternatives
     until: Any  # the new alerted_until, or digested_until
-    previous: Any = None
 
     @property
     def recipient(self) -> str:
@@ -109,14 +108,14 @@ class Email:
 
 
 def subscriptions(project_id: int | None = None) -> QuerySet[StaffSubscription]:
-    """The subscriptions that get email: of an active staff member with an address who is
+    """The subscriptions that get email: of an active staff user with an address who is
     still a member of the project."""
     member = Membership.objects.filter(
         user_id=OuterRef("user_id"), project_id=OuterRef("project_id")
     )
-    qs = StaffSubscription.objects.filter(Exists(member), user__is_active=True).exclude(
-        user__email=""
-    )
+    qs = StaffSubscription.objects.filter(
+        Exists(member), user__is_active=True, user__is_staff=True
+    ).exclude(user__email="")
     if project_id is not None:
         qs = qs.filter(project_id=project_id)
     return qs.select_related("user", "project", "survey").order_by("pk")
