@@ -201,6 +201,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "satismeter_app.tasks.send_reminders",
         "schedule": env.float("SATISMETER_REMINDER_SECONDS", default=3600.0),
     },
+    # Staff email (docs/staff-email.md): detractor alerts every minute (each subscription's
+    # interval decides when its next alert may go), digests hourly (each goes out once after
+    # midnight in the project's time zone, once per period).
+    "satismeter-send-staff-alerts": {
+        "task": "satismeter_app.tasks.send_staff_alerts",
+        "schedule": env.float("SATISMETER_STAFF_ALERT_SECONDS", default=60.0),
+    },
+    "satismeter-send-staff-digests": {
+        "task": "satismeter_app.tasks.send_staff_digests",
+        "schedule": env.float("SATISMETER_STAFF_DIGEST_SECONDS", default=3600.0),
+    },
     # Segment, inbound: forget the messageIds kept to skip messages delivered twice.
     "satismeter-forget-segment-message-ids": {
         "task": "satismeter_app.tasks.forget_segment_message_ids",

@@ -4,7 +4,8 @@
 survey's first question (unless a link scanner just followed the hidden link: then the page
 asks to confirm with a POST), and asks the next questions in a form that posts back here; the
 button link (no value) asks the first questions; HEAD never records. ``/email/u/<token>``:
-unsubscribes. ``/email/h/<token>``: the honeypot, 204.
+unsubscribes. ``/email/h/<token>``: the honeypot, 204. ``/email/staff-off/<token>``: turns off
+a staff member's alerts or digest (docs/staff-email.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from . import i18n
 from .exceptions import BadLink, InvalidInput, ResponseClosed
 from .models import Reminder
-from .services import reminders
+from .services import reminders, staff_email
 
 
 def _page(
@@ -166,3 +167,40 @@ def honeypot(
 ) -> HttpResponse:
     reminders.record_honeypot(reminder, timezone.now())
     return HttpResponse(status=204)
+
+
+# --- staff email: the opt-out link (services/staff_email.py) -------------------------------------
+
+
+@csrf_exempt  # the signed token is the authority; RFC 8058 one-click POSTs carry no CSRF token
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_email_off(request: HttpRequest, token: str) -> HttpResponse:
+    """A GET shows what the link turns off and a button (link scanners follow GETs); the
+    button's POST, or the mail client's one-click POST, turns it off. HEAD changes nothing."""
+    try:
+        subscription, kind = staff_email.open_link(token)
+    except BadLink:
+        return _gone()
+    if request.method == "HEAD":
+        return HttpResponse(status=200)
+    done = request.method == "POST"
+    if done:
+        staff_email.turn_off(subscription, kind)
+    language = subscription.email_language
+    with translation.override(language):
+        response = render(
+            request,
+            "satismeter_app/staff_email_off.html",
+            {
+                "subscription": subscription,
+                "kind": kind,
+                "done": done,
+                "language": language,
+                "direction": i18n.direction(language),
+                "scope": str(subscription.survey or subscription.project),
+            },
+        )
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "same-origin"
+    return response

@@ -311,3 +311,41 @@ def followup_question(strings: Mapping[str, str], category: str | None) -> str:
     if category and (specific := strings.get(f"FOLLOWUP_{category.upper()}")):
         return specific
     return strings.get("FOLLOWUP", "")
+
+
+# Staff languages --------------------------------------------------------------------------
+
+# The languages staff pages and staff emails are translated into: English and the catalogues
+# under locale/ (Django's codes, as translation.override takes them). tests/domain checks
+# that the list and the folders agree.
+STAFF_LANGUAGES: tuple[tuple[str, str], ...] = (
+    ("en", "English"),
+    ("ar", "العربية"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("ja", "日本語"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
+    ("pt-br", "Português (Brasil)"),
+    ("ru", "Русский"),
+    ("tr", "Türkçe"),
+    ("zh-hans", "简体中文"),
+)
+_STAFF_BASES = {"pt": "pt-br", "zh": "zh-hans"}
+
+
+def staff_language(*candidates: str | None) -> str:
+    """The first candidate tag staff texts are translated into (``de-AT`` → ``de``,
+    ``pt-PT`` → ``pt-br``, ``zh-CN`` → ``zh-hans``); English when none is."""
+    codes = {code for code, _ in STAFF_LANGUAGES}
+    for candidate in candidates:
+        tag = (candidate or "").strip().lower().replace("_", "-")
+        if tag in codes:
+            return tag
+        base = tag.split("-")[0]
+        base = _STAFF_BASES.get(base, base)
+        if base in codes:
+            return base
+    return ENGLISH

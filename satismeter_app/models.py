@@ -1283,3 +1283,119 @@ class Reply(models.Model):
     @property
     def state_label(self) -> str:
         return str(self.State(self.state).label)
+
+
+class StaffSubscription(models.Model):
+    """A staff member's email about one project, or one of its surveys (docs/staff-email.md):
+    an alert when detractors answer, at most one per ``alert_interval`` minutes and bundling
+    what arrived meanwhile, and a daily or weekly digest.
+
+    Only a member of the project subscribes, and the emails stop when the membership goes.
+    ``alerted_until`` is how far the alerts have gone (detractors answering after it are in
+    the next one); ``digested_until`` is the last day the last digest counted (a digest goes
+    out for a period ending after it). Each is moved forward by a conditional UPDATE before
+    its email goes out: whoever moves it sends, so several workers never send it twice.
+    """
+
+    class Digest(models.TextChoices):
+        NONE = "none", _("No digest")
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly (on Mondays)")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="satismeter_subscriptions",
+        verbose_name=_("staff member"),
+    )
+    project = project_key("staff_subscriptions")
+    survey = models.ForeignKey(
+        Survey,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="staff_subscriptions",
+        verbose_name=_("survey"),
+        help_text=_("Empty: every survey of the project."),
+    )
+    detractor_alerts = models.BooleanField(
+        _("detractor alerts"),
+        default=True,
+        help_text=_("An email when users answer 0–6."),
+    )
+    alert_interval = models.PositiveIntegerField(
+        _("alert interval (minutes)"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
+        help_text=_(
+            "At most one alert per interval: detractors who answer meanwhile come together "
+            "in the next one."
+        ),
+    )
+    digest = models.CharField(
+        _("digest"), max_length=10, choices=Digest.choices, default=Digest.WEEKLY
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=i18n.STAFF_LANGUAGES,
+        blank=True,
+        help_text=_("Of the emails. Empty: the project's default language, else English."),
+    )
+    alerted_until = models.DateTimeField(_("alerted until"), default=timezone.now, editable=False)
+    last_alert_at = models.DateTimeField(_("last alert"), null=True, blank=True, editable=False)
+    digested_until = models.DateField(
+        _("last digest's last day"), null=True, blank=True, editable=False
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("email notification")
+        verbose_name_plural = _("email notifications")
+        ordering = ["project__name", "survey__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "project"],
+                condition=Q(survey__isnull=True),
+                name="sm_subscription_project_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "survey"],
+                condition=Q(survey__isnull=False),
+                name="sm_subscription_survey_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(digest__in=["none", "daily", "weekly"]),
+                name="sm_subscription_digest_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(alert_interval__gte=1), name="sm_subscription_interval_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.survey or self.project}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Alerts turned back on start from now, not from when they were turned off."""
+        if self.pk is not None and self.detractor_alerts:
+            was_off = StaffSubscription.objects.filter(pk=self.pk, detractor_alerts=False)
+            if was_off.exists():
+                self.alerted_until = timezone.now()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        survey = self.survey if self.survey_id is not None else None
+        if survey is not None and survey.project_id != self.project_id:
+            raise ValidationError({"survey": _("This belongs to another project.")})
+        if self.user_id is not None and self.project_id is not None:
+            member = Membership.objects.filter(user_id=self.user_id, project_id=self.project_id)
+            if not member.exists():
+                raise ValidationError(
+                    {"project": _("Only a member of the project receives its emails.")}
+                )
+
+    @property
+    def email_language(self) -> str:
+        return i18n.staff_language(self.language, self.project.default_language)

@@ -1,7 +1,9 @@
 """Celery tasks: thin, they take primary keys and call the outbox. The app declares shared
 tasks only; the host project owns the Celery app and schedules :func:`sweep_deliveries`
 (which also enqueues :func:`send_replies`, the staff replies' queue, when a reply is due),
-:func:`send_reminders` and :func:`forget_segment_message_ids`::
+:func:`send_reminders`, :func:`forget_segment_message_ids` and the staff emails,
+:func:`send_staff_alerts` every minute and :func:`send_staff_digests` every hour
+(docs/staff-email.md)::
 
     CELERY_BEAT_SCHEDULE = {
         "satismeter-sweep-deliveries": {
@@ -10,6 +12,14 @@ tasks only; the host project owns the Celery app and schedules :func:`sweep_deli
         },
         "satismeter-forget-segment-message-ids": {
             "task": "satismeter_app.tasks.forget_segment_message_ids",
+            "schedule": 3600.0,
+        },
+        "satismeter-send-staff-alerts": {
+            "task": "satismeter_app.tasks.send_staff_alerts",
+            "schedule": 60.0,
+        },
+        "satismeter-send-staff-digests": {
+            "task": "satismeter_app.tasks.send_staff_digests",
             "schedule": 3600.0,
         },
     }
@@ -26,7 +36,7 @@ from celery.signals import worker_init
 from django.dispatch import receiver
 
 from . import destinations, outbox
-from .services import ingest, reminders
+from .services import ingest, reminders, staff_email
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +69,22 @@ def send_reminders() -> None:
     report = reminders.send_all()
     if report.selected:
         logger.info("Reminders: %s", report)
+
+
+@shared_task(ignore_result=True)
+def send_staff_alerts() -> None:
+    """Email staff the detractor responses of their subscriptions (docs/staff-email.md)."""
+    report = staff_email.send_alerts()
+    if report.sent or report.failed:
+        logger.info("Staff alerts: %s", report)
+
+
+@shared_task(ignore_result=True)
+def send_staff_digests() -> None:
+    """Email staff the daily and weekly digests that are due; once per period."""
+    report = staff_email.send_digests()
+    if report.sent or report.failed:
+        logger.info("Staff digests: %s", report)
 
 
 @shared_task(ignore_result=True)

@@ -99,4 +99,6 @@ urlpatterns = [
     path("email/r/<str:token>", email_views.score, name="email-score"),
     path("email/u/<str:token>", email_views.unsubscribe, name="email-unsubscribe"),
     path("email/h/<str:token>", email_views.honeypot, name="email-honeypot"),
+    # The opt-out link of staff alerts and digests (docs/staff-email.md).
+    path("email/staff-off/<str:token>", email_views.staff_email_off, name="staff-email-off"),
 ]

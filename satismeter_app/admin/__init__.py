@@ -34,4 +34,12 @@ the "rotate" action shows a new verification secret once, in the same way, and a
 integration's secret is typed in and never rendered back.
 """
 
-from . import integrations, people, projects, results, surveys, work  # noqa: F401  (registers the admins)
+from . import (  # noqa: F401  (registers the admins)
+    integrations,
+    notifications,
+    people,
+    projects,
+    results,
+    surveys,
+    work,
+)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("satismeter_app", "0011_response_work"),
+        ("satismeter_app", "0012_staff_email"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

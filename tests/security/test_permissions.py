@@ -34,12 +34,13 @@ from satismeter_app.models import (
     Reminder,
     Response,
     ResponseNote,
+    StaffSubscription,
     Survey,
     Tag,
     Unsubscribe,
     UserEvent,
 )
-from satismeter_app.services import reminders
+from satismeter_app.services import reminders, staff_email
 
 pytestmark = pytest.mark.django_db
 
@@ -415,6 +416,21 @@ def email_probe(kind: str):
     return probe
 
 
+def staff_email_probe(a: Tenant, b: Tenant, members: list[Any], **_: Any) -> None:
+    """A staff opt-out link carries its signed token: it turns off its own subscription's
+    alerts, and a token signed by anyone else is refused."""
+    mine = StaffSubscription.objects.create(user=members[0], project=a.project)
+    forged = signing.dumps({"s": mine.pk, "k": "alert"}, salt="other")
+    for client in (APIClient(), staff_client(members[0], "session")):
+        assert client.post(f"/email/staff-off/{forged}").status_code == 404
+    mine.refresh_from_db()
+    assert mine.detractor_alerts
+    reply = APIClient().post(urlsplit(staff_email.off_link(mine, "alert")).path)
+    assert reply.status_code == 200 and not leaks(reply, b)
+    mine.refresh_from_db()
+    assert not mine.detractor_alerts
+
+
 ROUTES: dict[str, Callable[..., None]] = {
     "widget": widget_probe("widget"),
     "displays": widget_probe("displays"),
@@ -456,6 +472,7 @@ ROUTES: dict[str, Callable[..., None]] = {
     "email-score": email_probe("score"),
     "email-unsubscribe": email_probe("unsubscribe"),
     "email-honeypot": email_probe("honeypot"),
+    "staff-email-off": staff_email_probe,
 }
 
 
