@@ -82,6 +82,10 @@ DEFAULTS: dict[str, Any] = {
     "REMINDER_LINK_MAX_AGE": 30 * 24 * 60 * 60,
     "REMINDER_SCANNER_WINDOW": 120,
     "REMINDER_BATCH_SIZE": 2000,
+    # One beat (docs/deployment.md): each celery beat waits for a PostgreSQL advisory lock
+    # before it sends the schedule; a standby tries again every BEAT_STANDBY_POLL seconds.
+    "BEAT_LOCK": True,
+    "BEAT_STANDBY_POLL": 10,
 }
 
 

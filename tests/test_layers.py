@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "middleware",
             "management",
             "tasks",
+            "beat",
             "apps",
             "checks",
         ),
@@ -57,7 +58,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "destinations",
         ),
     ),
-    ("plumbing", ("conf", "exceptions", "tally", "shared_cache", "links", "prepared", "__init__")),
+    (
+        "plumbing",
+        ("conf", "queues", "exceptions", "tally", "shared_cache", "links", "prepared", "__init__"),
+    ),
 ]
 
 
