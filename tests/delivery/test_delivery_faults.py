@@ -9,8 +9,9 @@ arrived twice (only a kill mid-request can cause that; Segment drops repeats by 
 
 Every test runs on both brokers: a redis-server of the test's own, and RabbitMQ (a vhost of
 the test's own on the machine's server, ``TEST_RABBITMQ_URL``; the restart test starts a node
-of its own, so as never to stop the shared one). Without RabbitMQ the RabbitMQ runs skip,
-unless ``REQUIRE_RABBITMQ`` is set (CI), where they fail.
+of its own, so as never to stop the shared one; both need ``rabbitmqctl`` to work, as root or
+the rabbitmq user). Without RabbitMQ the RabbitMQ runs skip, unless ``REQUIRE_RABBITMQ`` is set
+(CI), where they fail.
 
 PostgreSQL only: the worker processes must share the test database, and SQLite's test database
 lives in this process's memory. CI runs these on PostgreSQL.
@@ -31,6 +32,7 @@ from django.db import connection
 from satismeter_app.destinations.webhook import SIGNATURE_HEADER, verify_signature
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
 from tests.delivery.harness import (
+    RABBITMQ_BIN,
     CeleryHarness,
     RabbitMQServer,
     RabbitMQVhost,
@@ -80,10 +82,15 @@ def start_broker(kind: str, directory: Path, restarts: bool) -> Broker:
     """A broker of the test's own: ``stop()`` and ``start()`` it only where ``restarts``."""
     if kind == "redis":
         return RedisServer(directory / "redis").start()
+    missing = ""
     if not rabbitmq_reachable():
-        if os.environ.get("REQUIRE_RABBITMQ"):
-            pytest.fail("REQUIRE_RABBITMQ is set but RabbitMQ does not answer (TEST_RABBITMQ_URL)")
-        pytest.skip("RabbitMQ does not answer at TEST_RABBITMQ_URL")
+        missing = "RabbitMQ does not answer at TEST_RABBITMQ_URL"
+    elif restarts and not (RABBITMQ_BIN / "rabbitmq-server").exists():
+        missing = f"no rabbitmq-server in {RABBITMQ_BIN} (RABBITMQ_BIN) to start a node with"
+    if missing and os.environ.get("REQUIRE_RABBITMQ"):
+        pytest.fail(f"REQUIRE_RABBITMQ is set but {missing}")
+    if missing:
+        pytest.skip(missing)
     if restarts:
         return RabbitMQServer(directory / "rabbitmq").start()
     return RabbitMQVhost(f"satismeter-test-{uuid.uuid4().hex[:12]}").start()
