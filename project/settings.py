@@ -18,6 +18,8 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from satismeter_app import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("SATISMETER_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -175,6 +177,11 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesyste
 # outbox work must not hang while Redis is down (the outbox's sweep sends those rows later).
 # Workers reconnect by their own policy (CELERY_BROKER_CONNECTION_MAX_RETRIES).
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"max_retries": 0}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged task to another worker after this many seconds: longer than
+    # any of the app's tasks runs, or a task still running would start a second time. A worker
+    # that died leaves its rows to the outbox's sweep (DELIVERY_CLAIM_TIMEOUT) long before.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = 3600
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "celery" / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS |= {
@@ -185,8 +192,22 @@ if CELERY_BROKER_URL == "filesystem://":
     }
     _queue_dir.mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
+# One queue per job (satismeter_app/queues.py): deliveries, email, housekeeping. A worker without
+# -Q consumes them all and "celery" (the demo's); production runs one worker per queue
+# (docs/deployment.md, "Queues and workers").
+CELERY_TASK_ROUTES = queues.TASK_ROUTES
+CELERY_TASK_QUEUES = queues.task_queues("celery")
+# A task is acknowledged when it has run, not when it is received: a worker killed mid-task
+# leaves it to the broker to hand out again. One task per worker process at a time, so that a
+# slow one never holds others back in its prefetch buffer.
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# When a worker loses the broker, the broker hands its unacknowledged tasks to another worker;
+# the worker stops those it is running rather than run them twice (the outbox's claims and
+# Segment's messageIds make a repeated send harmless either way).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A worker or beat started before the broker waits for it instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The outbox's sweep: re-enqueues deliveries that are due (new ones whose task the broker lost,

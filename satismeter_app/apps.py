@@ -9,7 +9,7 @@ class SatismeterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, tasks  # noqa: F401  (registers checks; tasks listen to the outbox)
+        from . import beat, checks, tasks  # noqa: F401  (checks; the outbox's listener; beat lock)
         from .services import snapshots  # noqa: F401  (drops cached configuration on save)
 
         if apps.is_installed("drf_spectacular"):

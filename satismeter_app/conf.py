@@ -89,6 +89,10 @@ DEFAULTS: dict[str, Any] = {
     # host configures that alias (satismeter_app/routers.py, docs/deployment.md).
     "REPLICA_DATABASE": "replica",
     "REPLICA_READS": ("dashboard", "exports", "statistics", "v3"),
+    # One beat (docs/deployment.md): each celery beat waits for a PostgreSQL advisory lock
+    # before it sends the schedule; a standby tries again every BEAT_STANDBY_POLL seconds.
+    "BEAT_LOCK": True,
+    "BEAT_STANDBY_POLL": 10,
 }
 
 

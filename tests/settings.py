@@ -13,6 +13,8 @@ from pathlib import Path
 
 import environ
 
+from satismeter_app import queues
+
 env = environ.Env()
 VAR_DIR = Path(env.str("SATISMETER_VAR_DIR", default=tempfile.mkdtemp(prefix="satismeter-tests-")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -99,8 +101,12 @@ CACHES = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"max_retries": 0}
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ROUTES = queues.TASK_ROUTES
+CELERY_TASK_QUEUES = queues.task_queues("celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
 # Hashing passwords slowly is a production concern.

@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "middleware",
             "management",
             "tasks",
+            "beat",
             "apps",
             "checks",
         ),
@@ -60,7 +61,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         "plumbing",
-        ("conf", "exceptions", "tally", "shared_cache", "links", "prepared", "routers", "__init__"),
+        (
+            "conf",
+            "queues",
+            "exceptions",
+            "tally",
+            "shared_cache",
+            "links",
+            "prepared",
+            "routers",
+            "__init__",
+        ),
     ),
 ]
 

@@ -288,6 +288,116 @@ class RedisServer:
             self.process = None
 
 
+# --- RabbitMQ: a vhost of the shared server, or a node of our own ------------------------------
+
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+# The scripts that run a node as the calling user (Debian's /usr/sbin wrappers switch to the
+# rabbitmq user and its /var/lib/rabbitmq, which a node of our own must not touch).
+RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+
+
+def rabbitmq_reachable(url: str = RABBITMQ_URL) -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=1) as conn:
+            conn.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False
+
+
+def rabbitmqctl(*args: str, node: str | None = None, env: dict[str, str] | None = None) -> str:
+    """The machine's ``rabbitmqctl``, or the one of ``node`` (a node of our own)."""
+    command = [str(RABBITMQ_BIN / "rabbitmqctl"), "-n", node] if node else ["rabbitmqctl"]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=60, env=env, check=True
+    )
+    return result.stdout
+
+
+class RabbitMQVhost:
+    """A vhost of its own on the machine's RabbitMQ (``TEST_RABBITMQ_URL``), deleted with its
+    queues when the test ends: tests share the server, never a queue."""
+
+    def __init__(self, name: str, base_url: str = RABBITMQ_URL) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/{self.name}"
+
+    def start(self) -> RabbitMQVhost:
+        user = self.base_url.split("://", 1)[1].split(":", 1)[0] or "guest"
+        rabbitmqctl("add_vhost", self.name)
+        rabbitmqctl("set_permissions", "-p", self.name, user, ".*", ".*", ".*")
+        return self
+
+    def stop(self) -> None:
+        rabbitmqctl("delete_vhost", self.name)
+
+
+class RabbitMQServer:
+    """A ``rabbitmq-server`` node of our own on spare loopback ports, its data in
+    ``directory``: the restart test stops it, never the machine's shared one. It keeps its
+    data across a restart, as a real one does (Celery's queues are durable, its messages
+    persistent)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.node = f"satismeter-test-{self.port}@localhost"
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def environment(self) -> dict[str, str]:
+        conf = self.directory / "rabbitmq.conf"
+        conf.write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.directory / "rabbitmq-env.conf").touch()
+        return {
+            **os.environ,
+            "HOME": str(self.directory),  # its own Erlang cookie
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_CONFIG_FILE": str(conf),
+            "RABBITMQ_CONF_ENV_FILE": str(self.directory / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.directory / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.directory / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.directory / "log"),
+            "RABBITMQ_PID_FILE": str(self.directory / "rabbitmq.pid"),
+        }
+
+    def start(self) -> RabbitMQServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._env = self.environment()
+        log = (self.directory / "rabbitmq.log").open("a")
+        self.process = subprocess.Popen(
+            [str(RABBITMQ_BIN / "rabbitmq-server")],
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: rabbitmq_reachable(self.url), 60, f"rabbitmq node {self.node}", 0.3)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            rabbitmqctl("shutdown", node=self.node, env=self._env)
+            self.process.wait(timeout=30)
+        except (subprocess.SubprocessError, OSError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+
 # --- Celery worker and beat processes ----------------------------------------------------------
 
 
@@ -335,14 +445,16 @@ class CeleryHarness:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str = "worker") -> subprocess.Popen:
+    def worker(self, name: str = "worker", queues: str = "") -> subprocess.Popen:
+        """A worker of its own process; on every queue, or on ``queues`` (``-Q``) only."""
         options = ["--pool", "solo", "--without-gossip", "--without-mingle"]
         options += ["--without-heartbeat", "-n", f"{name}@%h", "-l", "info"]
+        options += ["-Q", queues] if queues else []
         return self.start("worker", name, *options)
 
-    def beat(self) -> subprocess.Popen:
-        schedule = str(self.directory / "beat-schedule")
-        return self.start("beat", "beat", "-s", schedule, "--max-interval", "1", "-l", "info")
+    def beat(self, name: str = "beat") -> subprocess.Popen:
+        schedule = str(self.directory / f"{name}-schedule")
+        return self.start("beat", name, "-s", schedule, "--max-interval", "1", "-l", "info")
 
     @staticmethod
     def kill(process: subprocess.Popen) -> None:

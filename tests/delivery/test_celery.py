@@ -11,6 +11,8 @@ import pytest
 import redis
 from celery import Celery
 
+from satismeter_app import queues
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -101,3 +103,20 @@ def test_worker_runs_tasks_through_redis(tmp_path: Path) -> None:
         pytest.skip(f"no Redis at {url}; CI runs this test against its own Redis")
     worker = _start_worker({"REDIS_URL": url}, tmp_path)
     assert _send_and_wait(Celery(broker=url), tmp_path, worker) == "ran in worker"
+
+
+@pytest.mark.celery_worker
+def test_the_demo_worker_consumes_every_queue_of_the_app(tmp_path: Path) -> None:
+    """``make demo``'s one worker (no -Q) runs deliveries, email and housekeeping alike."""
+    worker = _start_worker({}, tmp_path)
+    client = _demo_client(tmp_path)
+    try:
+        for queue in queues.QUEUES:
+            target = tmp_path / f"{queue}.txt"
+            task = "tests.delivery.worker_tasks.write_file"
+            client.send_task(task, args=[str(target), queue], queue=queue)
+            assert _wait_for(target) == queue
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        print((tmp_path / "worker.log").read_text())

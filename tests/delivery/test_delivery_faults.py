@@ -1,12 +1,17 @@
 """Feedback reaches its destinations exactly once by message id, through real parts that fail.
 
 Each test makes responses through the widget API in this process (PostgreSQL, committed), while
-real ``celery worker`` and ``celery beat`` processes on a redis-server of the test's own
-deliver them to a loopback sink that checks Segment's format and counts every message id it
+real ``celery worker`` and ``celery beat`` processes deliver them to a loopback sink that checks Segment's format and counts every message id it
 accepts. Then one part fails: the sink answers 500, the sink is down, a worker is killed with
 SIGKILL mid-batch, the broker is stopped and restarted. Every test asserts that the set of
 message ids the sink accepted is exactly the set the responses made, and reports how many
 arrived twice (only a kill mid-request can cause that; Segment drops repeats by messageId).
+
+Every test runs on both brokers: a redis-server of the test's own, and RabbitMQ (a vhost of
+the test's own on the machine's server, ``TEST_RABBITMQ_URL``; the restart test starts a node
+of its own, so as never to stop the shared one; both need ``rabbitmqctl`` to work, as root or
+the rabbitmq user). Without RabbitMQ the RabbitMQ runs skip, unless ``REQUIRE_RABBITMQ`` is set
+(CI), where they fail.
 
 PostgreSQL only: the worker processes must share the test database, and SQLite's test database
 lives in this process's memory. CI runs these on PostgreSQL.
@@ -14,7 +19,9 @@ lives in this process's memory. CI runs these on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +32,15 @@ from django.db import connection
 from satismeter_app.destinations.webhook import SIGNATURE_HEADER, verify_signature
 from satismeter_app.models import Delivery, DeliveryAttempt, Integration, Project, Survey
 from tests.delivery.harness import (
+    RABBITMQ_BIN,
     CeleryHarness,
+    RabbitMQServer,
+    RabbitMQVhost,
     RedisServer,
     SegmentSink,
     Sink,
     database_url,
+    rabbitmq_reachable,
     use_broker,
     wait_until,
 )
@@ -64,17 +75,39 @@ def _postgres_only() -> None:
         )
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "redis").start()
+Broker = RedisServer | RabbitMQServer | RabbitMQVhost
+
+
+def start_broker(kind: str, directory: Path, restarts: bool) -> Broker:
+    """A broker of the test's own: ``stop()`` and ``start()`` it only where ``restarts``."""
+    if kind == "redis":
+        return RedisServer(directory / "redis").start()
+    missing = ""
+    if not rabbitmq_reachable():
+        missing = "RabbitMQ does not answer at TEST_RABBITMQ_URL"
+    elif restarts and not (RABBITMQ_BIN / "rabbitmq-server").exists():
+        missing = f"no rabbitmq-server in {RABBITMQ_BIN} (RABBITMQ_BIN) to start a node with"
+    if missing and os.environ.get("REQUIRE_RABBITMQ"):
+        pytest.fail(f"REQUIRE_RABBITMQ is set but {missing}")
+    if missing:
+        pytest.skip(missing)
+    if restarts:
+        return RabbitMQServer(directory / "rabbitmq").start()
+    return RabbitMQVhost(f"satismeter-test-{uuid.uuid4().hex[:12]}").start()
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    restarts = request.node.get_closest_marker("restarts_broker") is not None
+    server = start_broker(request.param, tmp_path, restarts)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def celery(tmp_path: Path, redis_server: RedisServer, settings: Any) -> Iterator[CeleryHarness]:
+def celery(tmp_path: Path, broker: Broker, settings: Any) -> Iterator[CeleryHarness]:
     """Worker and beat processes (started by each test) and this process's publisher, all on
-    the test's own redis-server."""
+    the test's own broker."""
     settings.SATISMETER = {
         **DELIVERY_SETTINGS,
         "WIDGET_RATE_PER_KEY": "1000000/min",
@@ -83,7 +116,7 @@ def celery(tmp_path: Path, redis_server: RedisServer, settings: Any) -> Iterator
     harness = CeleryHarness(
         directory=tmp_path,
         database_url=database_url(connection.settings_dict),
-        broker_url=redis_server.url,
+        broker_url=broker.url,
         overrides={
             "SATISMETER": DELIVERY_SETTINGS,
             "CELERY_BEAT_SCHEDULE": {
@@ -91,7 +124,7 @@ def celery(tmp_path: Path, redis_server: RedisServer, settings: Any) -> Iterator
             },
         },
     )
-    restore = use_broker(redis_server.url)
+    restore = use_broker(broker.url)
     yield harness
     restore()
     harness.stop()
@@ -259,7 +292,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
 ) -> None:
     segment(project, sink)
     for n in range(150):
-        answer(n)  # queued in Redis; no worker yet
+        answer(n)  # queued in the broker; no worker yet
     sink.delay = 1.5  # the sink takes the batch, then holds its answer
     doomed = celery.worker("doomed")
     wait_until(lambda: sink.received, DEADLINE, "the first batch to reach the sink")
@@ -277,9 +310,10 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     )
 
 
+@pytest.mark.restarts_broker
 def test_the_broker_stops_and_restarts_while_responses_keep_coming(
     celery: CeleryHarness,
-    redis_server: RedisServer,
+    broker: RedisServer | RabbitMQServer,
     sink: SegmentSink,
     project: Project,
     answer: Callable[[int], float],
@@ -289,9 +323,9 @@ def test_the_broker_stops_and_restarts_while_responses_keep_coming(
     celery.beat()
     for n in range(60):
         answer(n)
-    redis_server.stop()
+    broker.stop()
     outage = sorted(answer(n) for n in range(60, 120))  # the API keeps answering
-    redis_server.start()  # same port, empty: every queued task is gone
+    broker.start()  # same port; Redis comes back empty: every queued task is gone
     for n in range(120, 180):
         answer(n)
 
