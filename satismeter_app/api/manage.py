@@ -562,7 +562,9 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectS
         return Response(WorkSerializer(response).data)
 
     @extend_schema(
-        methods=["GET"], summary="A response's notes, oldest first", responses={200: NoteSerializer}
+        methods=["GET"],
+        summary="A response's notes, oldest first",
+        responses={200: NoteSerializer(many=True)},
     )
     @extend_schema(
         methods=["POST"],
