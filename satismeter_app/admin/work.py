@@ -35,9 +35,7 @@ WORK_PANEL = "admin/satismeter_app/response/work.html"
 
 def person(user: Any) -> str:
     """A staff member as the pages name them: their full name, else their login."""
-    if user is None:
-        return str(_("nobody"))
-    return user.get_full_name() or user.get_username()
+    return str(_("nobody")) if user is None else work.person_name(user)
 
 
 def ink_on(color: str) -> str:

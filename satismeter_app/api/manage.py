@@ -240,8 +240,7 @@ class NoteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"text": {"max_length": work.NOTE_MAX_CHARACTERS}}
 
     def get_authorName(self, note: ResponseNote) -> str | None:
-        author = note.author
-        return (author.get_full_name() or author.get_username()) if author else None
+        return work.person_name(note.author) if note.author else None
 
 
 class WorkSerializer(serializers.Serializer):
