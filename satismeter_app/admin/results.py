@@ -234,7 +234,8 @@ class ResponseAdmin(ResponseWorkViews, RepliesSection, SurveyColumn, ViewOnlyAdm
     ) -> Any:
         # One read of the response for the work panel, the timeline and the replies.
         related = ("survey__project", "user", "project")
-        response = self.get_queryset(request).select_related(*related).filter(pk=object_id).first()
+        found = self.get_queryset(request).select_related(*related)
+        response = found.filter(pk=object_id).first() if object_id.isdigit() else None
         context = dict(extra_context or {})
         if response is not None:
             context |= self.work_context(request, response)

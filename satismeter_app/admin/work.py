@@ -35,9 +35,7 @@ WORK_PANEL = "admin/satismeter_app/response/work.html"
 
 def person(user: Any) -> str:
     """A staff member as the pages name them: their full name, else their login."""
-    if user is None:
-        return str(_("nobody"))
-    return user.get_full_name() or user.get_username()
+    return str(_("nobody")) if user is None else work.person_name(user)
 
 
 def ink_on(color: str) -> str:
@@ -197,6 +195,7 @@ class ResponseWorkViews:
     opts: Any
     get_queryset: Callable[[HttpRequest], QuerySet]
     message_user: Callable[..., None]
+    log_change: Callable[..., Any]
 
     def get_urls(self) -> list[Any]:
         info = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -213,9 +212,11 @@ class ResponseWorkViews:
     def work_view(self, request: HttpRequest, object_id: int) -> HttpResponseRedirect:
         response = self.worked_response(request, object_id)
         form = WorkForm(response, request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            self._write(request, lambda: work.update(response, **form.cleaned_data))
-        elif form.is_bound:
+        if form.is_valid() and self._write(
+            request, lambda: work.update(response, **form.cleaned_data)
+        ):
+            self.log_change(request, response, _("Worked: %s") % _summary(form))
+        elif form.is_bound and not form.is_valid():
             self.message_user(request, _("Nothing changed: %s") % _errors(form), messages.ERROR)
         return _back_to(response)
 
@@ -224,18 +225,21 @@ class ResponseWorkViews:
         form = NoteForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             text = form.cleaned_data["text"]
-            self._write(request, lambda: work.add_note(response, request.user, text))
+            if self._write(request, lambda: work.add_note(response, request.user, text)):
+                self.log_change(request, response, _("Added a note."))
         elif form.is_bound:
             self.message_user(request, _("The note was not added: write it first."), messages.ERROR)
         return _back_to(response)
 
-    def _write(self, request: HttpRequest, write: Callable[[], Any]) -> None:
+    def _write(self, request: HttpRequest, write: Callable[[], Any]) -> bool:
+        """Whether ``write`` went through; says so, or why not, to the staff member."""
         try:
             write()
         except InvalidInput as refused:
             self.message_user(request, str(refused), messages.ERROR)
-        else:
-            self.message_user(request, _("Saved."), messages.SUCCESS)
+            return False
+        self.message_user(request, _("Saved."), messages.SUCCESS)
+        return True
 
     def work_context(self, request: HttpRequest, response: Response) -> dict[str, Any]:
         """The panel and the timeline of the response's page."""
@@ -251,6 +255,13 @@ class ResponseWorkViews:
             "work_panel": render_to_string(WORK_PANEL, panel, request=request),
             "timeline": render_to_string(TIMELINE, {"entries": entries}, request=request),
         }
+
+
+def _summary(form: WorkForm) -> str:
+    """What the work form set, for the response's history."""
+    data = form.cleaned_data
+    tags = ", ".join(tag.name for tag in data["tags"]) or "—"
+    return f"{data['status']}; {person(data['assignee'])}; {tags}"
 
 
 def _errors(form: forms.Form) -> str:

@@ -240,8 +240,7 @@ class NoteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"text": {"max_length": work.NOTE_MAX_CHARACTERS}}
 
     def get_authorName(self, note: ResponseNote) -> str | None:
-        author = note.author
-        return (author.get_full_name() or author.get_username()) if author else None
+        return work.person_name(note.author) if note.author else None
 
 
 class WorkSerializer(serializers.Serializer):
@@ -562,7 +561,9 @@ class ResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectS
         return Response(WorkSerializer(response).data)
 
     @extend_schema(
-        methods=["GET"], summary="A response's notes, oldest first", responses={200: NoteSerializer}
+        methods=["GET"],
+        summary="A response's notes, oldest first",
+        responses={200: NoteSerializer(many=True)},
     )
     @extend_schema(
         methods=["POST"],

@@ -235,7 +235,7 @@ class FilterForm(forms.Form):
         assignee.choices = [
             ("", _("All")),
             (work.NOBODY, _("nobody")),
-            *((str(user.pk), user.get_full_name() or user.get_username()) for user in people),
+            *((str(user.pk), work.person_name(user)) for user in people),
         ]
 
     def clean(self) -> dict[str, Any]:

@@ -36,6 +36,11 @@ NOBODY = "nobody"  # the assignee filter's value for responses nobody follows up
 UNCHANGED: Any = object()
 
 
+def person_name(user: Any) -> str:
+    """A staff member as pages and the API name them: their full name, else their login."""
+    return user.get_full_name() or user.get_username()
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -180,6 +185,10 @@ class Entry:
     title: str
     author: Any = None
     text: str = ""
+
+    @property
+    def author_name(self) -> str:
+        return person_name(self.author) if self.author is not None else ""
 
 
 def timeline(response: Response) -> list[Entry]:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +118,13 @@ def test_a_member_closes_assigns_and_tags_a_response(
     answered.refresh_from_db()
     assert (answered.status, answered.assignee) == ("closed", member)
     assert list(answered.tags.all()) == [price]
+    # The response's history says who did it.
+    entry = LogEntry.objects.get(object_id=str(answered.pk))
+    assert entry.user == member and "closed; Ana Lopez; price" in entry.get_change_message()
+
+
+def test_a_response_id_that_is_no_number_is_missing(member_client: Client) -> None:
+    assert member_client.get(url("response_change", "abc")).status_code == 302
 
 
 def test_another_projects_tag_or_person_is_refused(
