@@ -136,11 +136,26 @@ AXE_RUN = """async (context) => {
 def axe_violations(page: Any, context: str | None = None) -> list[str]:
     """The serious and critical violations axe-core (npm ``axe-core``) finds on the page, its
     frames and open shadow roots included, one line each, or within the ``context`` selector."""
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        _load_axe(page)
+        try:
+            return page.evaluate(AXE_RUN, context)
+        except Error as error:
+            # A frame that navigated meanwhile (a preview reloading its iframe) has lost the
+            # axe loaded in it and never answers: load it again and run again.
+            if "Axe in frame timed out" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_axe(page: Any) -> None:
     script = npm_file("axe-core/axe.min.js")
     for frame in page.frames:
+        frame.wait_for_load_state()
         if not frame.evaluate("typeof window.axe !== 'undefined'"):
             frame.add_script_tag(path=str(script))
-    return page.evaluate(AXE_RUN, context)
 
 
 # aria-describedby and aria-labelledby ids that name no element of the same document or shadow
