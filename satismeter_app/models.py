@@ -891,17 +891,22 @@ class Response(models.Model):
         return nps.score(self.rating)
 
 
-class ResponseNote(models.Model):
-    """A staff member's note on a response: who wrote it and when, kept on its timeline."""
-
-    response = models.ForeignKey(
+def timeline_response(related_name: str) -> models.ForeignKey:
+    """The response an entry of its timeline (a note, a reply) belongs to; deleting the
+    response deletes it. Not indexed alone: the entry's (response, created) index starts
+    with it."""
+    return models.ForeignKey(
         Response,
         on_delete=models.CASCADE,
-        related_name="notes",
+        related_name=related_name,
         verbose_name=_("response"),
-        db_index=False,  # sm_note_response starts with it
+        db_index=False,
     )
-    author = models.ForeignKey(
+
+
+def staff_author() -> models.ForeignKey:
+    """The staff member who wrote a timeline entry; the entry stays when the account goes."""
+    return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
@@ -909,6 +914,13 @@ class ResponseNote(models.Model):
         related_name="+",
         verbose_name=_("author"),
     )
+
+
+class ResponseNote(models.Model):
+    """A staff member's note on a response: who wrote it and when, kept on its timeline."""
+
+    response = timeline_response("notes")  # sm_note_response starts with it
+    author = staff_author()
     text = models.TextField(_("note"))
     created = models.DateTimeField(_("written"), default=timezone.now)
 
@@ -1231,21 +1243,8 @@ class Reply(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    response = models.ForeignKey(
-        Response,
-        on_delete=models.CASCADE,
-        related_name="replies",
-        verbose_name=_("response"),
-        db_index=False,  # sm_reply_response starts with it
-    )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("author"),
-    )
+    response = timeline_response("replies")  # sm_reply_response starts with it
+    author = staff_author()
     to_email = models.EmailField(_("to"), max_length=254)
     reply_to = models.EmailField(_("reply to"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=200)

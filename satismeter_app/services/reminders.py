@@ -32,9 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import smtplib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,7 +55,7 @@ from ..exceptions import BadLink, ResponseClosed
 from ..models import Display, EndUser, Reminder, Response, Survey, Unsubscribe
 from ..questions import COMMENT_QUESTION, MAX_LONG_TEXT, RATING_QUESTION, SCALE, Question
 from ..tally import Tally
-from . import email_questions, responses, unsubscribes
+from . import email_questions, mailing, responses, unsubscribes
 from .email_questions import Asked, Entry
 from .snapshots import project_config
 
@@ -331,7 +329,10 @@ def _deliver(
         except Exception as exc:  # a bug, not the recipient's fault; logged with its traceback
             _fail(reminder, exc, failed)
     if messages:
-        with _session(connection, reminders):
+        # Nothing went out when the connection cannot be opened: the batch's rows are deleted,
+        # so that the next run sends these reminders.
+        unclaim = Reminder.objects.filter(pk__in=[reminder.pk for reminder in reminders]).delete
+        with mailing.session(connection, unclaim):
             for reminder, message in messages:
                 try:
                     connection.send_messages([message])
@@ -350,32 +351,9 @@ def _fail(reminder: Reminder, exc: Exception, failed: list[int]) -> None:
     failed.append(reminder.pk)
 
 
-@contextmanager
-def _session(connection: Any, reminders: list[Reminder]) -> Iterator[None]:
-    """The SMTP connection, open for one batch. When it cannot be opened nothing went out:
-    the batch's rows are deleted, so that the next run sends these reminders, and the error
-    goes up to the caller (the task) as it did before any row was written."""
-    try:
-        connection.open()
-    except Exception:
-        Reminder.objects.filter(pk__in=[reminder.pk for reminder in reminders]).delete()
-        raise
-    try:
-        yield
-    finally:
-        connection.close()
-
-
 def _log_failure(reminder: Reminder, exc: Exception) -> None:
-    """By ids, never by address: mail errors quote the recipient (in their text, and so in a
-    traceback), so they are logged by class and SMTP code; anything else is a bug, logged
-    with its traceback."""
     where = f"Reminder {reminder.pk} (survey {reminder.survey_id}, user {reminder.user_id})"
-    if not isinstance(exc, smtplib.SMTPException | OSError | ValueError):
-        logger.exception("%s failed", where)
-        return
-    code = getattr(exc, "smtp_code", None)
-    logger.error("%s failed: %s%s", where, type(exc).__name__, f" {code}" if code else "")
+    mailing.log_failure(logger, where, exc)
 
 
 # --- the email ---------------------------------------------------------------------------------

@@ -27,11 +27,10 @@ Respondents' text (comments, names) is escaped in the HTML part; nothing else of
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -45,7 +44,7 @@ from .. import i18n, links, nps
 from ..exceptions import BadLink
 from ..models import Membership, Response, StaffSubscription
 from ..tally import Tally
-from . import dashboard
+from . import dashboard, mailing
 
 logger = logging.getLogger(__name__)
 
@@ -378,7 +377,7 @@ def send(emails: Iterable[Email], report: StaffReport, connection: Any = None) -
     if not claimed:
         return report
     connection = connection or get_connection()
-    with _session(connection, claimed):
+    with mailing.session(connection, partial(_release, claimed)):
         for email in claimed:
             email.message.connection = connection
             try:
@@ -391,29 +390,15 @@ def send(emails: Iterable[Email], report: StaffReport, connection: Any = None) -
     return report
 
 
-@contextmanager
-def _session(connection: Any, claimed: list[Email]) -> Iterator[None]:
-    """The SMTP connection for the run; when it cannot be opened nothing went out, and the
-    claims are given back for the next run."""
-    try:
-        connection.open()
-    except Exception:
-        for email in claimed:
-            email.release()
-        raise
-    try:
-        yield
-    finally:
-        connection.close()
+def _release(claimed: list[Email]) -> None:
+    """The run's claims given back: nothing went out, the next run sends."""
+    for email in claimed:
+        email.release()
 
 
 def _log_failure(email: Email, exc: Exception) -> None:
     where = f"Staff {email.kind} of subscription {email.subscription.pk}"
-    if not isinstance(exc, smtplib.SMTPException | OSError | ValueError):
-        logger.exception("%s failed", where)
-        return
-    code = getattr(exc, "smtp_code", None)
-    logger.error("%s failed: %s%s", where, type(exc).__name__, f" {code}" if code else "")
+    mailing.log_failure(logger, where, exc)
 
 
 # --- opting out --------------------------------------------------------------------------------
